@@ -1,0 +1,138 @@
+"""Bearer JWTs from the app's main login: who is calling, for which schools, in which role.
+
+Tokens are verified with the configured algorithm only (so ``alg: none`` and algorithm-swap tricks
+fail), and must carry a known issuer and audience and an unexpired ``exp``. A school outside the
+token is answered 404, exactly as a school that does not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Literal
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.errors import Forbidden, NotAuthenticated, SchoolNotFound
+from app.kit.time import utc_now
+from app.kit.unit_of_work import get_session
+from app.models import School
+
+Role = Literal["admin", "teacher"]
+
+
+class TokenClaims(BaseModel):
+    sub: str = Field(min_length=1, max_length=200)
+    school_ids: list[str] = Field(max_length=10_000)
+    role: Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    school_ids: frozenset[str]
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _verification_key(settings: Settings) -> str:
+    if settings.jwt.algorithm == "RS256":
+        assert settings.jwt.public_key is not None  # enforced by JWTSettings
+        return settings.jwt.public_key
+    return settings.jwt.secret.get_secret_value()
+
+
+def decode_token(token: str, settings: Settings) -> Principal:
+    try:
+        payload = jwt.decode(
+            token,
+            _verification_key(settings),
+            algorithms=[settings.jwt.algorithm],
+            audience=settings.jwt.audience,
+            issuer=settings.jwt.issuer,
+            leeway=settings.jwt.leeway_seconds,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+        claims = TokenClaims.model_validate(payload)
+    except jwt.ExpiredSignatureError as exc:
+        raise NotAuthenticated("The token has expired.") from exc
+    except (jwt.InvalidTokenError, ValidationError) as exc:
+        raise NotAuthenticated("The token is not valid.") from exc
+    return Principal(subject=claims.sub, school_ids=frozenset(claims.school_ids), role=claims.role)
+
+
+def mint_token(
+    settings: Settings, *, school_ids: list[str], role: Role, subject: str = "dev", ttl: timedelta = timedelta(hours=12)
+) -> str:
+    """A token as the app's login would issue it; for development and tests (HS256 only)."""
+    if settings.jwt.algorithm != "HS256":
+        raise ValueError("only HS256 tokens can be minted here; RS256 tokens come from the app's login")
+    now = utc_now()
+    payload = {
+        "sub": subject,
+        "school_ids": school_ids,
+        "role": role,
+        "iss": settings.jwt.issuer,
+        "aud": settings.jwt.audience,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return jwt.encode(payload, settings.jwt.secret.get_secret_value(), algorithm="HS256")
+
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT issued by the app's main login.")
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise NotAuthenticated()
+    settings: Settings = request.app.state.settings
+    return decode_token(credentials.credentials, settings)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_school(principal: Principal, school_id: str, *, admin: bool) -> None:
+    """A school outside the token is 404 (as if it did not exist); a teacher may only read."""
+    if school_id not in principal.school_ids:
+        raise SchoolNotFound()
+    if admin and not principal.is_admin:
+        raise Forbidden("Only a school admin may do this.")
+
+
+async def _existing_school(session: AsyncSession, school_id: str) -> None:
+    if await session.get(School, school_id) is None:
+        raise SchoolNotFound()
+
+
+async def school_reader(
+    school_id: str, principal: CurrentPrincipal, session: Annotated[AsyncSession, Depends(get_session)]
+) -> Principal:
+    """Any role may read a school that is in its token and registered here."""
+    require_school(principal, school_id, admin=False)
+    await _existing_school(session, school_id)
+    return principal
+
+
+async def school_admin(
+    school_id: str, principal: CurrentPrincipal, session: Annotated[AsyncSession, Depends(get_session)]
+) -> Principal:
+    """Only an admin of the school may change it."""
+    require_school(principal, school_id, admin=True)
+    await _existing_school(session, school_id)
+    return principal
+
+
+SchoolReader = Annotated[Principal, Depends(school_reader)]
+SchoolAdmin = Annotated[Principal, Depends(school_admin)]

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.repository import SchoolScoped
+from app.models import Band, BandMembership
+
+
+class BandRepository(SchoolScoped[Band]):
+    model = Band
+
+    def listing(self, *, include_archived: bool) -> Select[tuple[Band]]:
+        statement = self.for_school().order_by(Band.name, Band.id)
+        if not include_archived:
+            statement = statement.where(Band.archived_at.is_(None))
+        return statement
+
+    async def count_existing(self, band_ids: Collection[uuid.UUID]) -> int:
+        if not band_ids:
+            return 0
+        count = await self.session.scalar(
+            select(func.count()).select_from(Band).where(Band.school_id == self.school_id, Band.id.in_(list(band_ids)))
+        )
+        return int(count or 0)
+
+    async def by_names(self, names: Collection[str]) -> dict[str, list[Band]]:
+        if not names:
+            return {}
+        found: dict[str, list[Band]] = {}
+        for band in await self.session.scalars(self.for_school().where(Band.name.in_(list(names)))):
+            found.setdefault(band.name, []).append(band)
+        return found
+
+
+class MembershipRepository:
+    def __init__(self, session: AsyncSession, school_id: str) -> None:
+        self.session = session
+        self.school_id = school_id
+
+    async def add_many(self, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]], *, source: str = "app") -> int:
+        """Put each (band, pupil) pair in place, leaving existing ones as they are; returns how many were new."""
+        rows = [{"band_id": b, "pupil_id": p, "school_id": self.school_id, "source": source} for b, p in pairs]
+        if not rows:
+            return 0
+        statement = insert(BandMembership).on_conflict_do_nothing().returning(BandMembership.band_id)
+        result = await self.session.execute(statement, rows)
+        return len(result.all())
+
+    async def members_of(self, band_ids: Collection[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        if not band_ids:
+            return []
+        rows = await self.session.execute(
+            select(BandMembership.band_id, BandMembership.pupil_id).where(
+                BandMembership.school_id == self.school_id, BandMembership.band_id.in_(list(band_ids))
+            )
+        )
+        return [(band_id, pupil_id) for band_id, pupil_id in rows]

@@ -1,0 +1,132 @@
+"""The ``bandsync`` command, for operators and for trying the product on one machine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from app.config import Settings, get_settings
+
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth import mint_token
+
+    print(mint_token(settings, school_ids=args.school, role=args.role, subject=args.subject, ttl=timedelta(hours=args.hours)))
+    return 0
+
+
+def openapi_document() -> str:
+    from app.main import create_app
+
+    return json.dumps(create_app(get_settings()).openapi(), indent=2, sort_keys=True) + "\n"
+
+
+def _openapi(args: argparse.Namespace, _: Settings) -> int:
+    document = openapi_document()
+    if args.check:
+        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text() != document:
+            print(f"{OPENAPI_PATH.relative_to(Path.cwd())} is stale: run `make openapi` and commit it.", file=sys.stderr)
+            return 1
+        print("openapi/openapi.json is up to date")
+        return 0
+    OPENAPI_PATH.write_text(document)
+    print(f"wrote {OPENAPI_PATH}")
+    return 0
+
+
+async def create_database(database_url: str) -> bool:
+    """Create the database named in ``database_url`` if it is missing; True when it was created."""
+    url = make_url(database_url)
+    name = url.database
+    assert name, "the database URL names no database"
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database="postgres"
+    )
+    try:
+        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return False
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        return True
+    finally:
+        await admin.close()
+
+
+def _create_db(_: argparse.Namespace, settings: Settings) -> int:
+    created = asyncio.run(create_database(settings.database_url))
+    print("database created" if created else "database exists")
+    return 0
+
+
+async def _import_roster_file(settings: Settings, school_id: str, path: Path) -> int:
+    from app.db import create_engine, create_sessionmaker
+    from app.kit.unit_of_work import unit_of_work
+    from app.models import School
+    from app.roster.parser import RosterInvalid, parse_roster
+    from app.roster.service import import_roster
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine), None) as session:
+            if await session.get(School, school_id) is None:
+                print(f"no school {school_id!r}: create it first (POST /v1/schools)", file=sys.stderr)
+                return 2
+            summary = await import_roster(session, school_id, parse_roster(path.read_bytes()))
+    except RosterInvalid as exc:
+        for error in exc.errors:
+            column = f", column {error.column}" if error.column else ""
+            print(f"{path}: line {error.line}{column}: {error.message}", file=sys.stderr)
+        print("nothing was imported", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(json.dumps(summary.model_dump()))
+    return 0
+
+
+def _import_roster(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_import_roster_file(settings, args.school, Path(args.file)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bandsync", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    token = commands.add_parser("token", help="mint a development token (HS256, the configured secret)")
+    token.add_argument("--school", action="append", required=True, help="a school id; repeat for several")
+    token.add_argument("--role", choices=["admin", "teacher"], default="admin")
+    token.add_argument("--subject", default="dev")
+    token.add_argument("--hours", type=float, default=12.0, help="lifetime in hours")
+    token.set_defaults(handler=_token)
+
+    openapi = commands.add_parser("openapi", help="write openapi/openapi.json (or --check it is current)")
+    openapi.add_argument("--check", action="store_true")
+    openapi.set_defaults(handler=_openapi)
+
+    create_db = commands.add_parser("create-db", help="create the configured database if it is missing")
+    create_db.set_defaults(handler=_create_db)
+
+    roster = commands.add_parser("import-roster", help="import an app roster CSV into a school, all or nothing")
+    roster.add_argument("--school", required=True)
+    roster.add_argument("file")
+    roster.set_defaults(handler=_import_roster)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args, get_settings())
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""One validated settings object, read from the environment (prefix ``BANDSYNC_``).
+
+Secrets are ``SecretStr`` so they never appear in a repr or a log line. The development defaults
+let a newcomer run the service with no configuration at all; outside development they are refused.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Placeholder secrets: fine on a developer's machine, refused anywhere else.
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
+DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-change-me"
+# A valid Fernet key (32 url-safe base64 bytes) that everyone can read: development only.
+DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktY2hhbmdlLW0="
+PLACEHOLDER_SECRETS = frozenset({DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, DEV_ENCRYPTION_KEY, ""})
+
+
+class JWTSettings(BaseModel):
+    """How bearer tokens issued by the app's main login are verified."""
+
+    algorithm: Literal["HS256", "RS256"] = "HS256"
+    secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    public_key: str | None = None
+    issuer: str = "bandsync-dev"
+    audience: str = "bandsync"
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _key_for_algorithm(self) -> JWTSettings:
+        if self.algorithm == "RS256" and not self.public_key:
+            raise ValueError("jwt.public_key is required when jwt.algorithm is RS256")
+        return self
+
+
+class WondeSettings(BaseModel):
+    """Where Wonde is, and the secret it must put in the webhook URL."""
+
+    base_url: str = "https://api.wonde.com/v1.0"
+    webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+    timeout_seconds: float = Field(default=20.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; see the configuration table in README.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BANDSYNC_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    environment: Literal["development", "staging", "production"] = "development"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/bandsync"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = "bandsync:queue"
+    encryption_key: SecretStr = SecretStr(DEV_ENCRYPTION_KEY)
+    jwt: JWTSettings = JWTSettings()
+    wonde: WondeSettings = WondeSettings()
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _no_placeholders_outside_development(self) -> Settings:
+        if self.environment == "development":
+            return self
+        secrets = {
+            "BANDSYNC_ENCRYPTION_KEY": self.encryption_key,
+            "BANDSYNC_WONDE__WEBHOOK_SECRET": self.wonde.webhook_secret,
+        }
+        if self.jwt.algorithm == "HS256":
+            secrets["BANDSYNC_JWT__SECRET"] = self.jwt.secret
+        weak = [name for name, value in secrets.items() if value.get_secret_value() in PLACEHOLDER_SECRETS]
+        if weak:
+            raise ValueError(f"placeholder secrets are refused in {self.environment}: set {', '.join(weak)}")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

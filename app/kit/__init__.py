@@ -1,0 +1,1 @@
+"""Domain-free plumbing: request ids, units of work, jobs, pagination, locks, crypto."""

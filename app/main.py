@@ -1,0 +1,61 @@
+"""The FastAPI application: ``create_app()`` and the lifespan that owns its connections."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq.connections import ArqRedis
+from fastapi import APIRouter, FastAPI
+
+from app import health
+from app.bands.endpoints import router as bands_router
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker
+from app.errors import install_error_handlers
+from app.kit.jobs import JobQueue
+from app.kit.logging import configure_logging
+from app.kit.request_id import RequestIdMiddleware
+from app.kit.unit_of_work import UnitOfWorkRoute
+from app.pupils.endpoints import router as pupils_router
+from app.roster.endpoints import router as roster_router
+from app.schools.endpoints import router as schools_router
+from app.sync.endpoints import router as sync_router
+
+API_VERSION = "0.1.0"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings.database_url)
+    # No ping here: the service starts (and /healthz answers) even while Redis is down; /readyz tells.
+    redis = ArqRedis.from_url(settings.redis_url)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.queue = JobQueue(redis, settings.queue_name)
+    try:
+        yield
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="bandsync",
+        version=API_VERSION,
+        description="Keeps an education app's bands and pupil accounts in step with each school's MIS, read through Wonde.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health.router)
+    v1 = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
+    for router in (schools_router, bands_router, pupils_router, roster_router, sync_router):
+        v1.include_router(router)
+    app.include_router(v1)
+    return app

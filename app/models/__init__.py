@@ -1,0 +1,31 @@
+"""Every ORM model, one file per table; importing this package registers them all on ``Base``."""
+
+from app.models.band import Band
+from app.models.band_membership import BandMembership
+from app.models.change import Change
+from app.models.credential import Credential
+from app.models.mis_class import MisClass
+from app.models.mis_group import MisGroup
+from app.models.mis_membership import MisMembership
+from app.models.mis_student import MisStudent
+from app.models.pupil import Pupil
+from app.models.school import School
+from app.models.sync_run import SyncRun
+from app.models.uploader_decision import UploaderDecision
+from app.models.webhook_event import WebhookEvent
+
+__all__ = [
+    "Band",
+    "BandMembership",
+    "Change",
+    "Credential",
+    "MisClass",
+    "MisGroup",
+    "MisMembership",
+    "MisStudent",
+    "Pupil",
+    "School",
+    "SyncRun",
+    "UploaderDecision",
+    "WebhookEvent",
+]

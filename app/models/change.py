@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, ForeignKeyConstraint, Identity, Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, TimestampMixin
+from app.models._types import in_list
+
+CHANGE_STATUSES = ("applied", "held", "rejected", "undone")
+CHANGE_ENTITIES = ("school", "band", "pupil", "band_membership")
+
+
+class Change(TimestampMixin, Base):
+    """The journal: one row per change a run applied or held, with before and after.
+
+    It is the audit log, the per-pupil timeline (``pupil_id``) and the source for undo.
+    """
+
+    __tablename__ = "changes"
+    __table_args__ = (
+        CheckConstraint(in_list("status", CHANGE_STATUSES), name="status"),
+        CheckConstraint(in_list("entity_type", CHANGE_ENTITIES), name="entity_type"),
+        ForeignKeyConstraint(["school_id", "pupil_id"], ["pupils.school_id", "pupils.id"]),
+        ForeignKeyConstraint(["school_id", "band_id"], ["bands.school_id", "bands.id"]),
+        Index(None, "run_id"),
+        Index(None, "school_id", "pupil_id", "id"),
+        Index("ix_changes_held", "school_id", postgresql_where=text("status = 'held'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sync_runs.id"))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(100))
+    pupil_id: Mapped[uuid.UUID | None]
+    band_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'applied'"))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, TimestampMixin
+from app.models._types import UUIDPrimaryKey, in_list
+
+WEBHOOK_STATUSES = ("received", "processed", "failed", "ignored")
+
+
+class WebhookEvent(TimestampMixin, Base):
+    """A Wonde webhook as received, stored before it is acknowledged.
+
+    ``payload`` holds the event without its secrets; a ``school_token`` is kept only encrypted in
+    ``token_encrypted``. ``dedupe_key`` makes a redelivered event a no-op.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (CheckConstraint(in_list("status", WEBHOOK_STATUSES), name="status"),)
+
+    id: Mapped[UUIDPrimaryKey]
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    payload_type: Mapped[str] = mapped_column(String(64))
+    wonde_school_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    token_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'received'"))
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None]

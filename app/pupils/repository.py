@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Select, or_, select, update
+
+from app.kit.repository import SchoolScoped
+from app.models import BandMembership, Pupil
+from app.pupils.usernames import base_username
+
+
+class PupilRepository(SchoolScoped[Pupil]):
+    model = Pupil
+
+    def listing(self, *, band_id: uuid.UUID | None, include_archived: bool) -> Select[tuple[Pupil]]:
+        statement = self.for_school().order_by(Pupil.last_name, Pupil.first_name, Pupil.id)
+        if band_id is not None:
+            statement = statement.where(
+                Pupil.id.in_(select(BandMembership.pupil_id).where(BandMembership.band_id == band_id))
+            )
+        if not include_archived:
+            statement = statement.where(Pupil.archived_at.is_(None))
+        return statement
+
+    async def usernames_like(self, names: Collection[tuple[str, str]]) -> set[str]:
+        """Every username in the school that shares a base with one of ``names``: all that the
+        username policy must avoid for them, in one query."""
+        bases = {base_username(first, last) for first, last in names}
+        if not bases:
+            return set()
+        patterns = [Pupil.username.like(base + "%") for base in bases]
+        rows = await self.session.scalars(
+            select(Pupil.username).where(Pupil.school_id == self.school_id, or_(*patterns))
+        )
+        return set(rows)
+
+    async def by_external_ids(self, external_ids: Collection[str]) -> dict[str, Pupil]:
+        if not external_ids:
+            return {}
+        rows = await self.session.scalars(self.for_school().where(Pupil.external_id.in_(list(external_ids))))
+        return {pupil.external_id: pupil for pupil in rows if pupil.external_id is not None}
+
+    async def in_bands(self, band_ids: Collection[uuid.UUID]) -> list[tuple[uuid.UUID, Pupil]]:
+        """Every (band id, pupil) membership of these bands, in one query."""
+        if not band_ids:
+            return []
+        rows = await self.session.execute(
+            select(BandMembership.band_id, Pupil)
+            .join(Pupil, (Pupil.id == BandMembership.pupil_id) & (Pupil.school_id == BandMembership.school_id))
+            .where(BandMembership.school_id == self.school_id, BandMembership.band_id.in_(list(band_ids)))
+        )
+        return [(band_id, pupil) for band_id, pupil in rows]
+
+    async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Bulk UPDATE by primary key: each row holds ``id`` and the columns to set."""
+        if rows:
+            await self.session.execute(update(Pupil), list(rows))

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.errors import SchoolAlreadyExists, SchoolNotFound
+from app.kit.pagination import PageParams
+from app.kit.repository import paginate
+from app.models import School
+from app.schools.repository import SchoolRepository
+from app.schools.schemas import SchoolCreate
+
+
+async def create_school(session: AsyncSession, data: SchoolCreate) -> School:
+    repository = SchoolRepository(session)
+    if await repository.get(data.id) is not None:
+        raise SchoolAlreadyExists()
+    school = School(id=data.id, name=data.name, timezone=data.timezone)
+    repository.add(school)
+    await session.flush()
+    await session.refresh(school)
+    return school
+
+
+async def get_school(session: AsyncSession, school_id: str) -> School:
+    """The school, which the caller's token must already have been checked to cover."""
+    school = await SchoolRepository(session).get(school_id)
+    if school is None:
+        raise SchoolNotFound()
+    return school
+
+
+async def list_schools(session: AsyncSession, principal: Principal, page: PageParams) -> tuple[list[School], int]:
+    return await paginate(session, SchoolRepository(session).among(principal.school_ids), page)

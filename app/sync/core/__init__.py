@@ -1,0 +1,1 @@
+"""The pure core of the sync: no session, no client, no clock."""

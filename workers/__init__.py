@@ -1,0 +1,1 @@
+"""arq workers. Workers import the app; the app never imports workers."""

@@ -1,0 +1,23 @@
+"""arq ``WorkerSettings``: run with ``arq workers.settings.WorkerSettings`` (``make worker``)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from arq.connections import RedisSettings
+
+from app.config import get_settings
+from workers import context, jobs
+
+_settings = get_settings()
+
+
+class WorkerSettings:
+    functions: ClassVar[list[Any]] = [jobs.ping_school]
+    on_startup = context.startup
+    on_shutdown = context.shutdown
+    redis_settings = RedisSettings.from_dsn(_settings.redis_url)
+    queue_name = _settings.queue_name
+    max_jobs = 4
+    job_timeout = 30 * 60
+    keep_result = 3600
