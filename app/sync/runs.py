@@ -29,7 +29,7 @@ async def start_ping(session: AsyncSession, school_id: str, actor: str) -> SyncR
     session.add(run)
     await session.flush()
     await session.refresh(run)
-    enqueue(session, "ping_school", str(run.id), job_id=f"ping:{school_id}")
+    enqueue(session, "ping_school", str(run.id), job_id=f"ping:{run.id}")
     return run
 
 

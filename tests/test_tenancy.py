@@ -1,0 +1,154 @@
+"""Every route under /v1/schools/{school_id} is walked, not listed by hand: a new endpoint is
+covered as soon as it exists, and fails here until it has a sample request.
+
+- another school's admin gets 404 (the school is not theirs, so it "does not exist");
+- no token, an expired one, one signed with another key, or an unsigned one gets 401;
+- a teacher of the school may read but gets 403 on anything that changes state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.main import create_app
+from app.models import Band, Pupil, School, SyncRun
+from app.kit.time import utc_now
+from tests.conftest import TokenFactory
+
+ROSTER = "pupil_id,first_name,last_name,band,year_group\np1,Amy,Jones,4B,4\n"
+# A request that would succeed for the school's own admin, for each route.
+SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/v1/schools/{school_id}"): {},
+    ("GET", "/v1/schools/{school_id}/bands"): {},
+    ("POST", "/v1/schools/{school_id}/bands"): {"json": {"name": "5C"}},
+    ("GET", "/v1/schools/{school_id}/bands/{band_id}"): {},
+    ("PATCH", "/v1/schools/{school_id}/bands/{band_id}"): {"json": {"name": "4B (new)"}},
+    ("GET", "/v1/schools/{school_id}/pupils"): {},
+    ("POST", "/v1/schools/{school_id}/pupils"): {"json": {"first_name": "Ben", "last_name": "Brown"}},
+    ("GET", "/v1/schools/{school_id}/pupils/{pupil_id}"): {},
+    ("PATCH", "/v1/schools/{school_id}/pupils/{pupil_id}"): {"json": {"year_group": 5}},
+    ("POST", "/v1/schools/{school_id}/roster"): {"content": ROSTER, "headers": {"content-type": "text/csv"}},
+    ("GET", "/v1/schools/{school_id}/runs"): {},
+    ("GET", "/v1/schools/{school_id}/runs/{run_id}"): {},
+    ("POST", "/v1/schools/{school_id}/ping"): {},
+}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _school_routes() -> list[tuple[str, str]]:
+    """Every (method, path) of the OpenAPI document under a school."""
+    paths: dict[str, dict[str, Any]] = create_app(Settings()).openapi()["paths"]
+    return sorted(
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path.startswith("/v1/schools/{school_id}")
+        for method in operations
+    )
+
+
+SCHOOL_ROUTES = _school_routes()
+
+
+@dataclass
+class Target:
+    school: School
+    ids: dict[str, str]
+
+    def url(self, path: str) -> str:
+        return path.format(school_id=self.school.id, **self.ids)
+
+
+@pytest.fixture
+async def target(session: AsyncSession, school: School) -> Target:
+    band = Band(school_id=school.id, name="4B")
+    pupil = Pupil(school_id=school.id, first_name="Amy", last_name="Jones", username="amy.jones")
+    run = SyncRun(school_id=school.id, kind="ping", trigger="manual", status="succeeded")
+    session.add_all([band, pupil, run])
+    await session.commit()
+    return Target(school, {"band_id": str(band.id), "pupil_id": str(pupil.id), "run_id": str(run.id)})
+
+
+def test_every_school_route_has_a_sample() -> None:
+    assert SCHOOL_ROUTES, "no routes found"
+    missing = [route for route in SCHOOL_ROUTES if route not in SAMPLES]
+    assert missing == [], "add a sample request for these routes to SAMPLES"
+
+
+async def _call(client: httpx.AsyncClient, method: str, path: str, target: Target, headers: dict[str, str]) -> httpx.Response:
+    sample = SAMPLES[(method, path)]
+    all_headers = {**sample.get("headers", {}), **headers}
+    kwargs = {key: value for key, value in sample.items() if key != "headers"}
+    return await client.request(method, target.url(path), headers=all_headers, **kwargs)
+
+
+@pytest.mark.parametrize(("method", "path"), SCHOOL_ROUTES)
+async def test_the_schools_own_admin_succeeds(
+    client: httpx.AsyncClient, auth: TokenFactory, target: Target, method: str, path: str
+) -> None:
+    response = await _call(client, method, path, target, auth(target.school.id))
+    assert response.status_code < 300, response.text
+
+
+@pytest.mark.parametrize(("method", "path"), SCHOOL_ROUTES)
+async def test_another_schools_token_gets_404(
+    client: httpx.AsyncClient, auth: TokenFactory, target: Target, other_school: School, method: str, path: str
+) -> None:
+    response = await _call(client, method, path, target, auth(other_school.id))
+    assert response.status_code == 404
+    assert response.json()["error"] == "SchoolNotFound"
+
+
+def _bad_tokens(settings: Settings, school_id: str) -> dict[str, str]:
+    now = utc_now()
+    claims = {"sub": "u", "school_ids": [school_id], "role": "admin", "iss": settings.jwt.issuer, "aud": settings.jwt.audience}
+    secret = settings.jwt.secret.get_secret_value()
+    return {
+        "expired": jwt.encode({**claims, "exp": now - timedelta(hours=1)}, secret, algorithm="HS256"),
+        "bad-signature": jwt.encode({**claims, "exp": now + timedelta(hours=1)}, "not-the-secret-" * 3, algorithm="HS256"),
+        "unsigned": jwt.encode({**claims, "exp": now + timedelta(hours=1)}, None, algorithm="none"),
+        "garbage": "not.a.token",
+    }
+
+
+@pytest.mark.parametrize(("method", "path"), SCHOOL_ROUTES)
+async def test_missing_or_bad_tokens_get_401(
+    client: httpx.AsyncClient, settings: Settings, target: Target, method: str, path: str
+) -> None:
+    cases = {"missing": {}} | {
+        name: {"Authorization": f"Bearer {token}"} for name, token in _bad_tokens(settings, target.school.id).items()
+    }
+    for name, headers in cases.items():
+        response = await _call(client, method, path, target, headers)
+        assert response.status_code == 401, f"{name}: {response.status_code}"
+        assert response.json()["error"] == "NotAuthenticated"
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in SCHOOL_ROUTES if r[0] in WRITE_METHODS])
+async def test_a_teacher_cannot_change_anything(
+    client: httpx.AsyncClient, auth: TokenFactory, target: Target, method: str, path: str
+) -> None:
+    response = await _call(client, method, path, target, auth(target.school.id, role="teacher"))
+    assert response.status_code == 403
+    assert response.json()["error"] == "Forbidden"
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in SCHOOL_ROUTES if r[0] not in WRITE_METHODS])
+async def test_a_teacher_can_read(client: httpx.AsyncClient, auth: TokenFactory, target: Target, method: str, path: str) -> None:
+    response = await _call(client, method, path, target, auth(target.school.id, role="teacher"))
+    assert response.status_code == 200
+
+
+async def test_a_school_not_in_the_token_is_404_even_when_it_does_not_exist(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School
+) -> None:
+    response = await client.get(f"/v1/schools/{uuid.uuid4().hex}", headers=auth(school.id))
+    assert response.status_code == 404
