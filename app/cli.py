@@ -21,7 +21,11 @@ OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.jso
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     from app.auth import mint_token
 
-    print(mint_token(settings, school_ids=args.school, role=args.role, subject=args.subject, ttl=timedelta(hours=args.hours)))
+    print(
+        mint_token(
+            settings, school_ids=args.school, role=args.role, subject=args.subject, ttl=timedelta(hours=args.hours)
+        )
+    )
     return 0
 
 
@@ -35,7 +39,9 @@ def _openapi(args: argparse.Namespace, _: Settings) -> int:
     document = openapi_document()
     if args.check:
         if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text() != document:
-            print(f"{OPENAPI_PATH.relative_to(Path.cwd())} is stale: run `make openapi` and commit it.", file=sys.stderr)
+            print(
+                f"{OPENAPI_PATH.relative_to(Path.cwd())} is stale: run `make openapi` and commit it.", file=sys.stderr
+            )
             return 1
         print("openapi/openapi.json is up to date")
         return 0
@@ -67,7 +73,7 @@ def _create_db(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _import_roster_file(settings: Settings, school_id: str, path: Path) -> int:
+async def _import_roster_file(settings: Settings, school_id: str, path: Path, data: bytes) -> int:
     from app.db import create_engine, create_sessionmaker
     from app.kit.unit_of_work import unit_of_work
     from app.models import School
@@ -80,7 +86,7 @@ async def _import_roster_file(settings: Settings, school_id: str, path: Path) ->
             if await session.get(School, school_id) is None:
                 print(f"no school {school_id!r}: create it first (POST /v1/schools)", file=sys.stderr)
                 return 2
-            summary = await import_roster(session, school_id, parse_roster(path.read_bytes()))
+            summary = await import_roster(session, school_id, parse_roster(data))
     except RosterInvalid as exc:
         for error in exc.errors:
             column = f", column {error.column}" if error.column else ""
@@ -93,8 +99,31 @@ async def _import_roster_file(settings: Settings, school_id: str, path: Path) ->
     return 0
 
 
+async def _create_school_record(settings: Settings, school_id: str, name: str, if_missing: bool) -> int:
+    from app.db import create_engine, create_sessionmaker
+    from app.kit.unit_of_work import unit_of_work
+    from app.models import School
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine), None) as session:
+            if await session.get(School, school_id) is not None:
+                print(f"school {school_id!r} exists")
+                return 0 if if_missing else 1
+            session.add(School(id=school_id, name=name))
+    finally:
+        await engine.dispose()
+    print(f"school {school_id!r} created")
+    return 0
+
+
+def _create_school(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_create_school_record(settings, args.id, args.name, args.if_missing))
+
+
 def _import_roster(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_import_roster_file(settings, args.school, Path(args.file)))
+    path = Path(args.file)
+    return asyncio.run(_import_roster_file(settings, args.school, path, path.read_bytes()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     create_db = commands.add_parser("create-db", help="create the configured database if it is missing")
     create_db.set_defaults(handler=_create_db)
+
+    school = commands.add_parser("create-school", help="register a school (as POST /v1/schools does)")
+    school.add_argument("--id", required=True)
+    school.add_argument("--name", required=True)
+    school.add_argument("--if-missing", action="store_true", help="succeed quietly when it exists")
+    school.set_defaults(handler=_create_school)
 
     roster = commands.add_parser("import-roster", help="import an app roster CSV into a school, all or nothing")
     roster.add_argument("--school", required=True)

@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="bandsync",
         version=API_VERSION,
-        description="Keeps an education app's bands and pupil accounts in step with each school's MIS, read through Wonde.",
+        description="Keeps an education app's bands and pupils in step with each school's MIS, read through Wonde.",
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -32,7 +32,9 @@ from app.main import create_app
 from app.models import School
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE_DATABASE_URL = os.environ.get("BANDSYNC_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+BASE_DATABASE_URL = os.environ.get(
+    "BANDSYNC_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("BANDSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_JWT_SECRET = "test-jwt-secret-" + "x" * 32
 RUN_TAG = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -104,7 +106,9 @@ async def connection(database_url: str) -> AsyncIterator[AsyncConnection]:
 
 
 def _savepoint_sessionmaker(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+    )
 
 
 @pytest.fixture

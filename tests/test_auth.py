@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from app.auth import decode_token, mint_token
-from app.config import JWTSettings, Settings
+from app.config import JWTSettings, Settings, WondeSettings
 from app.errors import NotAuthenticated
 from app.kit.time import utc_now
 
@@ -77,9 +77,11 @@ def test_alg_none_is_refused(settings: Settings) -> None:
 
 def test_rs256_tokens_verify_with_the_public_key_only(settings: Settings) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     rs_settings = settings.model_copy(
         update={"jwt": JWTSettings(algorithm="RS256", public_key=public_pem, issuer="test-issuer", audience="bandsync")}
     )
@@ -98,7 +100,7 @@ def test_placeholder_secrets_are_refused_outside_development() -> None:
         environment="production",
         encryption_key=SecretStr("cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy4uLi4="),
         jwt=JWTSettings(secret=SecretStr("p" * 40)),
-        wonde={"webhook_secret": SecretStr("w" * 40)},  # type: ignore[arg-type]
+        wonde=WondeSettings(webhook_secret=SecretStr("w" * 40)),
     )
 
 

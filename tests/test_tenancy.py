@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.kit.time import utc_now
 from app.main import create_app
 from app.models import Band, Pupil, School, SyncRun
-from app.kit.time import utc_now
 from tests.conftest import TokenFactory
 
 ROSTER = "pupil_id,first_name,last_name,band,year_group\np1,Amy,Jones,4B,4\n"
@@ -83,7 +83,9 @@ def test_every_school_route_has_a_sample() -> None:
     assert missing == [], "add a sample request for these routes to SAMPLES"
 
 
-async def _call(client: httpx.AsyncClient, method: str, path: str, target: Target, headers: dict[str, str]) -> httpx.Response:
+async def _call(
+    client: httpx.AsyncClient, method: str, path: str, target: Target, headers: dict[str, str]
+) -> httpx.Response:
     sample = SAMPLES[(method, path)]
     all_headers = {**sample.get("headers", {}), **headers}
     kwargs = {key: value for key, value in sample.items() if key != "headers"}
@@ -109,12 +111,20 @@ async def test_another_schools_token_gets_404(
 
 def _bad_tokens(settings: Settings, school_id: str) -> dict[str, str]:
     now = utc_now()
-    claims = {"sub": "u", "school_ids": [school_id], "role": "admin", "iss": settings.jwt.issuer, "aud": settings.jwt.audience}
+    claims = {
+        "sub": "u",
+        "school_ids": [school_id],
+        "role": "admin",
+        "iss": settings.jwt.issuer,
+        "aud": settings.jwt.audience,
+    }
     secret = settings.jwt.secret.get_secret_value()
     return {
         "expired": jwt.encode({**claims, "exp": now - timedelta(hours=1)}, secret, algorithm="HS256"),
-        "bad-signature": jwt.encode({**claims, "exp": now + timedelta(hours=1)}, "not-the-secret-" * 3, algorithm="HS256"),
-        "unsigned": jwt.encode({**claims, "exp": now + timedelta(hours=1)}, None, algorithm="none"),
+        "bad-signature": jwt.encode(
+            {**claims, "exp": now + timedelta(hours=1)}, "not-the-secret-" * 3, algorithm="HS256"
+        ),
+        "unsigned": jwt.encode({**claims, "exp": now + timedelta(hours=1)}, "", algorithm="none"),
         "garbage": "not.a.token",
     }
 
@@ -123,7 +133,7 @@ def _bad_tokens(settings: Settings, school_id: str) -> dict[str, str]:
 async def test_missing_or_bad_tokens_get_401(
     client: httpx.AsyncClient, settings: Settings, target: Target, method: str, path: str
 ) -> None:
-    cases = {"missing": {}} | {
+    cases: dict[str, dict[str, str]] = {"missing": {}} | {
         name: {"Authorization": f"Bearer {token}"} for name, token in _bad_tokens(settings, target.school.id).items()
     }
     for name, headers in cases.items():
@@ -142,7 +152,9 @@ async def test_a_teacher_cannot_change_anything(
 
 
 @pytest.mark.parametrize(("method", "path"), [r for r in SCHOOL_ROUTES if r[0] not in WRITE_METHODS])
-async def test_a_teacher_can_read(client: httpx.AsyncClient, auth: TokenFactory, target: Target, method: str, path: str) -> None:
+async def test_a_teacher_can_read(
+    client: httpx.AsyncClient, auth: TokenFactory, target: Target, method: str, path: str
+) -> None:
     response = await _call(client, method, path, target, auth(target.school.id, role="teacher"))
     assert response.status_code == 200
 

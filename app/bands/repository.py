@@ -14,7 +14,7 @@ from app.models import Band, BandMembership
 class BandRepository(SchoolScoped[Band]):
     model = Band
 
-    def listing(self, *, include_archived: bool) -> Select[tuple[Band]]:
+    def listing(self, *, include_archived: bool) -> Select[Band]:
         statement = self.for_school().order_by(Band.name, Band.id)
         if not include_archived:
             statement = statement.where(Band.archived_at.is_(None))

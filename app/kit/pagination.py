@@ -29,6 +29,7 @@ Pagination = Annotated[PageParams, Depends(_page_params)]
 
 
 T = TypeVar("T")
+S = TypeVar("S", bound=BaseModel)
 
 
 class Page(BaseModel, Generic[T]):
@@ -38,9 +39,7 @@ class Page(BaseModel, Generic[T]):
     total: int
 
 
-def page_of(schema: type[T], items: Sequence[object], total: int, params: PageParams) -> Page[T]:
+def page_of(schema: type[S], items: Sequence[object], total: int, params: PageParams) -> Page[S]:
     """A page of ORM rows rendered through a response schema."""
-    validate = schema.model_validate
-    return Page[schema](  # type: ignore[valid-type]
-        items=[validate(item) for item in items], page=params.page, per_page=params.per_page, total=total
-    )
+    rendered = [schema.model_validate(item) for item in items]
+    return Page[S](items=rendered, page=params.page, per_page=params.per_page, total=total)

@@ -25,7 +25,7 @@ class SchoolScoped(Generic[M]):
         self.session = session
         self.school_id = school_id
 
-    def for_school(self) -> Select[tuple[M]]:
+    def for_school(self) -> Select[M]:
         return select(self.model).where(self.model.school_id == self.school_id)
 
     async def get(self, id_: uuid.UUID) -> M | None:
@@ -42,7 +42,7 @@ class SchoolScoped(Generic[M]):
         return ids
 
 
-async def paginate(session: AsyncSession, statement: Select[tuple[M]], page: PageParams) -> tuple[list[M], int]:
+async def paginate(session: AsyncSession, statement: Select[M], page: PageParams) -> tuple[list[M], int]:
     """One page of ``statement`` and the total count, in two statements whatever the page size."""
     total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     rows = await session.scalars(statement.limit(page.per_page).offset(page.offset))

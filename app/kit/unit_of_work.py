@@ -3,8 +3,9 @@ the jobs the work enqueued. Any exception rolls everything back and sends nothin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -32,7 +33,7 @@ class UnitOfWorkRoute(APIRoute):
     dependency, so when the commit happens does not depend on FastAPI's dependency teardown order.
     """
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:

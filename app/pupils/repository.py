@@ -14,7 +14,7 @@ from app.pupils.usernames import base_username
 class PupilRepository(SchoolScoped[Pupil]):
     model = Pupil
 
-    def listing(self, *, band_id: uuid.UUID | None, include_archived: bool) -> Select[tuple[Pupil]]:
+    def listing(self, *, band_id: uuid.UUID | None, include_archived: bool) -> Select[Pupil]:
         statement = self.for_school().order_by(Pupil.last_name, Pupil.first_name, Pupil.id)
         if band_id is not None:
             statement = statement.where(

@@ -17,8 +17,8 @@ from app.errors import (
 )
 from app.kit.body import read_limited_body
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
-from app.roster.parser import RosterInvalid, parse_roster
 from app.roster import service
+from app.roster.parser import RosterInvalid, parse_roster
 from app.roster.service import ImportSummary
 
 router = APIRouter(prefix="/schools/{school_id}/roster", tags=["roster"], route_class=UnitOfWorkRoute)

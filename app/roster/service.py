@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -71,7 +72,7 @@ def _group_rows(rows: list[RosterRow], band_ids: dict[str, uuid.UUID]) -> list[_
     return list(groups.values())
 
 
-def _check_rows(rows: list[RosterRow], bands_by_name: dict[str, list[object]]) -> None:
+def _check_rows(rows: list[RosterRow], bands_by_name: Mapping[str, Sequence[object]]) -> None:
     errors = [
         RowError(
             row.line, "band", "is empty and so is pupil_id: a pupil without a pupil_id is found again by band and name"
@@ -88,85 +89,86 @@ def _check_rows(rows: list[RosterRow], bands_by_name: dict[str, list[object]]) -
         raise RosterInvalid(sorted(errors, key=lambda e: e.line))
 
 
-async def import_roster(session: AsyncSession, school_id: str, rows: list[RosterRow]) -> ImportSummary:
-    """Upsert the file's bands, pupils and memberships. Raises ``RosterInvalid`` (writing nothing)
-    when a row cannot be placed with certainty. Memberships are only added, never removed."""
-    await lock_school(session, school_id)
-    bands = BandRepository(session, school_id)
-    pupils = PupilRepository(session, school_id)
+async def _ensure_bands(bands: BandRepository, rows: list[RosterRow]) -> tuple[dict[str, uuid.UUID], int]:
+    """The id of every band the file names, creating the missing ones; and how many were created.
 
+    A new band takes the year group its rows agree on, if they all agree.
+    """
     names = {row.band for row in rows if row.band}
-    existing_bands = await bands.by_names(names)
-    _check_rows(rows, existing_bands)  # type: ignore[arg-type]
-    band_ids = {name: found[0].id for name, found in existing_bands.items()}
-    new_band_names = sorted(names - band_ids.keys())
-    years_by_band: dict[str, set[int | None]] = defaultdict(set)
+    existing = await bands.by_names(names)
+    _check_rows(rows, existing)
+    band_ids = {name: found[0].id for name, found in existing.items()}
+    years: dict[str, set[int | None]] = defaultdict(set)
     for row in rows:
-        if row.band:
-            years_by_band[row.band].add(row.year_group)
-    new_band_rows = [
-        {
-            "name": name,
-            "source": "app",
-            "year_group": next(iter(years)) if len(years := years_by_band[name]) == 1 else None,
-        }
-        for name in new_band_names
+        if row.band and row.band not in band_ids:
+            years[row.band].add(row.year_group)
+    new_names = sorted(years)
+    new_rows = [
+        {"name": name, "source": "app", "year_group": next(iter(years[name])) if len(years[name]) == 1 else None}
+        for name in new_names
     ]
-    band_ids.update(zip(new_band_names, await bands.insert_many(new_band_rows), strict=True))
+    band_ids.update(zip(new_names, await bands.insert_many(new_rows), strict=True))
+    return band_ids, len(new_names)
 
-    file_pupils = _group_rows(rows, band_ids)
-    by_external_id = await pupils.by_external_ids({row.pupil_id for row in rows if row.pupil_id})
+
+async def _find_existing(pupils: PupilRepository, file_pupils: list[_FilePupil]) -> list[Pupil | None]:
+    """For each pupil of the file, the account they already have, or None.
+
+    By ``pupil_id`` first; otherwise by exact (case-insensitive) names within one of their bands. A
+    row with a new ``pupil_id`` may adopt an account the app never gave an id, never someone else's.
+    Two accounts answering one row is a question for a person, not a guess: the file is refused.
+    """
+    by_external_id = await pupils.by_external_ids({p.first.pupil_id for p in file_pupils if p.first.pupil_id})
+    band_ids = {band_id for p in file_pupils for band_id in p.band_ids}
     by_name: dict[NameKey, list[Pupil]] = defaultdict(list)
-    for band_id, pupil in await pupils.in_bands(set(band_ids.values())):
+    for band_id, pupil in await pupils.in_bands(band_ids):
         by_name[_name_key(band_id, pupil.first_name, pupil.last_name)].append(pupil)
 
-    matched: dict[int, Pupil] = {}  # index in file_pupils -> existing pupil
+    found: list[Pupil | None] = []
     adopted: set[uuid.UUID] = set()
     errors: list[RowError] = []
-    for index, file_pupil in enumerate(file_pupils):
+    for file_pupil in file_pupils:
         row = file_pupil.first
         if row.pupil_id is not None and row.pupil_id in by_external_id:
-            matched[index] = by_external_id[row.pupil_id]
+            found.append(by_external_id[row.pupil_id])
             continue
         candidates = {
             pupil.id: pupil
             for band_id in file_pupil.band_ids
             for pupil in by_name.get(_name_key(band_id, row.first_name, row.last_name), [])
-            # a row with a new pupil_id may adopt a pupil the app never gave an id, never another's
             if row.pupil_id is None or (pupil.external_id is None and pupil.id not in adopted)
         }
         if len(candidates) > 1:
-            errors.append(
-                RowError(
-                    row.line, "pupil_id", f"matches {len(candidates)} pupils of that name in the band; add a pupil_id"
-                )
-            )
-        elif candidates:
-            [pupil] = candidates.values()
-            matched[index] = pupil
-            if row.pupil_id is not None:
-                adopted.add(pupil.id)
+            message = f"matches {len(candidates)} pupils of that name in the band; add a pupil_id"
+            errors.append(RowError(row.line, "pupil_id", message))
+        match = next(iter(candidates.values())) if len(candidates) == 1 else None
+        if match is not None and row.pupil_id is not None:
+            adopted.add(match.id)
+        found.append(match)
     if errors:
         raise RosterInvalid(errors)
+    return found
 
-    updates = []
-    for index, pupil in matched.items():
-        file_pupil = file_pupils[index]
-        row = file_pupil.first
-        wanted = {"first_name": row.first_name, "last_name": row.last_name} if row.pupil_id is not None else {}
-        if row.pupil_id is not None and pupil.external_id is None:
+
+def _update_for(file_pupil: _FilePupil, pupil: Pupil) -> dict[str, object] | None:
+    """What the file changes about an existing pupil (None when nothing). Rows found by name do not
+    rename anyone; a ``pupil_id`` row is the app's word on the name. Usernames never change."""
+    row = file_pupil.first
+    wanted: dict[str, object] = {}
+    if row.pupil_id is not None:
+        wanted |= {"first_name": row.first_name, "last_name": row.last_name}
+        if pupil.external_id is None:
             wanted["external_id"] = row.pupil_id
-        if file_pupil.year_group is not None:
-            wanted["year_group"] = file_pupil.year_group  # type: ignore[assignment]
-        changed = {column: value for column, value in wanted.items() if getattr(pupil, column) != value}
-        if changed:
-            updates.append({"id": pupil.id, **changed})
-    await pupils.update_many(updates)
+    if file_pupil.year_group is not None:
+        wanted["year_group"] = file_pupil.year_group
+    changed = {column: value for column, value in wanted.items() if getattr(pupil, column) != value}
+    return {"id": pupil.id, **changed} if changed else None
 
-    new_pupils = [file_pupil for index, file_pupil in enumerate(file_pupils) if index not in matched]
-    new_names = [(p.first.first_name, p.first.last_name) for p in new_pupils]
-    usernames = allocate_usernames(new_names, await pupils.usernames_like(new_names))
-    new_ids = await pupils.insert_many(
+
+async def _create(pupils: PupilRepository, new: list[_FilePupil]) -> list[uuid.UUID]:
+    names = [(p.first.first_name, p.first.last_name) for p in new]
+    usernames = allocate_usernames(names, await pupils.usernames_like(names))
+    return await pupils.insert_many(
         [
             {
                 "external_id": p.first.pupil_id,
@@ -176,24 +178,43 @@ async def import_roster(session: AsyncSession, school_id: str, rows: list[Roster
                 "username": username,
                 "source": "app",
             }
-            for p, username in zip(new_pupils, usernames, strict=True)
+            for p, username in zip(new, usernames, strict=True)
         ]
     )
-    pupil_ids = {index: pupil.id for index, pupil in matched.items()}
-    pupil_ids.update(
-        {
-            index: new_id
-            for index, new_id in zip((i for i in range(len(file_pupils)) if i not in matched), new_ids, strict=True)
-        }
-    )
+
+
+async def import_roster(session: AsyncSession, school_id: str, rows: list[RosterRow]) -> ImportSummary:
+    """Upsert the file's bands, pupils and memberships under the school's lock.
+
+    Raises ``RosterInvalid`` when a row cannot be placed with certainty; the caller's transaction is
+    then rolled back, so nothing is written. Memberships are only added, never removed.
+    """
+    await lock_school(session, school_id)
+    pupils = PupilRepository(session, school_id)
+    band_ids, bands_created = await _ensure_bands(BandRepository(session, school_id), rows)
+    file_pupils = _group_rows(rows, band_ids)
+    existing = await _find_existing(pupils, file_pupils)
+
+    updates = [
+        update
+        for file_pupil, pupil in zip(file_pupils, existing, strict=True)
+        if pupil is not None and (update := _update_for(file_pupil, pupil)) is not None
+    ]
+    await pupils.update_many(updates)
+    created = iter(await _create(pupils, [p for p, pupil in zip(file_pupils, existing, strict=True) if pupil is None]))
+    pupil_ids = [pupil.id if pupil is not None else next(created) for pupil in existing]
+
     memberships_added = await MembershipRepository(session, school_id).add_many(
-        (band_id, pupil_ids[index]) for index, file_pupil in enumerate(file_pupils) for band_id in file_pupil.band_ids
+        (band_id, pupil_id)
+        for file_pupil, pupil_id in zip(file_pupils, pupil_ids, strict=True)
+        for band_id in file_pupil.band_ids
     )
+    matched = sum(pupil is not None for pupil in existing)
     return ImportSummary(
         rows=len(rows),
-        bands_created=len(new_band_names),
-        pupils_created=len(new_pupils),
+        bands_created=bands_created,
+        pupils_created=len(file_pupils) - matched,
         pupils_updated=len(updates),
-        pupils_unchanged=len(matched) - len(updates),
+        pupils_unchanged=matched - len(updates),
         memberships_added=memberships_added,
     )

@@ -17,7 +17,7 @@ class SchoolRepository:
     async def get(self, school_id: str) -> School | None:
         return await self.session.get(School, school_id)
 
-    def among(self, school_ids: Collection[str]) -> Select[tuple[School]]:
+    def among(self, school_ids: Collection[str]) -> Select[School]:
         return select(School).where(School.id.in_(list(school_ids))).order_by(School.name, School.id)
 
     def add(self, school: School) -> None:

@@ -34,7 +34,9 @@ async def test_band_input_is_validated(client: httpx.AsyncClient, auth: TokenFac
 async def test_unknown_and_other_schools_bands_are_404(
     client: httpx.AsyncClient, auth: TokenFactory, school: School, other_school: School
 ) -> None:
-    theirs = await client.post(f"/v1/schools/{other_school.id}/bands", json={"name": "9Z"}, headers=auth(other_school.id))
+    theirs = await client.post(
+        f"/v1/schools/{other_school.id}/bands", json={"name": "9Z"}, headers=auth(other_school.id)
+    )
     both = auth(school.id, other_school.id)
     for band_id in (uuid.uuid4(), theirs.json()["id"]):
         response = await client.get(f"/v1/schools/{school.id}/bands/{band_id}", headers=both)

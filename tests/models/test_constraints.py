@@ -39,7 +39,9 @@ async def test_a_mis_student_links_to_at_most_one_pupil(session: AsyncSession, s
     assert "uq_pupils_school_id_mis_student_id" in str(error)
 
 
-async def test_usernames_are_unique_within_a_school(session: AsyncSession, school: School, other_school: School) -> None:
+async def test_usernames_are_unique_within_a_school(
+    session: AsyncSession, school: School, other_school: School
+) -> None:
     session.add(_pupil(school, "amy.jones"))
     await session.flush()
     error = await _refused(session, _pupil(school, "amy.jones"))

@@ -33,7 +33,9 @@ async def test_update_keeps_the_username(client: httpx.AsyncClient, auth: TokenF
     assert fetched.json()["external_id"] == "A-1"
 
 
-async def test_external_ids_are_unique_per_school(client: httpx.AsyncClient, auth: TokenFactory, school: School) -> None:
+async def test_external_ids_are_unique_per_school(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School
+) -> None:
     base = f"/v1/schools/{school.id}/pupils"
     body = {"first_name": "Amy", "last_name": "Jones", "external_id": "A-1"}
     assert (await client.post(base, json=body, headers=auth(school.id))).status_code == 201
@@ -48,7 +50,11 @@ async def test_pupil_input_is_validated(client: httpx.AsyncClient, auth: TokenFa
     response = await client.post(base, json=unknown_band, headers=auth(school.id))
     assert response.status_code == 404
     assert response.json()["error"] == "BandNotFound"
-    for body in ({"first_name": "A"}, {"first_name": "A", "last_name": "B", "year_group": -3}, {"first_name": " ", "last_name": "B"}):
+    for body in (
+        {"first_name": "A"},
+        {"first_name": "A", "last_name": "B", "year_group": -3},
+        {"first_name": " ", "last_name": "B"},
+    ):
         bad = await client.post(base, json=body, headers=auth(school.id))
         assert bad.status_code == 422, body
 

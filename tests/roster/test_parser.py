@@ -15,7 +15,9 @@ def _errors(data: bytes | str) -> list[tuple[int, str | None]]:
 
 
 def test_a_good_file_parses() -> None:
-    rows = parse_roster(("\ufeff" + HEADER + "p1,Amy,Jones,4B,Y4\n,Zoë,Smith-Brown,4B,\n\np3, Ben ,Brown,,R\n").encode())
+    rows = parse_roster(
+        ("\ufeff" + HEADER + "p1,Amy,Jones,4B,Y4\n,Zoë,Smith-Brown,4B,\n\np3, Ben ,Brown,,R\n").encode()
+    )
     assert [(r.line, r.pupil_id, r.first_name, r.band, r.year_group) for r in rows] == [
         (2, "p1", "Amy", "4B", 4),
         (3, None, "Zoë", "4B", None),
@@ -40,7 +42,16 @@ def test_header_columns_may_come_in_any_order() -> None:
         ("p1,Amy,Jones,4B,4\np1,Amy,Jones,5C,5\n", [(3, "year_group")]),
         ('p1,"Amy,Jones,4B,4\n', [(2, None)]),
     ],
-    ids=["missing-name", "bad-year", "too-long", "short-row", "control-char", "dup-id-names", "dup-id-year", "open-quote"],
+    ids=[
+        "missing-name",
+        "bad-year",
+        "too-long",
+        "short-row",
+        "control-char",
+        "dup-id-names",
+        "dup-id-year",
+        "open-quote",
+    ],
 )
 def test_bad_rows_are_named_by_line_and_column(body: str, expected: list[tuple[int, str | None]]) -> None:
     assert _errors(HEADER + body) == expected

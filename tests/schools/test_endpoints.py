@@ -45,7 +45,9 @@ async def test_list_shows_only_the_callers_schools_paginated(
     response = await client.get("/v1/schools", params={"per_page": 1}, headers=auth(school.id, other_school.id))
     body = response.json()
     assert (body["total"], len(body["items"]), body["per_page"]) == (2, 1, 1)
-    second = await client.get("/v1/schools", params={"per_page": 1, "page": 2}, headers=auth(school.id, other_school.id))
+    second = await client.get(
+        "/v1/schools", params={"per_page": 1, "page": 2}, headers=auth(school.id, other_school.id)
+    )
     assert {body["items"][0]["id"], second.json()["items"][0]["id"]} == {school.id, other_school.id}
     only_one = await client.get("/v1/schools", headers=auth(school.id, role="teacher"))
     assert [s["id"] for s in only_one.json()["items"]] == [school.id]

@@ -71,7 +71,9 @@ async def test_a_ping_is_queued_after_commit_and_completed_by_a_worker(
 
         await _run_worker(settings)
 
-        run = (await client.get(f"/v1/schools/{committed_school.id}/runs/{run_id}", headers=auth(committed_school.id))).json()
+        run = (
+            await client.get(f"/v1/schools/{committed_school.id}/runs/{run_id}", headers=auth(committed_school.id))
+        ).json()
     assert run["status"] == "succeeded"
     assert run["counts"] == {"bands": 1, "pupils": 0}
     assert run["finished_at"] is not None

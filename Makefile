@@ -1,0 +1,64 @@
+# bandsync: `make run` serves the API (and a worker) on http://127.0.0.1:8000; `make test` is what CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help install services run worker migrate test lint typecheck openapi openapi-check dockerfile-lint bench lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.lock requirements-dev.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "bandsync needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+install: $(INSTALLED) ## create .venv with the locked dependencies and the bandsync command
+
+services: ## make sure PostgreSQL and Redis answer (starts the local ones if stopped)
+	@bash scripts/ensure-services.sh
+
+run: install services ## migrate, then serve the API on :8000 with a worker
+	@bash scripts/run-dev.sh
+
+worker: install ## run an arq worker in the foreground
+	$(BIN)/arq workers.settings.WorkerSettings
+
+migrate: install services ## create the database if missing and migrate it to head
+	$(BIN)/bandsync create-db
+	$(BIN)/alembic upgrade head
+
+lint: install ## ruff format check and ruff lint
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: install ## mypy, strict
+	$(BIN)/mypy
+
+dockerfile-lint: install ## hadolint the Dockerfile
+	$(BIN)/hadolint Dockerfile
+
+openapi: install ## regenerate openapi/openapi.json
+	$(BIN)/bandsync openapi
+
+openapi-check: install ## fail when openapi/openapi.json is stale
+	$(BIN)/bandsync openapi --check
+
+test: install services lint typecheck dockerfile-lint openapi-check ## everything CI checks, then the test suite
+	$(BIN)/pytest
+
+bench: install services ## run the benchmarks and print their figures
+	$(BIN)/python -m bench.roster_import
+
+lock: install ## re-resolve the lock files (versions and hashes, no download addresses)
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-header --quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev -c requirements.lock --python-version 3.11 --generate-hashes --no-header --quiet -o requirements-dev.lock
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
