@@ -7,6 +7,7 @@ token is answered 404, exactly as a school that does not exist, so ids cannot be
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -111,28 +112,21 @@ def require_school(principal: Principal, school_id: str, *, admin: bool) -> None
         raise Forbidden("Only a school admin may do this.")
 
 
-async def _existing_school(session: AsyncSession, school_id: str) -> None:
-    if await session.get(School, school_id) is None:
-        raise SchoolNotFound()
+def _school_access(*, admin: bool) -> Callable[..., Awaitable[Principal]]:
+    async def check(
+        school_id: str, principal: CurrentPrincipal, session: Annotated[AsyncSession, Depends(get_session)]
+    ) -> Principal:
+        require_school(principal, school_id, admin=admin)
+        if await session.get(School, school_id) is None:
+            raise SchoolNotFound()
+        return principal
+
+    return check
 
 
-async def school_reader(
-    school_id: str, principal: CurrentPrincipal, session: Annotated[AsyncSession, Depends(get_session)]
-) -> Principal:
-    """Any role may read a school that is in its token and registered here."""
-    require_school(principal, school_id, admin=False)
-    await _existing_school(session, school_id)
-    return principal
-
-
-async def school_admin(
-    school_id: str, principal: CurrentPrincipal, session: Annotated[AsyncSession, Depends(get_session)]
-) -> Principal:
-    """Only an admin of the school may change it."""
-    require_school(principal, school_id, admin=True)
-    await _existing_school(session, school_id)
-    return principal
-
+# Any role may read a school that is in its token and registered here; only its admins may change it.
+school_reader = _school_access(admin=False)
+school_admin = _school_access(admin=True)
 
 SchoolReader = Annotated[Principal, Depends(school_reader)]
 SchoolAdmin = Annotated[Principal, Depends(school_admin)]

@@ -17,6 +17,7 @@ DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-change-me"
 # A valid Fernet key (32 url-safe base64 bytes) that everyone can read: development only.
 DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktY2hhbmdlLW0="
+MIN_SECRET_LENGTH = 32
 PLACEHOLDER_SECRETS = frozenset({DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, DEV_ENCRYPTION_KEY, ""})
 
 
@@ -75,9 +76,16 @@ class Settings(BaseSettings):
         }
         if self.jwt.algorithm == "HS256":
             secrets["BANDSYNC_JWT__SECRET"] = self.jwt.secret
-        weak = [name for name, value in secrets.items() if value.get_secret_value() in PLACEHOLDER_SECRETS]
+        weak = [
+            name
+            for name, value in secrets.items()
+            if value.get_secret_value() in PLACEHOLDER_SECRETS or len(value.get_secret_value()) < MIN_SECRET_LENGTH
+        ]
         if weak:
-            raise ValueError(f"placeholder secrets are refused in {self.environment}: set {', '.join(weak)}")
+            raise ValueError(
+                f"placeholder or short (< {MIN_SECRET_LENGTH} characters) secrets are refused in "
+                f"{self.environment}: set {', '.join(weak)}"
+            )
         return self
 
 

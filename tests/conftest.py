@@ -147,20 +147,21 @@ def auth(settings: Settings) -> TokenFactory:
     return headers
 
 
-@pytest.fixture
-async def school(session: AsyncSession) -> School:
-    record = School(id=f"sch-{uuid.uuid4().hex[:8]}", name="Oak Primary")
+async def _add_school(session: AsyncSession, name: str) -> School:
+    record = School(id=f"sch-{uuid.uuid4().hex[:8]}", name=name)
     session.add(record)
     await session.commit()
     return record
+
+
+@pytest.fixture
+async def school(session: AsyncSession) -> School:
+    return await _add_school(session, "Oak Primary")
 
 
 @pytest.fixture
 async def other_school(session: AsyncSession) -> School:
-    record = School(id=f"sch-{uuid.uuid4().hex[:8]}", name="Elm Academy")
-    session.add(record)
-    await session.commit()
-    return record
+    return await _add_school(session, "Elm Academy")
 
 
 @pytest.fixture

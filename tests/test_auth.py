@@ -94,7 +94,7 @@ def test_rs256_tokens_verify_with_the_public_key_only(settings: Settings) -> Non
 
 
 def test_placeholder_secrets_are_refused_outside_development() -> None:
-    with pytest.raises(ValueError, match="placeholder secrets are refused"):
+    with pytest.raises(ValueError, match="placeholder or short"):
         Settings(environment="production")
     Settings(
         environment="production",

@@ -38,3 +38,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # arq's command line installs its own plain-text handler; one format, once, is enough.
+    logging.getLogger("arq").handlers.clear()

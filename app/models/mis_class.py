@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin
-from app.models._types import YEAR_GROUP_CHECK, UUIDPrimaryKey
+from app.models._mis_container import MisContainerColumns
+from app.models._types import YEAR_GROUP_CHECK
 
 
-class MisClass(TimestampMixin, Base):
+class MisClass(MisContainerColumns, TimestampMixin, Base):
     """Mirror of one Wonde class (a teaching class: ``10x/Bi1``, ``6Ma1``)."""
 
     __tablename__ = "mis_classes"
@@ -19,15 +18,4 @@ class MisClass(TimestampMixin, Base):
         CheckConstraint(YEAR_GROUP_CHECK, name="year_group"),
     )
 
-    id: Mapped[UUIDPrimaryKey]
-    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
-    wonde_id: Mapped[str] = mapped_column(String(64))
-    mis_id: Mapped[str | None] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    code: Mapped[str | None] = mapped_column(String(100))
-    description: Mapped[str | None] = mapped_column(String(500))
     subject_wonde_id: Mapped[str | None] = mapped_column(String(64))
-    # A class has no year of its own in Wonde; this is derived from its students or its name.
-    year_group: Mapped[int | None] = mapped_column(SmallInteger)
-    wonde_updated_at: Mapped[datetime | None]
-    deleted_at: Mapped[datetime | None]
