@@ -3,7 +3,7 @@
 Each test run gets its own database (created, migrated once, dropped at the end) and its own arq
 queue name, so two runs on one machine, or a developer's data, never meet. Each test runs inside a
 transaction that is rolled back; requests inside it commit to savepoints. Tests that need real
-commits (workers, locking) use ``committed_sessionmaker`` and clean up after themselves.
+commits (workers, locking) use ``committed``, which cleans up after them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -164,16 +165,26 @@ async def other_school(session: AsyncSession) -> School:
     return await _add_school(session, "Elm Academy")
 
 
+@dataclass
+class Committed:
+    """Real commits, for workers and locks. Schools registered with ``track`` (and all their rows)
+    are deleted when the test ends."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    schools: list[str] = field(default_factory=list)
+
+    def track(self, school_id: str) -> str:
+        self.schools.append(school_id)
+        return school_id
+
+
 @pytest.fixture
-async def committed_sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Real commits, for workers and locks; every school made through it is deleted afterwards."""
+async def committed(database_url: str) -> AsyncIterator[Committed]:
     engine = create_async_engine(database_url, poolclass=NullPool)
-    maker = async_sessionmaker(engine, expire_on_commit=False)
-    made: list[str] = []
-    maker.created_schools = made  # type: ignore[attr-defined]
-    yield maker
-    async with maker() as s:
-        if made:
-            await s.execute(delete(School).where(School.id.in_(made)))
+    db = Committed(async_sessionmaker(engine, expire_on_commit=False))
+    yield db
+    if db.schools:
+        async with db.sessionmaker() as s:
+            await s.execute(delete(School).where(School.id.in_(db.schools)))
             await s.commit()
     await engine.dispose()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from app import cli
 from app.auth import decode_token
 from app.config import Settings
 from app.models import Pupil
+from tests.conftest import Committed
 from tests.fixtures.rosters import make_roster
 
 
@@ -24,7 +26,8 @@ def use_test_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> No
 def test_token_mints_a_token_the_service_accepts(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["token", "--school", "s1", "--school", "s2", "--role", "teacher"]) == 0
     principal = decode_token(capsys.readouterr().out.strip(), settings)
-    assert (principal.school_ids, principal.role) == ({"s1", "s2"}, "teacher")
+    assert principal.school_ids == frozenset({"s1", "s2"})
+    assert principal.role == "teacher"
 
 
 def test_openapi_check_fails_when_the_committed_spec_is_stale(
@@ -45,10 +48,8 @@ def test_the_committed_spec_is_current() -> None:
 
 
 @pytest.fixture
-async def cli_school(committed_sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[str]:
-    school_id = "cli-school"
-    committed_sessionmaker.created_schools.append(school_id)  # type: ignore[attr-defined]
-    yield school_id
+def cli_school(committed: Committed) -> str:
+    return committed.track(f"cli-{uuid.uuid4().hex[:8]}")
 
 
 async def _pupils(maker: async_sessionmaker[AsyncSession], school_id: str) -> int:
@@ -61,11 +62,9 @@ async def _pupils(maker: async_sessionmaker[AsyncSession], school_id: str) -> in
 def test_import_roster_from_a_file(
     tmp_path: Path,
     cli_school: str,
-    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    committed: Committed,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import asyncio
-
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_text(make_roster(30))
     bad.write_text(make_roster(30).replace("p3,", "p3,,", 1))
@@ -74,7 +73,7 @@ def test_import_roster_from_a_file(
     assert cli.main(["create-school", "--id", cli_school, "--name", "CLI Primary", "--if-missing"]) == 0
     assert cli.main(["import-roster", "--school", cli_school, str(bad)]) == 1
     assert "line" in capsys.readouterr().err
-    assert asyncio.run(_pupils(committed_sessionmaker, cli_school)) == 0
+    assert asyncio.run(_pupils(committed.sessionmaker, cli_school)) == 0
     assert cli.main(["import-roster", "--school", cli_school, str(good)]) == 0
     assert '"pupils_created": 30' in capsys.readouterr().out
-    assert asyncio.run(_pupils(committed_sessionmaker, cli_school)) == 30
+    assert asyncio.run(_pupils(committed.sessionmaker, cli_school)) == 30

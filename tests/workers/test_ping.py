@@ -11,26 +11,24 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.kit.jobs import JobQueue, enqueue
 from app.kit.unit_of_work import unit_of_work
 from app.main import create_app
 from app.models import Band, School
-from tests.conftest import TokenFactory
+from tests.conftest import Committed, TokenFactory
 from workers import context, jobs
 
 
 @pytest.fixture
-async def committed_school(committed_sessionmaker: async_sessionmaker[AsyncSession]) -> School:
-    school = School(id=f"ping-{uuid.uuid4().hex[:8]}", name="Ping Primary")
-    async with committed_sessionmaker() as session:
+async def committed_school(committed: Committed) -> School:
+    school = School(id=committed.track(f"ping-{uuid.uuid4().hex[:8]}"), name="Ping Primary")
+    async with committed.sessionmaker() as session:
         session.add(school)
         await session.flush()
         session.add(Band(school_id=school.id, name="4B"))
         await session.commit()
-    committed_sessionmaker.created_schools.append(school.id)  # type: ignore[attr-defined]
     return school
 
 
@@ -79,19 +77,17 @@ async def test_a_ping_is_queued_after_commit_and_completed_by_a_worker(
     assert run["finished_at"] is not None
 
 
-async def test_a_rolled_back_unit_of_work_sends_no_job(
-    committed_sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
-) -> None:
+async def test_a_rolled_back_unit_of_work_sends_no_job(committed: Committed, settings: Settings) -> None:
     redis = ArqRedis.from_url(settings.redis_url)
     queue = JobQueue(redis, f"{settings.queue_name}:rollback")
     try:
         with pytest.raises(RuntimeError):
-            async with unit_of_work(committed_sessionmaker, queue) as session:
+            async with unit_of_work(committed.sessionmaker, queue) as session:
                 enqueue(session, "ping_school", "not-sent")
                 raise RuntimeError("the request failed half-way")
         assert await redis.zcard(queue.queue_name) == 0
 
-        async with unit_of_work(committed_sessionmaker, queue) as session:
+        async with unit_of_work(committed.sessionmaker, queue) as session:
             enqueue(session, "ping_school", "sent", job_id="ping:sent")
         assert await redis.zcard(queue.queue_name) == 1
     finally:
