@@ -119,6 +119,71 @@ def _create_school(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_create_school_record(settings, args.id, args.name, args.if_missing))
 
 
+async def _connect_school(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import create_engine, create_sessionmaker
+    from app.errors import SchoolNotFound
+    from app.kit.crypto import SecretBox
+    from app.kit.unit_of_work import unit_of_work
+    from app.schools.service import connect_to_wonde
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine), None) as session:
+            await connect_to_wonde(
+                session,
+                args.school,
+                wonde_school_id=args.wonde_school,
+                token=args.token,
+                domain=args.domain,
+                box=SecretBox(settings.encryption_key),
+            )
+    except SchoolNotFound:
+        print(f"no school {args.school!r}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(f"school {args.school!r} linked to Wonde school {args.wonde_school}")
+    return 0
+
+
+def _connect(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_connect_school(settings, args))
+
+
+async def _read_school(settings: Settings, school_id: str, kind: str) -> int:
+    from app.db import create_engine, create_sessionmaker
+    from app.kit.crypto import SecretBox
+    from app.kit.unit_of_work import unit_of_work
+    from app.models import School, SyncRun
+    from app.sync.fetch import run_read
+    from app.wonde.client import WondeClient, create_http_client
+
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        async with unit_of_work(sessionmaker, None) as session:
+            if await session.get(School, school_id) is None:
+                print(f"no school {school_id!r}", file=sys.stderr)
+                return 2
+            run = SyncRun(school_id=school_id, kind=kind, trigger="manual", status="queued", actor="cli")
+            session.add(run)
+        async with create_http_client(settings.wonde.timeout_seconds) as http:
+            wonde = WondeClient.from_settings(settings.wonde, http)
+            status = await run_read(sessionmaker, wonde, SecretBox(settings.encryption_key), run.id)
+        async with sessionmaker() as session:
+            finished = await session.get(SyncRun, run.id)
+            assert finished is not None
+            report = {"status": status, "kind": finished.kind, "requests": finished.requests_made}
+            print(json.dumps(report | {"counts": finished.counts, "error": finished.error}))
+    finally:
+        await engine.dispose()
+    return 0 if status == "succeeded" else 1
+
+
+def _read(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_read_school(settings, args.school, "delta_read" if args.delta else "full_read"))
+
+
 def _import_roster(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     return asyncio.run(_import_roster_file(settings, args.school, path, path.read_bytes()))
@@ -147,6 +212,18 @@ def build_parser() -> argparse.ArgumentParser:
     school.add_argument("--name", required=True)
     school.add_argument("--if-missing", action="store_true", help="succeed quietly when it exists")
     school.set_defaults(handler=_create_school)
+
+    connect = commands.add_parser("connect", help="link a school to its Wonde school (token stored encrypted)")
+    connect.add_argument("--school", required=True)
+    connect.add_argument("--wonde-school", required=True, help="the Wonde school id (A…)")
+    connect.add_argument("--token", required=True, help="the school's Wonde token")
+    connect.add_argument("--domain", help="the school's Wonde region domain")
+    connect.set_defaults(handler=_connect)
+
+    read = commands.add_parser("read", help="read a school from Wonde into its MIS mirror now")
+    read.add_argument("--school", required=True)
+    read.add_argument("--delta", action="store_true", help="only what changed since the last read")
+    read.set_defaults(handler=_read)
 
     roster = commands.add_parser("import-roster", help="import an app roster CSV into a school, all or nothing")
     roster.add_argument("--school", required=True)

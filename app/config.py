@@ -44,6 +44,9 @@ class WondeSettings(BaseModel):
     base_url: str = "https://api.wonde.com/v1.0"
     webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     timeout_seconds: float = Field(default=20.0, gt=0)
+    retry_attempts: int = Field(default=5, ge=1, le=20)
+    retry_base_delay_seconds: float = Field(default=0.5, ge=0)
+    max_retry_after_seconds: float = Field(default=120.0, ge=0)
 
 
 class Settings(BaseSettings):

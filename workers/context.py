@@ -1,4 +1,5 @@
-"""What every job gets in ``ctx``: the settings and a session factory, built once per worker."""
+"""What every job gets in ``ctx``, built once per worker: settings, a session factory, the job queue,
+the process-wide Wonde client and the box that decrypts school tokens."""
 
 from __future__ import annotations
 
@@ -6,20 +7,27 @@ from typing import Any
 
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
+from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.logging import configure_logging
+from app.wonde.client import WondeClient, create_http_client
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
     configure_logging(settings.log_level)
     engine = create_engine(settings.database_url)
+    http = create_http_client(settings.wonde.timeout_seconds)
     ctx["settings"] = settings
     ctx["engine"] = engine
+    ctx["http"] = http
     ctx["sessionmaker"] = create_sessionmaker(engine)
     # Jobs may enqueue follow-up jobs through the same facade as requests do.
     ctx["queue"] = JobQueue(ctx["redis"], settings.queue_name)
+    ctx["wonde"] = WondeClient.from_settings(settings.wonde, http)
+    ctx["secret_box"] = SecretBox(settings.encryption_key)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["http"].aclose()
     await ctx["engine"].dispose()

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from app.kit.unit_of_work import unit_of_work
+from app.sync.fetch import run_read
 from app.sync.runs import complete_ping
 
 logger = logging.getLogger(__name__)
@@ -19,3 +20,8 @@ async def ping_school(ctx: dict[str, Any], run_id: str) -> str | None:
         status = run.status if run else None
     logger.info("ping run finished", extra={"run_id": run_id, "status": status})
     return status
+
+
+async def read_school(ctx: dict[str, Any], run_id: str) -> str:
+    """Carry out a queued read of a school from Wonde into its MIS mirror (``app.sync.fetch``)."""
+    return await run_read(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))

@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
 from app.errors import SchoolAlreadyExists, SchoolNotFound
+from app.kit.crypto import SecretBox
 from app.kit.pagination import PageParams
 from app.kit.repository import paginate
 from app.models import School
@@ -32,3 +33,21 @@ async def get_school(session: AsyncSession, school_id: str) -> School:
 
 async def list_schools(session: AsyncSession, principal: Principal, page: PageParams) -> tuple[list[School], int]:
     return await paginate(session, SchoolRepository(session).among(principal.school_ids), page)
+
+
+async def connect_to_wonde(
+    session: AsyncSession, school_id: str, *, wonde_school_id: str, token: str, domain: str | None, box: SecretBox
+) -> School:
+    """Store the school's Wonde link: its Wonde id, region domain and token (encrypted, never in clear).
+
+    The caller must already have verified the token against Wonde (the webhook does, by reading the
+    school with it).
+    """
+    school = await get_school(session, school_id)
+    school.wonde_school_id = wonde_school_id
+    school.wonde_domain = domain
+    school.wonde_token_encrypted = box.encrypt(token)
+    if school.state in ("pending", "disconnected"):
+        school.state = "approved"
+    await session.flush()
+    return school

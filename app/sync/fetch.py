@@ -1,0 +1,206 @@
+"""Reading a school from Wonde into its MIS mirror: the shell around ``MisRead`` and the mirror.
+
+A read runs in three steps, each its own transaction or none:
+1. mark the run ``running`` (so progress is visible) and decide full or delta;
+2. read every page from Wonde with no transaction open; any failure stops here, nothing written;
+3. write the whole read in one transaction under the school's lock, and mark the run done.
+A failure anywhere records the run as failed with the reason, and leaves the mirror as it was.
+
+A **full read** is the only read that removes: rows it did not return are soft-deleted, and only
+when every page was read and students came back. A **delta read** asks for what changed since the
+last successful read (minus a safety margin) plus Wonde's deletions, and only touches the
+memberships of the students it read (their includes are complete lists; the school's are not).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.kit.crypto import SecretBox
+from app.kit.jobs import enqueue
+from app.kit.locking import lock_school
+from app.kit.time import utc_now
+from app.kit.unit_of_work import unit_of_work
+from app.models import School, SyncRun
+from app.sync.core.mis_read import MisRead
+from app.sync.mirror import MirrorCounts, MirrorRepository
+from app.wonde.client import SchoolClient, WondeClient
+from app.wonde.errors import WondeError, WondeProtocolError
+
+logger = logging.getLogger(__name__)
+
+FULL_READ = "full_read"
+DELTA_READ = "delta_read"
+# Wonde's updated_after semantics at the edges are unconfirmed: ask again for the last hour.
+DELTA_SAFETY_MARGIN = timedelta(hours=1)
+
+
+class ReadNotPossible(Exception):
+    """The school cannot be read (not connected); recorded on the run, not retried."""
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    school_id: str
+    kind: str
+    since: datetime | None
+    client: SchoolClient
+
+
+async def start_read(
+    session: AsyncSession, school_id: str, *, kind: str, trigger: str, actor: str | None = None
+) -> SyncRun:
+    """Queue a read of the school: a ``queued`` run, and a job sent after commit (one per school)."""
+    run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind=kind, trigger=trigger, status="queued", actor=actor)
+    session.add(run)
+    await session.flush()
+    enqueue(session, "read_school", str(run.id), job_id=f"read:{school_id}")
+    return run
+
+
+def delta_since(school: School) -> datetime | None:
+    """Where a delta read starts: the last successful read's start, minus the margin; None = never read."""
+    reads = [moment for moment in (school.last_full_read_at, school.last_delta_read_at) if moment is not None]
+    return max(reads) - DELTA_SAFETY_MARGIN if reads else None
+
+
+async def _begin(session: AsyncSession, run_id: uuid.UUID, wonde: WondeClient, box: SecretBox) -> ReadPlan | None:
+    """Mark the run running and plan the read; None when the run already finished (a redelivered job)."""
+    run = await session.get(SyncRun, run_id, with_for_update=True)
+    if run is None:
+        raise ReadNotPossible(f"run {run_id} does not exist")
+    if run.status in ("succeeded", "failed"):
+        return None
+    school = await session.get(School, run.school_id)
+    assert school is not None  # runs are deleted with their school
+    run.status, run.started_at, run.finished_at, run.error = "running", utc_now(), None, None
+    if school.wonde_school_id is None or school.wonde_token_encrypted is None:
+        raise ReadNotPossible("the school is not connected to Wonde")
+    since = delta_since(school) if run.kind == DELTA_READ else None
+    if run.kind == DELTA_READ and since is None:
+        run.kind = FULL_READ  # nothing to be a delta of yet
+    token = box.decrypt(school.wonde_token_encrypted)
+    client = wonde.school(school.wonde_school_id, token, domain=school.wonde_domain)
+    return ReadPlan(school.id, run.kind, since, client)
+
+
+async def read_from_wonde(client: SchoolClient, since: datetime | None) -> MisRead:
+    """Every page of what the read needs; raises before anything is written if any page fails."""
+    read = MisRead()
+    async for student in client.students(updated_after=since):
+        read.add_student(student)
+    async for item in client.classes(updated_after=since):
+        read.add_class(item)
+    async for group in client.groups(updated_after=since):
+        read.add_group(group)
+    if since is not None:
+        async for deletion in client.deletions(updated_after=since):
+            read.add_deletion(deletion)
+    return read.finish()
+
+
+async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, complete: bool) -> dict[str, Any]:
+    """Apply a finished read to the mirror in bulk; returns what changed. Call inside one transaction."""
+    if complete and not read.students:
+        raise WondeProtocolError("Wonde returned no students; nothing was changed (is the school audited?)")
+    await lock_school(session, school_id)
+    mirror = MirrorRepository(session, school_id)
+    students, classes, groups, memberships = MirrorCounts(), MirrorCounts(), MirrorCounts(), MirrorCounts()
+    await mirror.upsert_students(list(read.students.values()), students)
+    await mirror.upsert_classes(list(read.classes.values()), classes)
+    await mirror.upsert_groups(list(read.groups.values()), groups)
+    if complete:
+        students.deleted = await mirror.soft_delete("mis_students", keep=read.students.keys())
+        classes.deleted = await mirror.soft_delete("mis_classes", keep=read.classes.keys())
+        groups.deleted = await mirror.soft_delete("mis_groups", keep=read.groups.keys())
+    else:
+        for table, kind, counts in (
+            ("mis_students", "student", students),
+            ("mis_classes", "class", classes),
+            ("mis_groups", "group", groups),
+        ):
+            counts.updated += await mirror.restore(table, read.restored_ids(kind))
+            counts.deleted += await mirror.soft_delete(table, only=read.deleted_ids(kind))
+    scope = None if complete else read.students.keys()
+    await mirror.sync_memberships("class", read.class_members, students=scope, counts=memberships)
+    await mirror.sync_memberships("group", read.group_members, students=scope, counts=memberships)
+    memberships.deleted += await mirror.drop_memberships_of_deleted()
+    await mirror.derive_container_years()
+    return {
+        "read": {
+            "students": len(read.students),
+            "classes": len(read.classes),
+            "groups": len(read.groups),
+            "deletions": len(read.deletions),
+        },
+        "students": students.as_dict(),
+        "classes": classes.as_dict(),
+        "groups": groups.as_dict(),
+        "memberships": memberships.as_dict(),
+    }
+
+
+async def _finish(
+    session: AsyncSession, run_id: uuid.UUID, plan: ReadPlan, counts: dict[str, Any], started: float
+) -> SyncRun:
+    run = await session.get(SyncRun, run_id, with_for_update=True)
+    school = await session.get(School, plan.school_id, with_for_update=True)
+    assert run is not None
+    assert school is not None
+    assert run.started_at is not None
+    if plan.kind == FULL_READ:
+        school.last_full_read_at = run.started_at
+    else:
+        school.last_delta_read_at = run.started_at
+    run.status, run.finished_at, run.counts = "succeeded", utc_now(), counts
+    run.requests_made = plan.client.requests_made
+    run.progress = {"duration_seconds": round(time.monotonic() - started, 3)}
+    await session.flush()
+    return run
+
+
+async def _record_failure(
+    sessionmaker: async_sessionmaker[AsyncSession], run_id: uuid.UUID, error: Exception, requests: int
+) -> None:
+    async with unit_of_work(sessionmaker, None) as session:
+        run = await session.get(SyncRun, run_id, with_for_update=True)
+        if run is not None:
+            run.status, run.finished_at = "failed", utc_now()
+            run.error = f"{type(error).__name__}: {error}"[:2000]
+            run.requests_made = requests
+
+
+async def run_read(
+    sessionmaker: async_sessionmaker[AsyncSession], wonde: WondeClient, box: SecretBox, run_id: uuid.UUID
+) -> str:
+    """Carry out a queued read run; returns its final status. Safe to call twice for one run."""
+    started = time.monotonic()
+    plan: ReadPlan | None = None
+    try:
+        async with unit_of_work(sessionmaker, None) as session:
+            plan = await _begin(session, run_id, wonde, box)
+        if plan is None:
+            return "finished already"
+        read = await read_from_wonde(plan.client, plan.since)
+        async with unit_of_work(sessionmaker, None) as session:
+            counts = await write_read(session, plan.school_id, read, complete=plan.kind == FULL_READ)
+            await _finish(session, run_id, plan, counts, started)
+    except (WondeError, ReadNotPossible) as exc:
+        await _record_failure(sessionmaker, run_id, exc, plan.client.requests_made if plan else 0)
+        logger.warning("read failed", extra={"run_id": str(run_id), "reason": str(exc)})
+        return "failed"
+    except Exception as exc:
+        await _record_failure(sessionmaker, run_id, exc, plan.client.requests_made if plan else 0)
+        raise
+    assert plan is not None
+    logger.info(
+        "read succeeded", extra={"run_id": str(run_id), "kind": plan.kind, "requests": plan.client.requests_made}
+    )
+    return "succeeded"

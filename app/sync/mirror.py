@@ -1,0 +1,223 @@
+"""Writing a read into the school's MIS mirror: a fixed number of bulk statements, whatever the size
+of the school (rows travel as arrays and are unnested in the database).
+
+Every write is conditional, so a read that finds nothing new changes nothing, not even ``updated_at``.
+Nothing is hard-deleted: rows a complete read no longer returned, or that Wonde reports deleted, get
+``deleted_at``; they come back (``deleted_at`` cleared) when Wonde returns them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import astuple, dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.sync.core.mis_read import ClassRow, GroupRow, StudentRow
+
+# Column name -> PostgreSQL array type, in dataclass field order.
+_STUDENT_TYPES = {
+    "wonde_id": "text",
+    "upi": "text",
+    "mis_id": "text",
+    "upn": "text",
+    "forename": "text",
+    "surname": "text",
+    "legal_forename": "text",
+    "legal_surname": "text",
+    "middle_names": "text",
+    "year_group": "smallint",
+    "year_code": "text",
+    "leaving_date": "date",
+    "wonde_updated_at": "timestamptz",
+}
+_CLASS_TYPES = {
+    "wonde_id": "text",
+    "mis_id": "text",
+    "name": "text",
+    "code": "text",
+    "description": "text",
+    "subject_wonde_id": "text",
+    "wonde_updated_at": "timestamptz",
+}
+_GROUP_TYPES = {
+    "wonde_id": "text",
+    "mis_id": "text",
+    "name": "text",
+    "code": "text",
+    "type": "text",
+    "description": "text",
+    "wonde_updated_at": "timestamptz",
+}
+
+
+@dataclass
+class MirrorCounts:
+    """What a write changed, per kind of row."""
+
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"inserted": self.inserted, "updated": self.updated, "deleted": self.deleted}
+
+
+def _columns(rows: Iterable[Any], types: dict[str, str]) -> dict[str, list[Any]]:
+    values = [astuple(row) for row in rows]
+    return {name: [v[i] for v in values] for i, name in enumerate(types)}
+
+
+def _upsert_sql(table: str, types: dict[str, str]) -> str:
+    """INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE, only where something differs."""
+    names = list(types)
+    unnest = ", ".join(f"CAST(:{n} AS {t}[])" for n, t in types.items())
+    changing = [n for n in names if n != "wonde_id"]
+    assignments = ", ".join(f"{n} = excluded.{n}" for n in changing)
+    current = ", ".join(f"{table}.{n}" for n in changing)
+    proposed = ", ".join(f"excluded.{n}" for n in changing)
+    return (
+        f"INSERT INTO {table} (id, school_id, {', '.join(names)}) "
+        f"SELECT gen_random_uuid(), :school_id, * FROM unnest({unnest}) "
+        f"ON CONFLICT (school_id, wonde_id) DO UPDATE SET {assignments}, deleted_at = NULL, updated_at = now() "
+        f"WHERE ({current}, {table}.deleted_at) IS DISTINCT FROM ({proposed}, NULL::timestamptz) "
+        "RETURNING (xmax = 0) AS inserted"
+    )
+
+
+class MirrorRepository:
+    def __init__(self, session: AsyncSession, school_id: str) -> None:
+        self.session = session
+        self.school_id = school_id
+
+    async def _upsert(self, table: str, types: dict[str, str], rows: Collection[Any], counts: MirrorCounts) -> None:
+        if not rows:
+            return
+        result = await self.session.execute(
+            text(_upsert_sql(table, types)), {"school_id": self.school_id, **_columns(rows, types)}
+        )
+        flags = [bool(inserted) for (inserted,) in result]
+        counts.inserted += sum(flags)
+        counts.updated += len(flags) - sum(flags)
+
+    async def upsert_students(self, rows: Collection[StudentRow], counts: MirrorCounts) -> None:
+        await self._upsert("mis_students", _STUDENT_TYPES, rows, counts)
+
+    async def upsert_classes(self, rows: Collection[ClassRow], counts: MirrorCounts) -> None:
+        await self._upsert("mis_classes", _CLASS_TYPES, rows, counts)
+
+    async def upsert_groups(self, rows: Collection[GroupRow], counts: MirrorCounts) -> None:
+        await self._upsert("mis_groups", _GROUP_TYPES, rows, counts)
+
+    async def soft_delete(
+        self, table: str, *, keep: Collection[str] | None = None, only: Collection[str] | None = None
+    ) -> int:
+        """Mark live rows deleted: every one not in ``keep`` (after a complete read), or those in ``only``."""
+        condition = (
+            "wonde_id <> ALL(CAST(:ids AS text[]))" if keep is not None else "wonde_id = ANY(CAST(:ids AS text[]))"
+        )
+        ids = list(keep if keep is not None else only or [])
+        if only is not None and not ids:
+            return 0
+        result = await self.session.execute(
+            text(
+                f"UPDATE {table} SET deleted_at = now(), updated_at = now() "
+                f"WHERE school_id = :school_id AND deleted_at IS NULL AND {condition} RETURNING 1"
+            ),
+            {"school_id": self.school_id, "ids": ids},
+        )
+        return len(result.all())
+
+    async def restore(self, table: str, ids: Collection[str]) -> int:
+        if not ids:
+            return 0
+        result = await self.session.execute(
+            text(
+                f"UPDATE {table} SET deleted_at = NULL, updated_at = now() WHERE school_id = :school_id "
+                "AND deleted_at IS NOT NULL AND wonde_id = ANY(CAST(:ids AS text[])) RETURNING 1"
+            ),
+            {"school_id": self.school_id, "ids": list(ids)},
+        )
+        return len(result.all())
+
+    async def sync_memberships(
+        self, kind: str, pairs: Collection[tuple[str, str]], *, students: Collection[str] | None, counts: MirrorCounts
+    ) -> None:
+        """Make the live memberships of ``kind`` ("class" or "group") match ``pairs``.
+
+        ``students=None`` means ``pairs`` is the whole school (a complete read); otherwise only the
+        memberships of those students are made to match, and everyone else's are left alone.
+        """
+        table, column = ("mis_classes", "mis_class_id") if kind == "class" else ("mis_groups", "mis_group_id")
+        group_filter = " AND c.type = :group_type" if kind == "group" else ""
+        params: dict[str, Any] = {
+            "school_id": self.school_id,
+            "student_ids": [s for s, _ in pairs],
+            "container_ids": [c for _, c in pairs],
+            "group_type": "REGISTRATION",
+        }
+        inserted = await self.session.execute(
+            text(
+                f"INSERT INTO mis_memberships (id, school_id, mis_student_id, {column}) "
+                f"SELECT gen_random_uuid(), :school_id, s.id, c.id "
+                f"FROM unnest(CAST(:student_ids AS text[]), CAST(:container_ids AS text[])) AS d(student, container) "
+                f"JOIN mis_students s ON s.school_id = :school_id AND s.wonde_id = d.student "
+                f"JOIN {table} c ON c.school_id = :school_id AND c.wonde_id = d.container{group_filter} "
+                f"ON CONFLICT (mis_student_id, {column}) WHERE {column} IS NOT NULL "
+                f"DO UPDATE SET deleted_at = NULL, updated_at = now() WHERE mis_memberships.deleted_at IS NOT NULL "
+                "RETURNING (xmax = 0)"
+            ),
+            params,
+        )
+        flags = [bool(flag) for (flag,) in inserted]
+        counts.inserted += sum(flags)
+        counts.updated += len(flags) - sum(flags)
+        scope = ""
+        if students is not None:
+            scope = " AND s.wonde_id = ANY(CAST(:scope AS text[]))"
+            params["scope"] = list(students)
+        removed = await self.session.execute(
+            text(
+                f"UPDATE mis_memberships m SET deleted_at = now(), updated_at = now() "
+                f"FROM mis_students s, {table} c "
+                f"WHERE m.school_id = :school_id AND m.deleted_at IS NULL AND m.{column} = c.id "
+                f"AND s.id = m.mis_student_id{scope} "
+                f"AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:student_ids AS text[]), CAST(:container_ids AS text[])) "
+                f"AS d(student, container) WHERE d.student = s.wonde_id AND d.container = c.wonde_id) "
+                "RETURNING 1"
+            ),
+            params,
+        )
+        counts.deleted += len(removed.all())
+
+    async def drop_memberships_of_deleted(self) -> int:
+        """Memberships of students, classes or groups that are deleted are deleted too."""
+        result = await self.session.execute(
+            text(
+                "UPDATE mis_memberships m SET deleted_at = now(), updated_at = now() "
+                "WHERE m.school_id = :school_id AND m.deleted_at IS NULL AND ("
+                " EXISTS (SELECT 1 FROM mis_students s WHERE s.id = m.mis_student_id AND s.deleted_at IS NOT NULL)"
+                " OR EXISTS (SELECT 1 FROM mis_classes c WHERE c.id = m.mis_class_id AND c.deleted_at IS NOT NULL)"
+                " OR EXISTS (SELECT 1 FROM mis_groups g WHERE g.id = m.mis_group_id AND g.deleted_at IS NOT NULL)"
+                ") RETURNING 1"
+            ),
+            {"school_id": self.school_id},
+        )
+        return len(result.all())
+
+    async def derive_container_years(self) -> None:
+        """A class or group has no year in Wonde: take the commonest year of its live members."""
+        for table, column in (("mis_classes", "mis_class_id"), ("mis_groups", "mis_group_id")):
+            await self.session.execute(
+                text(
+                    f"UPDATE {table} c SET year_group = d.year, updated_at = now() FROM ("
+                    f" SELECT m.{column} AS container, mode() WITHIN GROUP (ORDER BY s.year_group) AS year"
+                    f" FROM mis_memberships m JOIN mis_students s ON s.id = m.mis_student_id"
+                    f" WHERE m.school_id = :school_id AND m.deleted_at IS NULL AND m.{column} IS NOT NULL"
+                    f" AND s.deleted_at IS NULL AND s.year_group IS NOT NULL GROUP BY m.{column}) d "
+                    f"WHERE c.id = d.container AND c.year_group IS DISTINCT FROM d.year"
+                ),
+                {"school_id": self.school_id},
+            )

@@ -1,0 +1,222 @@
+"""The Wonde client against respx: pagination, retries, permanent failures, tolerant parsing.
+
+respx is strict here: a request no route expects fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from app.wonde.client import RetryPolicy, SchoolClient, WondeClient, format_updated_after
+from app.wonde.errors import WondeAuthError, WondeNotFound, WondeProtocolError, WondeRetriesExhausted
+
+PAYLOADS = Path(__file__).resolve().parent.parent / "wonde_payloads"
+BASE = "https://api.wonde.com/v1.0"
+SCHOOL = "A9999999999"
+STUDENTS = f"{BASE}/schools/{SCHOOL}/students"
+
+
+def payload(name: str) -> Any:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+class Sleeps:
+    """Stands in for asyncio.sleep: records the delays instead of waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+async def school(sleeps: Sleeps) -> AsyncIterator[SchoolClient]:
+    async with httpx.AsyncClient() as http:
+        client = WondeClient(
+            http, base_url=BASE, retry=RetryPolicy(attempts=4, base_delay=1.0), sleep=sleeps, rng=lambda: 1.0
+        )
+        yield client.school(SCHOOL, "secret-token")
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        yield router
+
+
+async def test_students_follow_next_and_parse_real_shapes(school: SchoolClient, mock: respx.MockRouter) -> None:
+    route = mock.get(STUDENTS)
+    route.side_effect = [
+        httpx.Response(200, json=payload("students_page1")),
+        httpx.Response(200, json=payload("students_page2")),
+    ]
+    students = [s async for s in school.students(updated_after=datetime(2024, 11, 1, 7, 30, tzinfo=UTC))]
+
+    request = route.calls[0].request
+    # The second page is fetched from the next link exactly as given, query string and all.
+    assert str(route.calls[1].request.url) == payload("students_page1")["meta"]["pagination"]["next"]
+    assert request.headers["authorization"] == "Bearer secret-token"
+    assert request.url.params["per_page"] == "200"
+    assert request.url.params["include"] == "classes,year,education_details,groups"
+    assert request.url.params["updated_after"] == "2024-11-01 07:30:00"
+    assert school.requests_made == 2
+
+    amy, zoe, siobhan = students
+    assert (amy.forename, amy.legal_forename, amy.year_group, amy.year_code) == ("Amy", "Amelia", 4, "4")
+    assert amy.details is not None and amy.details.upn == "H801200001234"
+    assert amy.class_ids == ["A4444444444"]
+    assert amy.group_ids == ["A3333333333"]
+    assert amy.updated_at == datetime(2024, 11, 2, 6, 3, 11, tzinfo=UTC)
+    assert (zoe.legal_forename, zoe.year_group, zoe.year_code) == (None, 0, "Year R")
+    assert siobhan.year_group == -2
+    assert siobhan.details is not None and siobhan.details.leaving_date == date(2025, 7, 23)
+    assert siobhan.upi is None
+
+
+async def test_classes_groups_deletions_school_and_meta(school: SchoolClient, mock: respx.MockRouter) -> None:
+    mock.get(f"{BASE}/schools/{SCHOOL}/classes").mock(return_value=httpx.Response(200, json=payload("classes")))
+    groups = mock.get(f"{BASE}/schools/{SCHOOL}/groups").mock(return_value=httpx.Response(200, json=payload("groups")))
+    mock.get(f"{BASE}/schools/{SCHOOL}/deletions").mock(return_value=httpx.Response(200, json=payload("deletions")))
+    mock.get(f"{BASE}/schools/{SCHOOL}").mock(return_value=httpx.Response(200, json=payload("school")))
+    mock.get(f"{BASE}/meta/schools/{SCHOOL}").mock(return_value=httpx.Response(200, json=payload("school_meta")))
+
+    bio, maths = [c async for c in school.classes()]
+    assert (bio.display_name, bio.subject_id) == ("10x/Bi1", "A5555555555")
+    assert (maths.display_name, maths.subject_id, maths.mis_id, maths.updated_at) == (
+        "6Ma1",
+        "A5555555556",
+        "13968",
+        None,
+    )
+    [form] = [g async for g in school.groups()]
+    assert groups.calls.last.request.url.params["type"] == "REGISTRATION"
+    assert (form.type, form.display_name) == ("REGISTRATION", "4B")
+    gone, back = [d async for d in school.deletions()]
+    assert (gone.restored_at, back.restored_at) == (None, datetime(2025, 9, 3, 2, 11, 40, tzinfo=UTC))
+    info = await school.get_school()
+    assert info.region is not None and info.region.domain == "api.wonde.com"
+    assert (await school.get_meta()).audited is False
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(429, headers={"Retry-After": "7"}),
+        httpx.Response(500),
+        httpx.Response(503),
+        httpx.Response(200, content=b'{"data": [{"id": "A1"'),
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+    ],
+    ids=["429", "500", "503", "truncated", "connect", "read-timeout"],
+)
+async def test_transient_failures_are_retried(
+    school: SchoolClient, mock: respx.MockRouter, sleeps: Sleeps, failure: httpx.Response | Exception
+) -> None:
+    route = mock.get(f"{BASE}/schools/{SCHOOL}/classes")
+    route.side_effect = [failure, failure, httpx.Response(200, json=payload("classes"))]
+    classes = [c async for c in school.classes()]
+    assert len(classes) == 2
+    assert route.call_count == 3
+    assert school.requests_made == 3
+    assert len(sleeps.delays) == 2
+
+
+async def test_backoff_doubles_and_retry_after_is_honoured(
+    school: SchoolClient, mock: respx.MockRouter, sleeps: Sleeps
+) -> None:
+    route = mock.get(f"{BASE}/schools/{SCHOOL}/classes")
+    route.side_effect = [
+        httpx.Response(500),
+        httpx.Response(500),
+        httpx.Response(429, headers={"Retry-After": "30"}),
+        httpx.Response(200, json=payload("classes")),
+    ]
+    assert len([c async for c in school.classes()]) == 2
+    # base 1 s doubling (jitter pinned to its maximum), then Retry-After wins over the 4 s step.
+    assert sleeps.delays == [1.0, 2.0, 30.0]
+
+
+async def test_the_attempt_limit_ends_retrying(school: SchoolClient, mock: respx.MockRouter, sleeps: Sleeps) -> None:
+    route = mock.get(f"{BASE}/schools/{SCHOOL}/classes").mock(return_value=httpx.Response(502))
+    with pytest.raises(WondeRetriesExhausted, match="gave up after 4 attempts"):
+        [c async for c in school.classes()]
+    assert route.call_count == 4
+    assert len(sleeps.delays) == 3
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_401_and_403_are_permanent(
+    school: SchoolClient, mock: respx.MockRouter, sleeps: Sleeps, status: int
+) -> None:
+    route = mock.get(f"{BASE}/schools/{SCHOOL}/classes").mock(return_value=httpx.Response(status, json={"error": "x"}))
+    with pytest.raises(WondeAuthError):
+        [c async for c in school.classes()]
+    assert route.call_count == 1
+    assert sleeps.delays == []
+
+
+async def test_404_is_not_found(school: SchoolClient, mock: respx.MockRouter) -> None:
+    mock.get(f"{BASE}/schools/{SCHOOL}").mock(return_value=httpx.Response(404))
+    with pytest.raises(WondeNotFound):
+        await school.get_school()
+
+
+def _page(items: list[dict[str, Any]], next_url: str | None) -> dict[str, Any]:
+    return {"data": items, "meta": {"pagination": {"next": next_url, "more": next_url is not None, "per_page": 200}}}
+
+
+@pytest.mark.parametrize(
+    ("items", "next_url", "message"),
+    [
+        ([{"forename": "Amy"}], None, "students page 1 item 1 cannot be read"),
+        ([{"id": "A1"}], "https://evil.example/v1.0/schools/A9999999999/students?page=2", "another host"),
+        ([{"id": "A1"}], f"{STUDENTS}?page=1&per_page=200&include=classes%2Cyear%2Ceducation_details%2Cgroups", None),
+    ],
+    ids=["no-id", "other-host", "loop"],
+)
+async def test_untrustworthy_pages_are_protocol_errors(
+    school: SchoolClient, mock: respx.MockRouter, items: list[dict[str, Any]], next_url: str | None, message: str | None
+) -> None:
+    mock.get(STUDENTS).mock(return_value=httpx.Response(200, json=_page(items, next_url)))
+    with pytest.raises(WondeProtocolError, match=message or "pagination"):
+        [s async for s in school.students()]
+
+
+async def test_a_body_that_is_not_a_list_is_a_protocol_error(school: SchoolClient, mock: respx.MockRouter) -> None:
+    mock.get(STUDENTS).mock(return_value=httpx.Response(200, json={"data": {"id": "A1"}}))
+    with pytest.raises(WondeProtocolError, match="not a Wonde list"):
+        [s async for s in school.students()]
+
+
+def test_region_domains_are_limited_to_wonde() -> None:
+    client = WondeClient(httpx.AsyncClient(), base_url=BASE)
+    assert client.base_for("api-ap-southeast-2.wonde.com") == "https://api-ap-southeast-2.wonde.com/v1.0"
+    assert client.base_for(None) == BASE
+    with pytest.raises(WondeProtocolError, match="not a Wonde host"):
+        client.base_for("wonde.com.evil.example")
+    sandbox = WondeClient(httpx.AsyncClient(), base_url="http://127.0.0.1:8100/v1.0")
+    assert sandbox.base_for("127.0.0.1:8100") == "http://127.0.0.1:8100/v1.0"
+
+
+def test_updated_after_is_sent_in_utc() -> None:
+    from zoneinfo import ZoneInfo
+
+    london = datetime(2024, 7, 1, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+    assert format_updated_after(london) == "2024-07-01 08:00:00"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        format_updated_after(datetime(2024, 7, 1))
