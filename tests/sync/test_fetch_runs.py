@@ -1,0 +1,144 @@
+"""The read job's bookkeeping: a run is marked running, then succeeded with its counts and requests,
+or failed with the reason and the mirror untouched. Wonde is mocked with respx here; the sandbox
+tests (tests/sync/test_fetch_sandbox.py) drive the same code over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.kit.crypto import SecretBox
+from app.models import MisStudent, School, SyncRun
+from app.sync.fetch import run_read
+from app.wonde.client import RetryPolicy, WondeClient
+from tests.conftest import Committed
+
+PAYLOADS = Path(__file__).resolve().parent.parent / "wonde_payloads"
+BASE = "https://api.wonde.com/v1.0"
+WONDE_SCHOOL = "A9999999999"
+
+
+def payload(name: str) -> object:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def wonde() -> AsyncIterator[WondeClient]:
+    async with httpx.AsyncClient() as http:
+        yield WondeClient(http, base_url=BASE, retry=RetryPolicy(attempts=2, base_delay=0), sleep=_no_sleep)
+
+
+@pytest.fixture
+def box(settings: Settings) -> SecretBox:
+    return SecretBox(settings.encryption_key)
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        yield router
+
+
+async def _school(committed: Committed, box: SecretBox, *, connected: bool = True) -> str:
+    school_id = committed.track(f"fetch-{uuid.uuid4().hex[:8]}")
+    school = School(id=school_id, name="Fetch Primary")
+    if connected:
+        school.wonde_school_id, school.wonde_domain = WONDE_SCHOOL, "api.wonde.com"
+        school.wonde_token_encrypted = box.encrypt("school-token")
+    async with committed.sessionmaker() as session:
+        session.add(school)
+        await session.commit()
+    return school_id
+
+
+async def _run(committed: Committed, school_id: str, kind: str = "full_read") -> uuid.UUID:
+    async with committed.sessionmaker() as session:
+        run = SyncRun(school_id=school_id, kind=kind, trigger="manual", status="queued")
+        session.add(run)
+        await session.commit()
+        return run.id
+
+
+def _serve_school(mock: respx.MockRouter) -> None:
+    students = mock.get(f"{BASE}/schools/{WONDE_SCHOOL}/students")
+    students.side_effect = [
+        httpx.Response(200, json=payload("students_page1")),
+        httpx.Response(200, json=payload("students_page2")),
+    ]
+    mock.get(f"{BASE}/schools/{WONDE_SCHOOL}/classes").mock(return_value=httpx.Response(200, json=payload("classes")))
+    mock.get(f"{BASE}/schools/{WONDE_SCHOOL}/groups").mock(return_value=httpx.Response(200, json=payload("groups")))
+
+
+async def test_a_successful_read_records_counts_and_requests(
+    committed: Committed, wonde: WondeClient, box: SecretBox, mock: respx.MockRouter
+) -> None:
+    school_id = await _school(committed, box)
+    run_id = await _run(committed, school_id, kind="delta_read")
+    _serve_school(mock)
+    assert await run_read(committed.sessionmaker, wonde, box, run_id) == "succeeded"
+    async with committed.sessionmaker() as session:
+        run = await session.get(SyncRun, run_id)
+        school = await session.get(School, school_id)
+    assert run is not None
+    assert school is not None
+    assert run.kind == "full_read"  # a delta with nothing before it is a full read
+    assert (run.status, run.requests_made, run.error) == ("succeeded", 4, None)
+    assert run.counts["students"] == {"inserted": 3, "updated": 0, "deleted": 0}
+    assert run.started_at is not None
+    assert run.finished_at is not None
+    assert school.last_full_read_at == run.started_at
+    # A job delivered twice does nothing the second time.
+    assert await run_read(committed.sessionmaker, wonde, box, run_id) == "finished already"
+
+
+async def test_a_failed_read_records_the_reason_and_changes_nothing(
+    committed: Committed, wonde: WondeClient, box: SecretBox, mock: respx.MockRouter
+) -> None:
+    school_id = await _school(committed, box)
+    _serve_school(mock)
+    assert await run_read(committed.sessionmaker, wonde, box, await _run(committed, school_id)) == "succeeded"
+
+    mock.get(f"{BASE}/schools/{WONDE_SCHOOL}/students").mock(
+        return_value=httpx.Response(200, json=payload("students_page2"))
+    )
+    mock.get(f"{BASE}/schools/{WONDE_SCHOOL}/classes").mock(return_value=httpx.Response(503))
+    failed_id = await _run(committed, school_id)
+    assert await run_read(committed.sessionmaker, wonde, box, failed_id) == "failed"
+    async with committed.sessionmaker() as session:
+        failed = await session.get(SyncRun, failed_id)
+        live = await session.scalar(
+            select(func.count())
+            .select_from(MisStudent)
+            .where(MisStudent.school_id == school_id, MisStudent.deleted_at.is_(None))
+        )
+    assert failed is not None
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert "WondeRetriesExhausted" in failed.error
+    assert "503" in failed.error
+    assert failed.requests_made == 3
+    assert live == 3  # the read that failed removed no one
+
+
+async def test_a_school_without_a_wonde_link_fails_clearly(
+    committed: Committed, wonde: WondeClient, box: SecretBox
+) -> None:
+    school_id = await _school(committed, box, connected=False)
+    run_id = await _run(committed, school_id)
+    assert await run_read(committed.sessionmaker, wonde, box, run_id) == "failed"
+    async with committed.sessionmaker() as session:
+        run = await session.get(SyncRun, run_id)
+    assert run is not None
+    assert run.error == "ReadNotPossible: the school is not connected to Wonde"
