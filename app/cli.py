@@ -14,6 +14,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from app.config import Settings, get_settings
+from app.wonde.sandbox.cli import add_sandbox_commands
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
@@ -229,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     roster.add_argument("--school", required=True)
     roster.add_argument("file")
     roster.set_defaults(handler=_import_roster)
+
+    add_sandbox_commands(commands)
     return parser
 
 

@@ -40,6 +40,8 @@ FULL_READ = "full_read"
 DELTA_READ = "delta_read"
 # Wonde's updated_after semantics at the edges are unconfirmed: ask again for the last hour.
 DELTA_SAFETY_MARGIN = timedelta(hours=1)
+# A read that adds this many rows (a school's first) refreshes planner statistics before the joins.
+ANALYZE_AFTER_INSERTS = 200
 
 
 class ReadNotPossible(Exception):
@@ -116,6 +118,8 @@ async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, co
     await mirror.upsert_students(list(read.students.values()), students)
     await mirror.upsert_classes(list(read.classes.values()), classes)
     await mirror.upsert_groups(list(read.groups.values()), groups)
+    if students.inserted + classes.inserted + groups.inserted > ANALYZE_AFTER_INSERTS:
+        await mirror.refresh_statistics()
     if complete:
         students.deleted = await mirror.soft_delete("mis_students", keep=read.students.keys())
         classes.deleted = await mirror.soft_delete("mis_classes", keep=read.classes.keys())
@@ -159,9 +163,9 @@ async def _finish(
         school.last_full_read_at = run.started_at
     else:
         school.last_delta_read_at = run.started_at
-    run.status, run.finished_at, run.counts = "succeeded", utc_now(), counts
+    run.status, run.finished_at = "succeeded", utc_now()
+    run.counts = counts | {"duration_seconds": round(time.monotonic() - started, 3)}
     run.requests_made = plan.client.requests_made
-    run.progress = {"duration_seconds": round(time.monotonic() - started, 3)}
     await session.flush()
     return run
 

@@ -8,6 +8,7 @@ Nothing is hard-deleted: rows a complete read no longer returned, or that Wonde 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import astuple, dataclass
 from typing import Any
@@ -142,55 +143,79 @@ class MirrorRepository:
         )
         return len(result.all())
 
+    async def wonde_ids(self, table: str, *, group_type: str | None = None) -> dict[str, uuid.UUID]:
+        """Wonde id -> our id for every row of ``table`` in the school, deleted ones included."""
+        type_filter = " AND type = :group_type" if group_type else ""
+        rows = await self.session.execute(
+            text(f"SELECT wonde_id, id FROM {table} WHERE school_id = :school_id{type_filter}"),
+            {"school_id": self.school_id, "group_type": group_type},
+        )
+        found: dict[str, uuid.UUID] = dict(rows.all())
+        return found
+
     async def sync_memberships(
         self, kind: str, pairs: Collection[tuple[str, str]], *, students: Collection[str] | None, counts: MirrorCounts
     ) -> None:
-        """Make the live memberships of ``kind`` ("class" or "group") match ``pairs``.
+        """Make the live memberships of ``kind`` ("class" or "group") match ``pairs`` of Wonde ids.
 
         ``students=None`` means ``pairs`` is the whole school (a complete read); otherwise only the
-        memberships of those students are made to match, and everyone else's are left alone.
+        memberships of those students are made to match, and everyone else's are left alone. The
+        difference is worked out here rather than in SQL: it is linear, and does not depend on the
+        planner having statistics for rows this very transaction wrote.
         """
         table, column = ("mis_classes", "mis_class_id") if kind == "class" else ("mis_groups", "mis_group_id")
-        group_filter = " AND c.type = :group_type" if kind == "group" else ""
-        params: dict[str, Any] = {
-            "school_id": self.school_id,
-            "student_ids": [s for s, _ in pairs],
-            "container_ids": [c for _, c in pairs],
-            "group_type": "REGISTRATION",
-        }
-        inserted = await self.session.execute(
-            text(
-                f"INSERT INTO mis_memberships (id, school_id, mis_student_id, {column}) "
-                f"SELECT gen_random_uuid(), :school_id, s.id, c.id "
-                f"FROM unnest(CAST(:student_ids AS text[]), CAST(:container_ids AS text[])) AS d(student, container) "
-                f"JOIN mis_students s ON s.school_id = :school_id AND s.wonde_id = d.student "
-                f"JOIN {table} c ON c.school_id = :school_id AND c.wonde_id = d.container{group_filter} "
-                f"ON CONFLICT (mis_student_id, {column}) WHERE {column} IS NOT NULL "
-                f"DO UPDATE SET deleted_at = NULL, updated_at = now() WHERE mis_memberships.deleted_at IS NOT NULL "
-                "RETURNING (xmax = 0)"
-            ),
-            params,
-        )
-        flags = [bool(flag) for (flag,) in inserted]
-        counts.inserted += sum(flags)
-        counts.updated += len(flags) - sum(flags)
+        student_ids = await self.wonde_ids("mis_students")
+        container_ids = await self.wonde_ids(table, group_type="REGISTRATION" if kind == "group" else None)
+        desired = {(student_ids[s], container_ids[c]) for s, c in pairs if s in student_ids and c in container_ids}
         scope = ""
+        params: dict[str, Any] = {"school_id": self.school_id}
         if students is not None:
-            scope = " AND s.wonde_id = ANY(CAST(:scope AS text[]))"
-            params["scope"] = list(students)
-        removed = await self.session.execute(
+            scope = " AND mis_student_id = ANY(CAST(:scope AS uuid[]))"
+            params["scope"] = [student_ids[s] for s in students if s in student_ids]
+        current = await self.session.execute(
             text(
-                f"UPDATE mis_memberships m SET deleted_at = now(), updated_at = now() "
-                f"FROM mis_students s, {table} c "
-                f"WHERE m.school_id = :school_id AND m.deleted_at IS NULL AND m.{column} = c.id "
-                f"AND s.id = m.mis_student_id{scope} "
-                f"AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:student_ids AS text[]), CAST(:container_ids AS text[])) "
-                f"AS d(student, container) WHERE d.student = s.wonde_id AND d.container = c.wonde_id) "
-                "RETURNING 1"
+                f"SELECT id, mis_student_id, {column}, deleted_at IS NULL FROM mis_memberships "
+                f"WHERE school_id = :school_id AND {column} IS NOT NULL{scope}"
             ),
             params,
         )
-        counts.deleted += len(removed.all())
+        existing: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        restore: list[uuid.UUID] = []
+        remove: list[uuid.UUID] = []
+        for membership_id, student_id, container_id, live in current:
+            pair = (student_id, container_id)
+            existing.add(pair)
+            if pair in desired and not live:
+                restore.append(membership_id)
+            elif pair not in desired and live:
+                remove.append(membership_id)
+        new = sorted(desired - existing)
+        if new:
+            await self.session.execute(
+                text(
+                    f"INSERT INTO mis_memberships (id, school_id, mis_student_id, {column}) "
+                    "SELECT gen_random_uuid(), :school_id, * "
+                    "FROM unnest(CAST(:students AS uuid[]), CAST(:containers AS uuid[]))"
+                ),
+                {"school_id": self.school_id, "students": [p[0] for p in new], "containers": [p[1] for p in new]},
+            )
+        for ids, deleted_at in ((restore, "NULL"), (remove, "now()")):
+            if ids:
+                await self.session.execute(
+                    text(
+                        f"UPDATE mis_memberships SET deleted_at = {deleted_at}, updated_at = now() "
+                        "WHERE id = ANY(CAST(:ids AS uuid[]))"
+                    ),
+                    {"ids": ids},
+                )
+        counts.inserted += len(new)
+        counts.updated += len(restore)
+        counts.deleted += len(remove)
+
+    async def refresh_statistics(self) -> None:
+        """Let the planner see rows this transaction just wrote. Without it, a school's first read
+        is planned as if its tables were empty, and foreign-key checks crawl (nested loops)."""
+        await self.session.execute(text("ANALYZE mis_students, mis_classes, mis_groups, mis_memberships"))
 
     async def drop_memberships_of_deleted(self) -> int:
         """Memberships of students, classes or groups that are deleted are deleted too."""

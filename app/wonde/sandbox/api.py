@@ -1,0 +1,190 @@
+"""The Wonde API routes (``/v1.0``) and the sandbox app that serves them with the admin routes.
+
+Answers use Wonde's shapes (see docs/wonde-api.md §3) and its list conventions (``listing.py``);
+every request first passes the gate (``gate.py``), which counts it and applies fault rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Protocol, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+
+from app.wonde.sandbox.admin import router as admin_router
+from app.wonde.sandbox.deps import Sandbox, sandbox_state
+from app.wonde.sandbox.gate import ApiGate, error_response
+from app.wonde.sandbox.listing import BadQuery, ListQuery, list_query, paginate
+from app.wonde.sandbox.records import SandboxSchool
+from app.wonde.sandbox.shapes import (
+    LIST_INCLUDES,
+    STUDENT_INCLUDES,
+    class_json,
+    deletion_json,
+    group_json,
+    school_json,
+    student_json,
+    with_students,
+)
+from app.wonde.sandbox.state import SandboxState, UnknownSchool
+
+router = APIRouter(prefix="/v1.0", tags=["wonde"])
+
+
+class WondeRefusal(Exception):
+    """A request Wonde would refuse: unknown school (404) or a token that does not open it (401)."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from ``Authorization: Bearer <token>``, or from HTTP Basic with the token as user name."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            user = base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return user or None
+    return None
+
+
+def authorised_school(request: Request, school_id: str) -> SandboxSchool:
+    state = sandbox_state(request)
+    try:
+        school = state.school(school_id)
+    except UnknownSchool:
+        raise WondeRefusal(404, "not_found", f"School {school_id} was not found.") from None
+    if not state.authorised(school_id, bearer_token(request)):
+        raise WondeRefusal(401, "access_denied", "The access token is missing, invalid or revoked for this school.")
+    return school
+
+
+School = Annotated[SandboxSchool, Depends(authorised_school)]
+Listing = Annotated[ListQuery, Depends(list_query)]
+
+
+def _list(data: list[dict[str, Any]], pagination: dict[str, Any] | None, includes: Iterable[str]) -> JSONResponse:
+    """A list answer; ``meta.includes`` names every include the endpoint supports, as Wonde's does."""
+    meta: dict[str, Any] = {}
+    if pagination is not None:
+        meta["pagination"] = pagination
+    if includes:
+        meta["includes"] = list(includes)
+    return JSONResponse({"data": data, "meta": meta})
+
+
+class _Record(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def _by_id(records: Iterable[R], query: ListQuery) -> Sequence[R]:
+    """Records changed inside the query's window, in id order (Wonde's pages are stable)."""
+    return sorted((r for r in records if query.in_window(r.updated_at)), key=lambda r: r.id)
+
+
+@router.get("/schools/{school_id}")
+async def get_school(school: School, state: Sandbox) -> JSONResponse:
+    with state.lock:
+        return JSONResponse({"data": school_json(school, state.domain)})
+
+
+@router.get("/meta/schools/{school_id}")
+async def get_school_meta(school: School) -> JSONResponse:
+    flags = {"online": True, "approved": school.approved, "audited": True, "custom_attendance_codes": False}
+    return JSONResponse({"data": flags})
+
+
+@router.get("/schools/{school_id}/students")
+async def list_students(request: Request, school: School, query: Listing, state: Sandbox) -> JSONResponse:
+    with state.lock:
+        page, pagination = paginate(request, query, _by_id(school.students.values(), query))
+        data = [student_json(school, student, query.includes) for student in page]
+    return _list(data, pagination, STUDENT_INCLUDES)
+
+
+@router.get("/schools/{school_id}/classes")
+async def list_classes(request: Request, school: School, query: Listing, state: Sandbox) -> JSONResponse:
+    with state.lock:
+        page, pagination = paginate(request, query, _by_id(school.classes.values(), query))
+        data = [class_json(record) for record in page]
+        if "students" in query.includes:
+            data = [with_students(school, body, school.class_links.members_of(body["id"])) for body in data]
+    return _list(data, pagination, LIST_INCLUDES)
+
+
+@router.get("/schools/{school_id}/groups")
+async def list_groups(
+    request: Request,
+    school: School,
+    query: Listing,
+    state: Sandbox,
+    group_type: Annotated[str | None, Query(alias="type")] = None,
+) -> JSONResponse:
+    with state.lock:
+        groups = [g for g in school.groups.values() if group_type is None or g.type.upper() == group_type.upper()]
+        page, pagination = paginate(request, query, _by_id(groups, query))
+        data = [group_json(record) for record in page]
+        if "students" in query.includes:
+            data = [with_students(school, body, school.group_links.members_of(body["id"])) for body in data]
+    return _list(data, pagination, LIST_INCLUDES)
+
+
+@router.get("/schools/{school_id}/deletions")
+async def list_deletions(
+    request: Request,
+    school: School,
+    query: Listing,
+    state: Sandbox,
+    deletion_type: Annotated[str | None, Query(alias="type")] = None,
+) -> JSONResponse:
+    """Deletion rows; ``updated_after`` filters on when the row last changed (deleted or restored)."""
+    with state.lock:
+        rows = [
+            row
+            for row in school.deletions.values()
+            if (deletion_type is None or row.type == deletion_type.lower()) and query.in_window(row.changed_at)
+        ]
+        page, pagination = paginate(request, query, sorted(rows, key=lambda row: (row.id, row.type)))
+        data = [deletion_json(row) for row in page]
+    return _list(data, pagination, ())
+
+
+@router.delete("/schools/{school_id}/revoke-access")
+async def revoke_access(school: School, state: Sandbox) -> JSONResponse:
+    state.revoke(school.id)
+    return JSONResponse({"success": True, "state": "revoked", "message": f"Access to school {school.id} revoked."})
+
+
+def create_sandbox_app(state: SandboxState | None = None) -> FastAPI:
+    """The sandbox: Wonde's API under ``/v1.0`` and the admin interface under ``/admin``, over ``state``."""
+    app = FastAPI(title="Wonde sandbox", description=__doc__)
+    app.state.sandbox = state or SandboxState()
+    app.include_router(router)
+    app.include_router(admin_router)
+    app.add_middleware(ApiGate, state=app.state.sandbox)
+
+    async def refused(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, WondeRefusal)
+        return error_response(exc.status, exc.error, exc.description)
+
+    async def bad_query(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(422, "invalid_parameter", str(exc))
+
+    app.add_exception_handler(WondeRefusal, refused)
+    app.add_exception_handler(BadQuery, bad_query)
+    return app

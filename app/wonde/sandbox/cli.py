@@ -1,0 +1,165 @@
+"""``bandsync sandbox`` (run a Wonde sandbox with one school) and ``bandsync sandbox-admin`` (drive one)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from app.wonde.sandbox.server import SandboxServer
+
+AdminCall = tuple[str, str, Any]  # method, path under /admin, JSON body
+
+
+def add_sandbox_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``sandbox`` and ``sandbox-admin`` to the ``bandsync`` command."""
+    serve = subparsers.add_parser("sandbox", help="run a local Wonde API over one generated or loaded school")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8100)
+    _school_options(serve)
+    serve.add_argument("--load", metavar="DUMP.json", help="serve this Wonde school dump instead of generating one")
+    serve.add_argument("--write-school", metavar="FILE", help='write {"school_id","token","base_url"} once up')
+    serve.set_defaults(handler=_serve)
+
+    admin = subparsers.add_parser("sandbox-admin", help="drive a running Wonde sandbox")
+    admin.add_argument("--url", default="http://127.0.0.1:8100", help="the sandbox's address")
+    actions = admin.add_subparsers(dest="action", required=True)
+    actions.add_parser("schools", help="list schools with their tokens").set_defaults(build=_schools)
+    generate = actions.add_parser("generate", help="generate and load a school")
+    _school_options(generate)
+    generate.set_defaults(build=_generate)
+    load = actions.add_parser("load", help="load a Wonde school dump")
+    load.add_argument("file")
+    load.set_defaults(build=_load)
+    dump = actions.add_parser("dump", help="print a school as a dump")
+    dump.add_argument("school_id")
+    dump.set_defaults(build=_dump)
+    event = actions.add_parser("event", help="apply an MIS event (joiner, leaver, return, rename, move, ...)")
+    event.add_argument("school_id")
+    event.add_argument("kind")
+    event.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE", help="repeat for each argument")
+    event.set_defaults(build=_event)
+    fault = actions.add_parser("fault", help="add, list or clear fault rules")
+    fault.add_argument("fault_action", choices=["add", "list", "clear"])
+    fault.add_argument("--kind", choices=["429", "500", "slow", "truncated", "401"])
+    fault.add_argument("--endpoint", default="any")
+    fault.add_argument("--school")
+    fault.add_argument("--page", type=int)
+    fault.add_argument("--request", type=int, help="the Nth API request from now on")
+    fault.add_argument("--times", type=int, default=1, help="-1 for always")
+    fault.add_argument("--retry-after", type=int, default=1)
+    fault.add_argument("--seconds", type=float, default=1.0)
+    fault.set_defaults(build=_fault)
+    actions.add_parser("stats", help="requests served").set_defaults(build=_stats)
+    clock = actions.add_parser("clock", help="move the sandbox clock forward")
+    clock.add_argument("seconds", type=float)
+    clock.set_defaults(build=_clock)
+    webhook = actions.add_parser("webhook", help="send a Wonde webhook for a school to URL")
+    webhook.add_argument("school_id")
+    webhook.add_argument("target", metavar="URL", help="where to POST the webhook")
+    webhook.add_argument(
+        "--type", default="schoolApproved", choices=["schoolApproved", "accessRevoked", "schoolMigration"]
+    )
+    webhook.set_defaults(build=_webhook)
+    admin.set_defaults(handler=_admin)
+
+
+def _school_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--phase", choices=["primary", "secondary"], default="secondary")
+    parser.add_argument("--pupils", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=1)
+
+
+def _serve(args: argparse.Namespace, _: object) -> int:
+    # Imported here so the rest of ``bandsync`` does not load the sandbox's server stack.
+    from app.wonde.sandbox.dump import load_dump
+    from app.wonde.sandbox.generate import generate_school
+    from app.wonde.sandbox.server import run_sandbox
+    from app.wonde.sandbox.state import SandboxState
+
+    state = SandboxState()
+    dump = json.loads(Path(args.load).read_text()) if args.load else generate_school(args.phase, args.pupils, args.seed)
+    school_id = load_dump(state, dump)
+    token = state.school(school_id).token
+
+    def ready(server: SandboxServer) -> None:
+        print(f"Wonde sandbox on {server.base_url}\nschool {school_id}\ntoken {token}", flush=True)
+        if args.write_school:
+            school = {"school_id": school_id, "token": token, "base_url": server.base_url}
+            Path(args.write_school).write_text(json.dumps(school) + "\n")
+
+    run_sandbox(args.host, args.port, state, on_ready=ready)
+    return 0
+
+
+def _admin(args: argparse.Namespace, _: object) -> int:
+    method, path, body = args.build(args)
+    response = httpx.request(method, f"{args.url.rstrip('/')}/admin{path}", json=body, timeout=120)
+    try:
+        print(json.dumps(response.json(), indent=2, ensure_ascii=False))
+    except ValueError:
+        print(response.text)
+    if response.is_error:
+        print(f"sandbox answered {response.status_code}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _schools(_: argparse.Namespace) -> AdminCall:
+    return "GET", "/schools", None
+
+
+def _generate(args: argparse.Namespace) -> AdminCall:
+    return "POST", "/schools/generate", {"phase": args.phase, "pupils": args.pupils, "seed": args.seed}
+
+
+def _load(args: argparse.Namespace) -> AdminCall:
+    return "POST", "/schools/load", json.loads(Path(args.file).read_text())
+
+
+def _dump(args: argparse.Namespace) -> AdminCall:
+    return "GET", f"/schools/{args.school_id}/dump", None
+
+
+def _event(args: argparse.Namespace) -> AdminCall:
+    pairs = [item.split("=", 1) for item in args.arg]
+    if any(len(pair) != 2 for pair in pairs):
+        raise SystemExit("--arg takes KEY=VALUE")
+    return "POST", f"/schools/{args.school_id}/events", {"kind": args.kind, **dict(pairs)}
+
+
+def _fault(args: argparse.Namespace) -> AdminCall:
+    if args.fault_action == "list":
+        return "GET", "/faults", None
+    if args.fault_action == "clear":
+        return "DELETE", "/faults", None
+    if args.kind is None:
+        raise SystemExit("fault add needs --kind")
+    rule = {
+        "kind": args.kind,
+        "endpoint": args.endpoint,
+        "school_id": args.school,
+        "page": args.page,
+        "request": args.request,
+        "times": args.times,
+        "retry_after": args.retry_after,
+        "seconds": args.seconds,
+    }
+    return "POST", "/faults", rule
+
+
+def _stats(_: argparse.Namespace) -> AdminCall:
+    return "GET", "/stats", None
+
+
+def _clock(args: argparse.Namespace) -> AdminCall:
+    return "POST", "/clock", {"advance_seconds": args.seconds}
+
+
+def _webhook(args: argparse.Namespace) -> AdminCall:
+    return "POST", f"/schools/{args.school_id}/webhook", {"url": args.target, "payload_type": args.type}

@@ -1,0 +1,202 @@
+"""MIS events on one school: what happens in a school office, seen through Wonde.
+
+Each event bumps ``updated_at`` on what it changed and writes deletion rows as Wonde does, so a delta
+sync (``updated_after`` plus ``/deletions``) sees it, and returns a small JSON-able description of what
+changed (ids). An omitted id is picked with the school's seeded generator, so a run can be repeated.
+Whole-school events (rollover, MIS migration) are in ``yearly.py``; ``admin.py`` runs them by name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from app.sync.core.year_groups import normalise_year
+from app.wonde.sandbox.people import draw_family, draw_origin, draw_surname, full_names, initials, new_student
+from app.wonde.sandbox.placement import place, student_year, unplace, year_places
+from app.wonde.sandbox.records import SandboxSchool, Student
+from app.wonde.sandbox.state import SandboxState
+from app.wonde.sandbox.years import nc_code
+
+Json = dict[str, Any]
+
+
+class EventError(ValueError):
+    """The event cannot be applied as asked (unknown pupil or class, missing argument, nothing to pick)."""
+
+
+def joiner(state: SandboxState, school_id: str, year: str | int | None = None) -> Json:
+    """A new pupil joins ``year`` (any year with forms when omitted): a form, and the classes of that year."""
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        years = sorted({g.year for g in school.groups.values() if g.type == "REGISTRATION" and g.year is not None})
+        if year is not None:
+            target = _year(year)
+        elif years:
+            target = school.rng.choice(years)
+        else:
+            raise EventError("the school has no forms to join; give a year")
+        names = draw_family(school.rng, False, full_names(school))[0]
+        student = new_student(school, names, target, now, now.date())
+        school.students[student.id] = student
+        placement = place(school, student.id, year_places(school, target), now)
+        return {"kind": "joiner", "student_id": student.id, "year": nc_code(target), **vars(placement)}
+
+
+def leaver(state: SandboxState, school_id: str, student_id: str | None = None) -> Json:
+    """A pupil leaves: gone from every list, a ``student`` deletion row, their memberships dropped."""
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        student = _student(school, student_id)
+        placement = unplace(school, student.id, now)
+        school.left[student.id] = school.students.pop(student.id)
+        school.record_deletion("student", student.id, student.mis_id, now)
+        return {"kind": "leaver", "student_id": student.id, **vars(placement)}
+
+
+def return_student(state: SandboxState, school_id: str, student_id: str | None = None) -> Json:
+    """A pupil who left comes back with the same id: listed again, ``restored_at`` set, back in a form
+    and classes of their year."""
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        if student_id is None:
+            if not school.left:
+                raise EventError("no pupil has left, so none can return")
+            student_id = school.rng.choice(sorted(school.left))
+        if student_id not in school.left:
+            raise EventError(f"pupil {student_id} has not left this school")
+        student = school.students[student_id] = school.left.pop(student_id)
+        student.restored_at = student.updated_at = now
+        school.record_restore("student", student_id, now)
+        year = student_year(school, student)
+        placement = place(school, student_id, year_places(school, year), now) if year is not None else None
+        return {"kind": "return", "student_id": student_id, **(vars(placement) if placement else {})}
+
+
+def rename(
+    state: SandboxState,
+    school_id: str,
+    student_id: str | None = None,
+    forename: str | None = None,
+    surname: str | None = None,
+    legal_forename: str | None = None,
+    legal_surname: str | None = None,
+) -> Json:
+    """A pupil's names change; with no names given, their surname (legal and preferred) changes."""
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        student = _student(school, student_id)
+        wanted = {"forename": forename, "surname": surname, "legal_forename": legal_forename}
+        wanted["legal_surname"] = legal_surname
+        if all(value is None for value in wanted.values()):
+            new_surname = draw_surname(school.rng, draw_origin(school.rng))
+            wanted.update(surname=new_surname, legal_surname=new_surname)
+        changes = {}
+        for name, value in wanted.items():
+            if value is not None and getattr(student, name) != value:
+                changes[name] = [getattr(student, name), value]
+                setattr(student, name, value)
+        student.initials = initials(student.forename, student.surname)
+        student.updated_at = now
+        return {"kind": "rename", "student_id": student.id, "changes": changes}
+
+
+def move(
+    state: SandboxState,
+    school_id: str,
+    student_id: str | None = None,
+    from_class_id: str | None = None,
+    to_class_id: str | None = None,
+) -> Json:
+    """A pupil moves class (say, maths set 3 to set 2); the pupil and both classes are bumped. Omitted
+    ids pick a pupil, one of their classes, and another class of the same subject and year."""
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        if student_id is None:
+            taught = Counter((record.subject, record.year) for record in school.classes.values())
+            movable = [
+                i
+                for i in sorted(school.students)
+                if any(taught[(school.classes[c].subject, school.classes[c].year)] > 1 for c in _classes(school, i))
+            ]
+            if not movable:
+                raise EventError("no pupil has a class with another of the same subject to move to")
+            student_id = school.rng.choice(movable)
+        student = _student(school, student_id)
+        if from_class_id is None:
+            options = [c for c in _classes(school, student.id) if _others(school, c, student.id)]
+            if not options:
+                raise EventError(f"pupil {student.id} has no class with another of its subject to move to")
+            from_class_id = school.rng.choice(options)
+        if from_class_id not in school.class_links.owners_of(student.id):
+            raise EventError(f"pupil {student.id} is not in class {from_class_id!r}")
+        if to_class_id is None:
+            alternatives = _others(school, from_class_id, student.id)
+            if not alternatives:
+                raise EventError(f"class {from_class_id} has no other class of its subject and year; give one")
+            to_class_id = school.rng.choice(alternatives)
+        if to_class_id not in school.classes:
+            raise EventError(f"unknown class {to_class_id!r}")
+        school.class_links.remove(from_class_id, student.id)
+        school.class_links.add(to_class_id, student.id)
+        student.updated_at = school.classes[from_class_id].updated_at = school.classes[to_class_id].updated_at = now
+        return {"kind": "move", "student_id": student.id, "from_class_id": from_class_id, "to_class_id": to_class_id}
+
+
+def change_year(
+    state: SandboxState, school_id: str, student_id: str | None = None, year: str | int | None = None
+) -> Json:
+    """A pupil moves to another year (kept back or moved up): new YEAR group, form and classes."""
+    if year is None:
+        raise EventError("change_year needs a year")
+    target = _year(year)
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        student = _student(school, student_id)
+        old = student_year(school, student)
+        left = unplace(school, student.id, now)
+        student.nc_year = nc_code(target)
+        joined = place(school, student.id, year_places(school, target), now)
+        return {
+            "kind": "change_year",
+            "student_id": student.id,
+            "from_year": None if old is None else nc_code(old),
+            "to_year": nc_code(target),
+            "left": vars(left),
+            "joined": vars(joined),
+        }
+
+
+def _year(value: str | int) -> int:
+    year = normalise_year(str(value))
+    if year is None:
+        raise EventError(f"{value!r} is not a year group")
+    return year
+
+
+def _student(school: SandboxSchool, student_id: str | None) -> Student:
+    if student_id is None:
+        if not school.students:
+            raise EventError("the school has no pupils")
+        return school.students[school.rng.choice(sorted(school.students))]
+    if student_id not in school.students:
+        raise EventError(f"no pupil {student_id!r} on roll")
+    return school.students[student_id]
+
+
+def _classes(school: SandboxSchool, student_id: str) -> list[str]:
+    return sorted(school.class_links.owners_of(student_id))
+
+
+def _others(school: SandboxSchool, class_id: str, student_id: str) -> list[str]:
+    """Other classes of the same subject and year that the pupil is not in."""
+    record = school.classes[class_id]
+    mine = school.class_links.owners_of(student_id)
+    return sorted(
+        other.id
+        for other in school.classes.values()
+        if other.id != class_id
+        and other.id not in mine
+        and other.subject == record.subject
+        and other.year == record.year
+    )

@@ -1,0 +1,103 @@
+"""Fault rules: each kind, and which requests they hit (endpoint, page, Nth request, times)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.wonde.sandbox.conftest import Sandbox
+
+
+def add(sandbox: Sandbox, **rule: Any) -> dict[str, Any]:
+    response = sandbox.admin.post("/faults", json=rule)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def status(sandbox: Sandbox, endpoint: str = "/students", **params: Any) -> int:
+    return sandbox.api.get(sandbox.path(endpoint), params=params).status_code
+
+
+def test_429_carries_retry_after(sandbox: Sandbox) -> None:
+    add(sandbox, kind="429", retry_after=7)
+    response = sandbox.api.get(sandbox.path("/students"))
+    assert response.status_code == 429 and response.headers["Retry-After"] == "7"
+    assert response.json()["error"] == "too_many_requests"
+    assert status(sandbox) == 200
+
+
+def test_500_and_401_are_served_whatever_the_token(sandbox: Sandbox) -> None:
+    add(sandbox, kind="500")
+    add(sandbox, kind="401")
+    assert status(sandbox) == 500
+    response = sandbox.api.get(sandbox.path("/students"))
+    assert response.status_code == 401 and set(response.json()) == {"error", "error_description"}
+    assert status(sandbox) == 200
+
+
+def test_slow_answers_late_but_whole(sandbox: Sandbox) -> None:
+    add(sandbox, kind="slow", seconds=0.3)
+    started = time.monotonic()
+    assert len(sandbox.get("/students", per_page=10)["data"]) == 10
+    assert time.monotonic() - started >= 0.3
+
+
+def test_truncated_is_a_200_with_half_a_body(sandbox: Sandbox) -> None:
+    whole = sandbox.api.get(sandbox.path("/students"), params={"per_page": 20}).content
+    add(sandbox, kind="truncated", endpoint="students")
+    response = sandbox.api.get(sandbox.path("/students"), params={"per_page": 20})
+    assert response.status_code == 200
+    assert response.content == whole[: len(whole) // 2]
+    assert int(response.headers["content-length"]) == len(response.content)
+    with pytest.raises(json.JSONDecodeError):
+        response.json()
+
+
+def test_a_rule_hits_only_its_endpoint_and_page(sandbox: Sandbox) -> None:
+    add(sandbox, kind="500", endpoint="students", page=2)
+    assert status(sandbox, "/classes", page=2, per_page=10) == 200
+    assert status(sandbox, "/students") == 200  # no page parameter means page 1
+    assert status(sandbox, "/students", page=2, per_page=50) == 500
+    assert status(sandbox, "/students", page=2, per_page=50) == 200  # fired its one time
+
+
+def test_times_and_always(sandbox: Sandbox) -> None:
+    add(sandbox, kind="500", endpoint="classes", times=2)
+    assert [status(sandbox, "/classes") for _ in range(3)] == [500, 500, 200]
+    add(sandbox, kind="429", endpoint="groups", times=-1)
+    assert {status(sandbox, "/groups") for _ in range(4)} == {429}
+
+
+def test_the_nth_request_counts_from_when_the_rule_was_added(sandbox: Sandbox) -> None:
+    status(sandbox)
+    add(sandbox, kind="500", request=3)
+    assert [status(sandbox, endpoint) for endpoint in ("/students", "/classes", "/groups", "/deletions")] == [
+        200,
+        200,
+        500,
+        200,
+    ]
+
+
+def test_a_rule_can_target_one_school(sandbox: Sandbox) -> None:
+    add(sandbox, kind="500", school_id="A999999999", times=-1)
+    assert status(sandbox) == 200
+    assert sandbox.api.get("/schools/A999999999").status_code == 500
+
+
+def test_rules_are_listed_and_cleared(sandbox: Sandbox) -> None:
+    added = add(sandbox, kind="slow", endpoint="deletions", seconds=0.5)
+    assert added["id"] >= 1 and added["fired"] == 0
+    assert [rule["kind"] for rule in sandbox.admin.get("/faults").json()] == ["slow"]
+    assert sandbox.admin.delete("/faults").json() == {"cleared": True}
+    assert sandbox.admin.get("/faults").json() == []
+
+
+def test_bad_rules_are_refused(sandbox: Sandbox) -> None:
+    for rule in ({"kind": "503"}, {"kind": "500", "times": 0}, {"kind": "500", "endpoint": "pupils"}):
+        assert sandbox.admin.post("/faults", json=rule).status_code == 422
+    assert add(sandbox, kind=429)["kind"] == "429"  # a number is read as the status it names
