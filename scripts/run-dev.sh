@@ -1,20 +1,42 @@
 #!/usr/bin/env bash
-# `make run`: migrate the development database, start a worker, serve the API, print how to call it.
+# `make run`: migrate the development database, start the Wonde sandbox (unless a real Wonde is
+# configured), link the demo school to it and read it, start a worker, serve the API.
 set -euo pipefail
 bin=.venv/bin
 port=${PORT:-8000}
+sandbox_port=${SANDBOX_PORT:-8100}
+children=()
+cleanup() {
+  for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
 
 $bin/bandsync create-db
 $bin/alembic upgrade head
 $bin/bandsync create-school --id demo --name "Demo Primary School" --if-missing
 
+if [[ -z ${BANDSYNC_WONDE__BASE_URL:-} ]]; then
+  # No real Wonde configured: serve a generated primary school (same seed, same school every time).
+  school_file=$(mktemp)
+  $bin/bandsync sandbox --port "$sandbox_port" --phase primary --pupils 210 --seed 1 --write-school "$school_file" &
+  children+=($!)
+  for _ in $(seq 1 60); do [[ -s $school_file ]] && break; sleep 0.5; done
+  [[ -s $school_file ]] || { echo "the Wonde sandbox did not start on port $sandbox_port" >&2; exit 1; }
+  export BANDSYNC_WONDE__BASE_URL="http://127.0.0.1:$sandbox_port/v1.0"
+  read -r wonde_school token < <($bin/python -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["school_id"], d["token"])' "$school_file")
+  rm -f "$school_file"
+  $bin/bandsync connect --school demo --wonde-school "$wonde_school" --token "$token" --domain "127.0.0.1:$sandbox_port"
+  $bin/bandsync read --school demo >/dev/null && echo "read the demo school from the sandbox into its MIS mirror"
+fi
+
 $bin/arq workers.settings.WorkerSettings &
-worker=$!
-trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
+children+=($!)
 
 cat <<MSG
 
   bandsync is starting on http://127.0.0.1:$port  (API docs: http://127.0.0.1:$port/docs)
+  Wonde: ${BANDSYNC_WONDE__BASE_URL}$([[ $BANDSYNC_WONDE__BASE_URL == http://127.0.0.1:$sandbox_port/* ]] && echo "  (the built-in sandbox; drive it with: bandsync sandbox-admin --help)")
   a development token (admin of school "demo", 12 hours):
 
     $($bin/bandsync token --school demo --role admin)
