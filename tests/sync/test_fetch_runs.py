@@ -142,3 +142,62 @@ async def test_a_school_without_a_wonde_link_fails_clearly(
         run = await session.get(SyncRun, run_id)
     assert run is not None
     assert run.error == "ReadNotPossible: the school is not connected to Wonde"
+
+
+def _student(wonde_id: str | None) -> dict[str, object]:
+    return (
+        {"id": wonde_id, "forename": "Amy", "surname": "Jones"} if wonde_id else {"forename": "Amy", "surname": "Jones"}
+    )
+
+
+def _pages(*pages: list[dict[str, object]], next_host: str = "api.wonde.com") -> list[httpx.Response]:
+    responses = []
+    for number, items in enumerate(pages, start=1):
+        last = number == len(pages)
+        next_url = None if last else f"https://{next_host}/v1.0/schools/{WONDE_SCHOOL}/students?page={number + 1}"
+        responses.append(
+            httpx.Response(200, json={"data": items, "meta": {"pagination": {"next": next_url, "more": not last}}})
+        )
+    return responses
+
+
+@pytest.mark.parametrize(
+    ("responses", "reason"),
+    [
+        (_pages([_student("S1")], [_student("S1")]), "student S1 was returned twice"),
+        (_pages([_student("S1")], [_student(None)]), "students page 2 item 1 cannot be read (fields: id)"),
+        (_pages([_student("S1")], [_student("S2")], next_host="elsewhere.example"), "next link to another host"),
+        ([httpx.Response(200, json={"data": "nonsense"})], "students page 1 is not a Wonde list"),
+    ],
+    ids=["duplicate-id", "no-id", "other-host", "unparseable"],
+)
+async def test_bad_pages_fail_the_read_and_leave_the_mirror_as_it_was(
+    committed: Committed,
+    wonde: WondeClient,
+    box: SecretBox,
+    mock: respx.MockRouter,
+    responses: list[httpx.Response],
+    reason: str,
+) -> None:
+    school_id = await _school(committed, box)
+    _serve_school(mock)
+    assert await run_read(committed.sessionmaker, wonde, box, await _run(committed, school_id)) == "succeeded"
+    async with committed.sessionmaker() as session:
+        before = sorted(
+            (s.wonde_id, s.updated_at, s.deleted_at)
+            for s in await session.scalars(select(MisStudent).where(MisStudent.school_id == school_id))
+        )
+
+    mock.get(f"{BASE}/schools/{WONDE_SCHOOL}/students").side_effect = responses
+    run_id = await _run(committed, school_id)
+    assert await run_read(committed.sessionmaker, wonde, box, run_id) == "failed"
+    async with committed.sessionmaker() as session:
+        run = await session.get(SyncRun, run_id)
+        after = sorted(
+            (s.wonde_id, s.updated_at, s.deleted_at)
+            for s in await session.scalars(select(MisStudent).where(MisStudent.school_id == school_id))
+        )
+    assert run is not None
+    assert run.error is not None
+    assert reason in run.error
+    assert after == before
