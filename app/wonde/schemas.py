@@ -120,6 +120,7 @@ class WondeEducationDetails(WondeModel):
     upn: Text = None
     admission_number: Text = None
     current_nc_year: Text = None
+    admission_date: WondeDate = None
     leaving_date: WondeDate = None
 
 

@@ -1,0 +1,121 @@
+"""Name normalisation and comparison, scored as evidence in bits (Fellegi–Sunter, weights by hand).
+
+Each comparison of a typed name with an MIS name falls into one level, best first:
+
+    exact      log2(0.9 / share of that name in this school's roll): rare names say more than common
+    nickname   +6   (a group in data/forenames.csv: Alfie ~ Alfred, Mohammed ~ Muhammad)
+    fuzzy      +5   (one typo: OSA distance 1 on names of 4+ letters, or Jaro–Winkler ≥ 0.93)
+    prefix     +4.5 forename / +4 surname (a truncation of 3+ letters: Alex ~ Alexander)
+    phonetic   +4   (same Metaphone code and first letter: Smith ~ Smyth)
+    initial    +1.5 (a single letter that agrees)
+    different  −6 forename / −9 surname
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jellyfish
+from anyascii import anyascii
+from rapidfuzz.distance import OSA, JaroWinkler
+
+DATA = Path(__file__).resolve().parent / "data"
+_NOT_LETTERS = re.compile(r"[^a-z ]+")
+_SPACES = re.compile(r"\s+")
+
+NICKNAME_BITS = 6.0
+FUZZY_BITS = 5.0
+PREFIX_BITS = {"forename": 4.5, "surname": 4.0}
+PHONETIC_BITS = 4.0
+INITIAL_BITS = 1.5
+DIFFERENT_BITS = {"forename": -6.0, "surname": -9.0}
+MAX_NAME_LENGTH = 100  # longer input is cut: no child's name is longer, and it bounds the work
+
+
+def normalise(name: str | None) -> str:
+    """ASCII, lower case, letters and single spaces only: "Zoë O'Brien-Smith" -> "zoe obrien smith"."""
+    if not name:
+        return ""
+    text = anyascii(name[:MAX_NAME_LENGTH]).casefold().replace("-", " ")
+    text = _NOT_LETTERS.sub("", text.replace("'", "").replace("’", ""))
+    return _SPACES.sub(" ", text).strip()
+
+
+@cache
+def _nickname_groups() -> dict[str, frozenset[int]]:
+    groups: dict[str, set[int]] = {}
+    lines = (DATA / "forenames.csv").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if line.strip() and not line.startswith("#"):
+            for name in line.split(","):
+                groups.setdefault(normalise(name).replace(" ", ""), set()).add(number)
+    return {name: frozenset(ids) for name, ids in groups.items()}
+
+
+_NO_GROUPS: frozenset[int] = frozenset()
+
+
+def nickname_match(a: str, b: str) -> bool:
+    groups = _nickname_groups()
+    first = groups.get(a)
+    return first is not None and not first.isdisjoint(groups.get(b, _NO_GROUPS))
+
+
+def nickname_groups_of(name: str) -> frozenset[int]:
+    return _nickname_groups().get(name, frozenset())
+
+
+@cache
+def metaphone(token: str) -> str:
+    return jellyfish.metaphone(token) if token else ""
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    bits: float
+
+
+class NameFrequencies:
+    """How common each name is in this school's MIS roll: the u of an exact match."""
+
+    def __init__(self, forenames: Iterable[str], surnames: Iterable[str], roll_size: int) -> None:
+        self.size = max(roll_size, 1)
+        self.forenames = Counter(forenames)
+        self.surnames = Counter(surnames)
+
+    def exact_bits(self, kind: str, token: str) -> float:
+        counts = self.forenames if kind == "forename" else self.surnames
+        share = max(counts.get(token, 0), 1) / self.size
+        return math.log2(0.9 / share)
+
+
+def compare(kind: str, typed: str, known: str, frequencies: NameFrequencies) -> Level:
+    """The level of a typed name token against one known MIS name token (both normalised, no spaces)."""
+    return _compare(kind, typed, known, frequencies)
+
+
+def _compare(kind: str, typed: str, known: str, frequencies: NameFrequencies) -> Level:
+    if not typed or not known:
+        return Level("missing", 0.0)
+    if typed == known:
+        return Level("exact", frequencies.exact_bits(kind, known))
+    if len(typed) == 1:
+        return Level("initial", INITIAL_BITS) if known.startswith(typed) else Level("different", DIFFERENT_BITS[kind])
+    if kind == "forename" and nickname_match(typed, known):
+        return Level("nickname", NICKNAME_BITS)
+    if min(len(typed), len(known)) >= 4 and (
+        OSA.distance(typed, known) <= 1 or JaroWinkler.similarity(typed, known) >= 0.93
+    ):
+        return Level("fuzzy", FUZZY_BITS)
+    if len(typed) >= 3 and known.startswith(typed):
+        return Level("prefix", PREFIX_BITS[kind])
+    if typed[0] == known[0] and len(typed) >= 3 and metaphone(typed) == metaphone(known):
+        return Level("phonetic", PHONETIC_BITS)
+    return Level("different", DIFFERENT_BITS[kind])
