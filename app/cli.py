@@ -185,6 +185,34 @@ def _read(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_read_school(settings, args.school, "delta_read" if args.delta else "full_read"))
 
 
+def _match(args: argparse.Namespace, _: Settings) -> int:
+    from app.roster.parser import RosterInvalid
+    from app.sync.core.matching import match
+    from app.sync.matching_files import MatchFilesError, read_inputs, result_document
+
+    try:
+        data, app = read_inputs(Path(args.wonde).read_bytes(), Path(args.roster).read_bytes())
+    except OSError as exc:
+        print(f"cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except MatchFilesError as exc:
+        print(f"{args.wonde}: {exc}", file=sys.stderr)
+        return 2
+    except RosterInvalid as exc:
+        for error in exc.errors:
+            column = f", column {error.column}" if error.column else ""
+            print(f"{args.roster}: line {error.line}{column}: {error.message}", file=sys.stderr)
+        return 2
+    document = result_document(match(data), app)
+    Path(args.out).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    statuses = [p["status"] for p in document["pupils"]]
+    print(
+        f"{len(statuses)} pupils: {statuses.count('auto')} auto, {statuses.count('review')} review, "
+        f"{statuses.count('none')} none; {len(document['new_students'])} new students -> {args.out}"
+    )
+    return 0
+
+
 def _import_roster(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     return asyncio.run(_import_roster_file(settings, args.school, path, path.read_bytes()))
@@ -225,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--school", required=True)
     read.add_argument("--delta", action="store_true", help="only what changed since the last read")
     read.set_defaults(handler=_read)
+
+    matcher = commands.add_parser("match", help="match a roster CSV against a Wonde school dump, to a JSON file")
+    matcher.add_argument("--wonde", required=True, metavar="SCHOOL.json")
+    matcher.add_argument("--roster", required=True, metavar="ROSTER.csv")
+    matcher.add_argument("--out", required=True, metavar="RESULT.json")
+    matcher.set_defaults(handler=_match)
 
     roster = commands.add_parser("import-roster", help="import an app roster CSV into a school, all or nothing")
     roster.add_argument("--school", required=True)
