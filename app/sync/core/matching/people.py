@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
-from app.sync.core.matching.names import PREFIX_BITS, Level, NameFrequencies, compare, normalise
+from app.sync.core.matching.names import MAX_NAME_LENGTH, PREFIX_BITS, Level, NameFrequencies, compare, normalise
 from app.sync.core.matching.types import AppPupil, MisStudent
 
 SWAP_PENALTY = 2.0  # first and last name typed the wrong way round
@@ -16,6 +17,18 @@ def _joined(name: str) -> str:
     return name.replace(" ", "")
 
 
+def _input_problems(*names: str) -> tuple[str, ...]:
+    """Why typed names cannot be trusted for an automatic link, whatever they score."""
+    problems = []
+    if any(not normalise(name) for name in names):
+        problems.append("a name is empty or only punctuation")
+    if any(len(name) > MAX_NAME_LENGTH for name in names):
+        problems.append("a name is implausibly long")
+    if any(char.isalpha() and not unicodedata.name(char, "").startswith("LATIN") for name in names for char in name):
+        problems.append("a name is written in a non-Latin script: compared through transliteration only")
+    return tuple(problems)
+
+
 @dataclass(frozen=True)
 class TypedName:
     """An app pupil's two typed names."""
@@ -24,11 +37,13 @@ class TypedName:
     forename_parts: tuple[str, ...]
     surname: str
     surname_parts: tuple[str, ...]
+    problems: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, pupil: AppPupil) -> TypedName:
         first, last = normalise(pupil.first_name), normalise(pupil.last_name)
-        return cls(_joined(first), tuple(first.split()), _joined(last), tuple(last.split()))
+        problems = _input_problems(pupil.first_name, pupil.last_name)
+        return cls(_joined(first), tuple(first.split()), _joined(last), tuple(last.split()), problems)
 
     @property
     def initial_only(self) -> bool:
@@ -138,7 +153,9 @@ class NameScorer:
         # The wrong way round can only help when each typed name starts like one of the other kind.
         if not (typed.surname[:1] in known.forename_initials and typed.forename[:1] in known.surname_initials):
             return straight
-        swapped_typed = TypedName(typed.surname, typed.surname_parts, typed.forename, typed.forename_parts)
+        swapped_typed = TypedName(
+            typed.surname, typed.surname_parts, typed.forename, typed.forename_parts, typed.problems
+        )
         forename2, surname2 = self.forename(swapped_typed, known), self.surname(swapped_typed, known)
         swapped = NameEvidence(forename2.bits + surname2.bits - SWAP_PENALTY, forename2, surname2, swapped=True)
         return swapped if swapped.bits > straight.bits else straight

@@ -150,6 +150,7 @@ class PupilMatcher:
             bits = YEAR_BITS.get(gap, YEAR_FAR_BITS)
             score += bits
             evidence.append(f"typed year {context.year}, MIS year {student.year_group} ({bits:+.1f})")
+        vetoes.extend(typed.problems)
         if typed.initial_only:
             vetoes.append("first name is an initial only")
         if names.forename.name == "different" or names.surname.name == "different":
