@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jellyfish
@@ -38,6 +38,7 @@ DIFFERENT_BITS = {"forename": -6.0, "surname": -9.0}
 MAX_NAME_LENGTH = 100  # longer input is cut: no child's name is longer, and it bounds the work
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise(name: str | None) -> str:
     """ASCII, lower case, letters and single spaces only: "Zoë O'Brien-Smith" -> "zoe obrien smith"."""
     if not name:
@@ -59,16 +60,16 @@ def _nickname_groups() -> dict[str, frozenset[int]]:
 
 
 _NO_GROUPS: frozenset[int] = frozenset()
+_GROUPS = _nickname_groups()
 
 
 def nickname_match(a: str, b: str) -> bool:
-    groups = _nickname_groups()
-    first = groups.get(a)
-    return first is not None and not first.isdisjoint(groups.get(b, _NO_GROUPS))
+    first = _GROUPS.get(a)
+    return first is not None and not first.isdisjoint(_GROUPS.get(b, _NO_GROUPS))
 
 
 def nickname_groups_of(name: str) -> frozenset[int]:
-    return _nickname_groups().get(name, frozenset())
+    return _GROUPS.get(name, _NO_GROUPS)
 
 
 @cache
