@@ -55,6 +55,8 @@ test: install services lint typecheck dockerfile-lint openapi-check ## everythin
 
 bench: install services ## run the benchmarks and print their figures
 	$(BIN)/python -m bench.roster_import
+	$(BIN)/python -m bench.fetch
+	$(BIN)/python -m bench.matching --seeds 20
 
 lock: install ## re-resolve the lock files (versions and hashes, no download addresses)
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-header --quiet -o requirements.lock

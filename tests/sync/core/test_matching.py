@@ -21,12 +21,14 @@ def school(
     extra_members: dict[str, frozenset[str]] | None = None,
     **decisions: object,
 ) -> MatchInput:
-    """One MIS form with every student in it, one band "4B" holding every pupil, plus a filler of
-    distinct children so anchors can map the band."""
-    filler_students = [
-        MisStudent(f"F{i}", f"Filler{chr(97 + i)}", f"Pupil{chr(97 + i)}", year_group=4) for i in range(6)
+    """One MIS form with every student in it, one band "4B" holding every pupil, plus 30 distinct
+    children so anchors map the band and names carry a class-sized weight of evidence."""
+    filler = [
+        (f"Filler{chr(97 + i % 26)}{chr(97 + i // 26)}", f"Pupil{chr(97 + i % 26)}{chr(97 + i // 26)}")
+        for i in range(30)
     ]
-    filler_pupils = [AppPupil(f"f{i}", f"Filler{chr(97 + i)}", f"Pupil{chr(97 + i)}", 4, ("B1",)) for i in range(6)]
+    filler_students = [MisStudent(f"F{i}", first, last, year_group=4) for i, (first, last) in enumerate(filler)]
+    filler_pupils = [AppPupil(f"f{i}", first, last, 4, ("B1",)) for i, (first, last) in enumerate(filler)]
     all_students = (*students, *filler_students)
     members = {FORM: frozenset(s.id for s in all_students)} | (extra_members or {})
     containers = tuple(MisContainer(c, "4B" if c == FORM else c) for c in members)

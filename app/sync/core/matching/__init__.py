@@ -62,6 +62,21 @@ def _anchors(data: MatchInput, typed: Mapping[str, TypedName], known: Mapping[st
     return anchors
 
 
+def _year_offset(data: MatchInput, anchors: Mapping[str, str]) -> int:
+    """How far the app's typed years lag the MIS, read from the anchors: an app not yet rolled over
+    to the new academic year types last year's year groups. 0 unless most anchors agree on a lag."""
+    years = {s.id: s.year_group for s in data.students}
+    gaps: Counter[int] = Counter()
+    for pupil in data.pupils:
+        mis_year = years.get(anchors.get(pupil.id, ""))
+        if mis_year is not None and pupil.year_group is not None:
+            gaps[mis_year - pupil.year_group] += 1
+    if not gaps:
+        return 0
+    gap, count = gaps.most_common(1)[0]
+    return gap if gap in (1, 2) and count >= 0.5 * sum(gaps.values()) else 0
+
+
 def _frequencies(known: Mapping[str, KnownName]) -> NameFrequencies:
     forenames = [n for names in known.values() for n in set(names.forenames + names.forename_parts)]
     surnames = [n for names in known.values() for n in set(names.surnames + names.surname_parts)]
@@ -73,7 +88,9 @@ def match(data: MatchInput) -> MatchResult:
     known = {s.id: KnownName.of(s) for s in data.students}
     typed = {p.id: TypedName.of(p) for p in data.pupils}
     reps = representatives(data)
-    classes = match_classes(data, _anchors(data, typed, known), reps)
+    anchors = _anchors(data, typed, known)
+    classes = match_classes(data, anchors, reps)
+    offset = _year_offset(data, anchors)
 
     linked = set(data.pupil_links.values())
     open_students = {s.id: s for s in data.students if s.id not in linked and s.id not in data.settled_students}
@@ -84,9 +101,19 @@ def match(data: MatchInput) -> MatchResult:
     for pupil in to_match:
         confirmed = frozenset(classes.confirmed[b] for b in pupil.band_ids if b in classes.confirmed)
         members = frozenset().union(*(rep_members.get(rep, frozenset()) for rep in confirmed))
-        context = Context(confirmed, members, pupil.year_group)
-        candidates = matcher.candidates(typed[pupil.id], context)
-        pairs[pupil.id] = {s: matcher.score(pupil, typed[pupil.id], context, s) for s in candidates}
+        rolled = pupil.year_group + offset if offset and pupil.year_group is not None else None
+        maybe = [rep for b in pupil.band_ids for rep in classes.possible.get(b, ())]
+        possible = frozenset().union(*(rep_members.get(r, frozenset()) for r in maybe)) if maybe else None
+        context = Context(confirmed, members, pupil.year_group, rolled, possible)
+        found = {
+            s: matcher.score(pupil, typed[pupil.id], context, s) for s in matcher.candidates(typed[pupil.id], context)
+        }
+        if confirmed and not any(pair.worth_review for pair in found.values()):
+            # Nobody like them in their band's class: look in their year too, so the admin sees who
+            # it might be (a pupil who moved class) rather than "perhaps a leaver".
+            wider = matcher.candidates(typed[pupil.id], Context(frozenset(), frozenset(), pupil.year_group, rolled))
+            found |= {s: matcher.score(pupil, typed[pupil.id], context, s) for s in wider - found.keys()}
+        pairs[pupil.id] = found
     surnames = {student_id: names.surnames + names.surname_parts for student_id, names in known.items()}
     decided = {d.pupil_id: d for d in decide(to_match, pairs, assign(pairs), surnames)}
     for pupil_id, student_id in data.pupil_links.items():

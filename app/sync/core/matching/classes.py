@@ -23,7 +23,7 @@ MIN_ANCHORS = 3  # fewer anchored pupils than this is too little overlap to act 
 MIN_CONTAINMENT = 0.5  # share of the band's anchored pupils that must sit in the class
 MIN_COVERAGE = 0.5  # share of the class those pupils must make up (else the band is a part of it)
 MIN_MARGIN = 0.2  # lead over the runner-up, in combined score
-OVERLAP_WEIGHT, NAME_WEIGHT = 0.6, 0.4
+NAME_WEIGHT = 0.4  # the rest is overlap
 _WORDS = re.compile(r"\b(year|yr|class|form|group|set|the)\b")
 _YEAR = re.compile(r"^\s*(?:y\s*)?(\d{1,2}|r)(?![0-9])")
 
@@ -58,6 +58,9 @@ class ClassMapping:
 
     matches: tuple[ClassMatch, ...]
     confirmed: Mapping[str, str]
+    # For bands left to the admin: the classes they might follow. Pupil matching treats a student in
+    # none of them as outside the band's class.
+    possible: Mapping[str, frozenset[str]]
 
 
 def representatives(data: MatchInput) -> dict[str, str]:
@@ -97,13 +100,17 @@ def _score_band(
             and name_similarity(band.name, container.name) >= 0.75
         }
     scored: list[tuple[float, str, tuple[str, ...]]] = []
-    for rep_id in set(counts) | named:
+    similarities = {rep_id: name_similarity(band.name, containers[rep_id].name) for rep_id in set(counts) | named}
+    # A band named after its teacher says nothing by its name: then only the overlap counts.
+    name_weight = NAME_WEIGHT if max(similarities.values(), default=0.0) >= 0.5 else 0.0
+    for rep_id, similarity in similarities.items():
         container = containers[rep_id]
         overlap = counts.get(rep_id, 0)
         containment = overlap / len(anchored) if anchored else 0.0
         coverage = overlap / max(len(members.get(rep_id, ())), 1)
-        similarity = name_similarity(band.name, container.name)
-        combined = OVERLAP_WEIGHT * containment + NAME_WEIGHT * similarity
+        # Overlap both ways (harmonic mean): a maths set holding half the form is not the form.
+        both_ways = 2 * containment * coverage / (containment + coverage) if overlap else 0.0
+        combined = (1 - name_weight) * both_ways + name_weight * similarity
         evidence = (
             f"{overlap} of {len(anchored)} recognised pupils are in {container.name}",
             f"{round(coverage * 100)}% of {container.name} is in this band",
@@ -177,4 +184,9 @@ def match_classes(data: MatchInput, anchors: Mapping[str, str], reps: Mapping[st
     confirmed = {
         m.band_id: reps.get(m.container_id, m.container_id) for m in ordered if m.status == "auto" and m.container_id
     }
-    return ClassMapping(ordered, confirmed)
+    possible = {
+        m.band_id: frozenset(c.id for c in m.candidates if c.score >= m.score - MIN_MARGIN)
+        for m in ordered
+        if m.status == "review" and m.candidates
+    }
+    return ClassMapping(ordered, confirmed, possible)

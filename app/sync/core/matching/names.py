@@ -102,21 +102,32 @@ def compare(kind: str, typed: str, known: str, frequencies: NameFrequencies) -> 
     return _compare(kind, typed, known, frequencies)
 
 
+_MISSING = Level("missing", 0.0)
+_INITIAL = Level("initial", INITIAL_BITS)
+_NICKNAME = Level("nickname", NICKNAME_BITS)
+_FUZZY = Level("fuzzy", FUZZY_BITS)
+_PHONETIC = Level("phonetic", PHONETIC_BITS)
+_PREFIX = {kind: Level("prefix", bits) for kind, bits in PREFIX_BITS.items()}
+_DIFFERENT = {kind: Level("different", bits) for kind, bits in DIFFERENT_BITS.items()}
+
+
 def _compare(kind: str, typed: str, known: str, frequencies: NameFrequencies) -> Level:
     if not typed or not known:
-        return Level("missing", 0.0)
+        return _MISSING
     if typed == known:
         return Level("exact", frequencies.exact_bits(kind, known))
     if len(typed) == 1:
-        return Level("initial", INITIAL_BITS) if known.startswith(typed) else Level("different", DIFFERENT_BITS[kind])
+        return _INITIAL if known[0] == typed else _DIFFERENT[kind]
     if kind == "forename" and nickname_match(typed, known):
-        return Level("nickname", NICKNAME_BITS)
-    if min(len(typed), len(known)) >= 4 and (
-        OSA.distance(typed, known) <= 1 or JaroWinkler.similarity(typed, known) >= 0.93
+        return _NICKNAME
+    if (
+        len(typed) >= 4
+        and len(known) >= 4
+        and (OSA.distance(typed, known, score_cutoff=1) <= 1 or JaroWinkler.similarity(typed, known, score_cutoff=0.93))
     ):
-        return Level("fuzzy", FUZZY_BITS)
+        return _FUZZY
     if len(typed) >= 3 and known.startswith(typed):
-        return Level("prefix", PREFIX_BITS[kind])
+        return _PREFIX[kind]
     if typed[0] == known[0] and len(typed) >= 3 and metaphone(typed) == metaphone(known):
-        return Level("phonetic", PHONETIC_BITS)
-    return Level("different", DIFFERENT_BITS[kind])
+        return _PHONETIC
+    return _DIFFERENT[kind]

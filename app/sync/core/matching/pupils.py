@@ -20,11 +20,11 @@ from app.sync.core.matching.names import metaphone, nickname_groups_of
 from app.sync.core.matching.people import KnownName, NameEvidence, NameScorer, TypedName
 from app.sync.core.matching.types import AppPupil, Candidate, MisStudent, PupilMatch
 
-T_IN_CLASS = 12.0  # the candidate sits in the pupil's confirmed class
+T_IN_CLASS = 11.0  # the candidate sits in the pupil's confirmed class
 T_WITH_CONTEXT = 14.0  # a typed year or a confirmed class elsewhere
 T_NO_CONTEXT = 16.0  # nothing but names, school-wide
 MARGIN = 4.0
-REVIEW_MIN = 6.0  # weaker candidates are not worth an admin's time
+REVIEW_MIN = 8.0  # weaker candidates are not worth an admin's time
 CLASS_BITS = 3.0
 YEAR_BITS = {0: 1.0, 1: -1.5}
 YEAR_FAR_BITS = -4.0
@@ -38,6 +38,11 @@ class Context:
     classes: frozenset[str]  # confirmed MIS containers of the pupil's bands
     class_members: frozenset[str]  # the students in them
     year: int | None
+    # When the school's typed years are a year behind the MIS (an app not rolled over), the year
+    # the MIS would have: either agreeing counts.
+    rolled_year: int | None = None
+    # Students in any class the pupil's unconfirmed bands might follow (None: no such band).
+    possible_members: frozenset[str] | None = None
 
     @property
     def known(self) -> bool:
@@ -53,6 +58,8 @@ class Pair:
     context: tuple[str, ...]  # class and year evidence, already worded
     vetoes: tuple[str, ...]
     threshold: float
+    # Whether to show it to the admin: the class penalty does not hide a pupil who moved class.
+    worth_review: bool
 
     @property
     def evidence(self) -> tuple[str, ...]:
@@ -126,7 +133,9 @@ class PupilMatcher:
         if context.classes:
             nearby &= context.class_members
         elif context.year is not None:
-            nearby &= self.index.in_years(context.year)
+            nearby &= self.index.in_years(context.year) | (
+                self.index.in_years(context.rolled_year) if context.rolled_year is not None else set()
+            )
         return (found | nearby) & self.students.keys()
 
     def score(self, pupil: AppPupil, typed: TypedName, context: Context, student_id: str) -> Pair:
@@ -145,9 +154,11 @@ class PupilMatcher:
                 score -= CLASS_BITS
                 vetoes.append("in a different class from the band's confirmed class")
                 evidence.append(f"different class (-{CLASS_BITS:.0f})")
+        elif context.possible_members is not None and student_id not in context.possible_members:
+            vetoes.append("in none of the classes the pupil's band might follow")
         if context.year is not None and student.year_group is not None:
-            gap = abs(context.year - student.year_group)
-            bits = YEAR_BITS.get(gap, YEAR_FAR_BITS)
+            years = [y for y in (context.year, context.rolled_year) if y is not None]
+            bits = max(YEAR_BITS.get(abs(y - student.year_group), YEAR_FAR_BITS) for y in years)
             score += bits
             evidence.append(f"typed year {context.year}, MIS year {student.year_group} ({bits:+.1f})")
         vetoes.extend(typed.problems)
@@ -157,7 +168,9 @@ class PupilMatcher:
             vetoes.append("one of the names does not agree")
         if pupil.created_on and student.admitted_on and pupil.created_on < student.admitted_on:
             vetoes.append("the account is older than the student's admission: it may be a leaver's")
-        return Pair(student_id, round(score, 2), names, typed, tuple(evidence), tuple(vetoes), threshold)
+        outside_class = bool(context.classes) and student_id not in context.class_members
+        worth_review = score + (CLASS_BITS if outside_class else 0.0) >= REVIEW_MIN
+        return Pair(student_id, round(score, 2), names, typed, tuple(evidence), tuple(vetoes), threshold, worth_review)
 
 
 def assign(pairs: Mapping[str, Mapping[str, Pair]]) -> dict[str, str]:
@@ -208,18 +221,26 @@ def decide(
     surnames: Mapping[str, tuple[str, ...]],
 ) -> list[PupilMatch]:
     """Apply the threshold, both margins and the vetoes to each proposal."""
-    claimants: dict[str, list[float]] = defaultdict(list)
-    for by_student in pairs.values():
+    # A pupil competes for a student unless they clearly belong to someone else (a sibling with a
+    # better match of their own); two accounts for one child both compete, so both go to review.
+    claimants: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for pupil_id, by_student in pairs.items():
+        top = sorted(by_student.values(), key=lambda p: -p.score)[:2]
         for student_id, pair in by_student.items():
-            claimants[student_id].append(pair.score)
+            others = [p.score for p in top if p.student_id != student_id]
+            elsewhere = others[0] if others else float("-inf")
+            if pair.score > elsewhere - MARGIN:
+                claimants[student_id].append((pupil_id, pair.score))
     decisions = []
     for pupil in pupils:
         by_student = pairs.get(pupil.id, {})
         ranked = sorted(by_student.values(), key=lambda p: (-p.score, p.student_id))
-        shown = tuple(Candidate(p.student_id, p.score, p.evidence + p.vetoes) for p in ranked if p.score >= REVIEW_MIN)[
+        shown = tuple(Candidate(p.student_id, p.score, p.evidence + p.vetoes) for p in ranked if p.worth_review)[
             :SHOWN_CANDIDATES
         ]
         proposed = proposals.get(pupil.id)
+        if proposed is not None and not by_student[proposed].worth_review:
+            proposed = None  # too weak to be worth an admin's time: as good as no candidate
         if proposed is None:
             if shown:
                 decisions.append(PupilMatch(pupil.id, None, "review", shown[0].score, ("no clear match",), shown))
@@ -239,8 +260,7 @@ def decide(
                 if shared
                 else f"another student is within {MARGIN:.0f} bits"
             )
-        others = sorted(claimants[proposed], reverse=True)
-        if len(others) > 1 and others[1] > pair.score - MARGIN:
+        if any(other != pupil.id and score > pair.score - MARGIN for other, score in claimants[proposed]):
             reasons.append("another app account competes for this student (a duplicate account?)")
         if reasons:
             decisions.append(
