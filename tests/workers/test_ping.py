@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from arq.connections import ArqRedis, RedisSettings
-from arq.worker import Worker
+from arq.connections import ArqRedis
 from fastapi import FastAPI
 
 from app.config import Settings
@@ -18,7 +17,8 @@ from app.kit.unit_of_work import unit_of_work
 from app.main import create_app
 from app.models import Band, School
 from tests.conftest import Committed, TokenFactory
-from workers import context, jobs
+from tests.workers.burst import run_burst_worker
+from workers import jobs
 
 
 @pytest.fixture
@@ -39,24 +39,6 @@ async def live_app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield app
 
 
-async def _run_worker(settings: Settings) -> None:
-    worker = Worker(
-        functions=[jobs.ping_school],
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
-        queue_name=settings.queue_name,
-        on_startup=context.startup,
-        on_shutdown=context.shutdown,
-        ctx={"settings": settings},
-        burst=True,
-        poll_delay=0.05,
-        handle_signals=False,
-    )
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-
-
 async def test_a_ping_is_queued_after_commit_and_completed_by_a_worker(
     live_app: FastAPI, settings: Settings, auth: TokenFactory, committed_school: School
 ) -> None:
@@ -67,7 +49,7 @@ async def test_a_ping_is_queued_after_commit_and_completed_by_a_worker(
         run_id = queued.json()["id"]
         assert queued.json()["status"] == "queued"
 
-        await _run_worker(settings)
+        await run_burst_worker(settings, [jobs.ping_school])
 
         run = (
             await client.get(f"/v1/schools/{committed_school.id}/runs/{run_id}", headers=auth(committed_school.id))

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from arq.connections import ArqRedis, RedisSettings
-from arq.worker import Worker
+from arq.connections import ArqRedis
 
 from app.config import Settings, WondeSettings
 from app.kit.crypto import SecretBox
@@ -19,7 +18,8 @@ from app.models import School, SyncRun
 from app.sync.fetch import start_read
 from app.wonde.sandbox.server import SandboxServer, running_sandbox
 from tests.conftest import Committed
-from workers import context, jobs
+from tests.workers.burst import run_burst_worker
+from workers import jobs
 
 
 @pytest.fixture
@@ -52,21 +52,7 @@ async def test_a_queued_read_is_carried_out_by_a_worker(
             session.add(school)
             await session.flush()
             run = await start_read(session, school_id, kind="full_read", trigger="manual")
-        worker = Worker(
-            functions=[jobs.read_school],
-            redis_settings=RedisSettings.from_dsn(settings.redis_url),
-            queue_name=worker_settings.queue_name,
-            on_startup=context.startup,
-            on_shutdown=context.shutdown,
-            ctx={"settings": worker_settings},
-            burst=True,
-            poll_delay=0.05,
-            handle_signals=False,
-        )
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
+        await run_burst_worker(worker_settings, [jobs.read_school])
     finally:
         await redis.aclose()
     async with committed.sessionmaker() as session:

@@ -97,11 +97,6 @@ class NameFrequencies:
         return math.log2(0.9 / share)
 
 
-def compare(kind: str, typed: str, known: str, frequencies: NameFrequencies) -> Level:
-    """The level of a typed name token against one known MIS name token (both normalised, no spaces)."""
-    return _compare(kind, typed, known, frequencies)
-
-
 _MISSING = Level("missing", 0.0)
 _INITIAL = Level("initial", INITIAL_BITS)
 _NICKNAME = Level("nickname", NICKNAME_BITS)
@@ -111,7 +106,8 @@ _PREFIX = {kind: Level("prefix", bits) for kind, bits in PREFIX_BITS.items()}
 _DIFFERENT = {kind: Level("different", bits) for kind, bits in DIFFERENT_BITS.items()}
 
 
-def _compare(kind: str, typed: str, known: str, frequencies: NameFrequencies) -> Level:
+def compare(kind: str, typed: str, known: str, frequencies: NameFrequencies) -> Level:
+    """The level of a typed name token against one known MIS name token (both normalised, no spaces)."""
     if not typed or not known:
         return _MISSING
     if typed == known:
