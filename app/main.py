@@ -13,6 +13,7 @@ from app.bands.endpoints import router as bands_router
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
+from app.kit.access_log import AccessLogMiddleware
 from app.kit.jobs import JobQueue
 from app.kit.logging import configure_logging
 from app.kit.request_id import RequestIdMiddleware
@@ -21,6 +22,7 @@ from app.pupils.endpoints import router as pupils_router
 from app.roster.endpoints import router as roster_router
 from app.schools.endpoints import router as schools_router
 from app.sync.endpoints import router as sync_router
+from app.webhooks.endpoints import router as webhooks_router
 
 API_VERSION = "0.1.0"
 
@@ -52,10 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost, so the access line carries the request id
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
-    for router in (schools_router, bands_router, pupils_router, roster_router, sync_router):
+    for router in (schools_router, bands_router, pupils_router, roster_router, sync_router, webhooks_router):
         v1.include_router(router)
     app.include_router(v1)
     return app

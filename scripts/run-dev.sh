@@ -44,4 +44,4 @@ cat <<MSG
   try: curl -H "Authorization: Bearer <token>" http://127.0.0.1:$port/v1/schools/demo
 
 MSG
-$bin/uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port"
+$bin/uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port" --no-access-log

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
+from arq.connections import ArqRedis
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import delete
@@ -81,6 +82,24 @@ def database_url() -> Iterator[str]:
     url = create_migrated_database(name)
     yield url
     drop_database(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_queue() -> Iterator[None]:
+    """Jobs the tests enqueue stay in this run's own queue; remove it (and its job keys) at the end."""
+    yield
+
+    async def drop() -> None:
+        redis = ArqRedis.from_url(REDIS_URL)
+        try:
+            keys = [key async for key in redis.scan_iter(match=f"bandsync:test:{RUN_TAG}*")]
+            for queue in keys:
+                job_ids = await redis.zrange(queue, 0, -1)
+                await redis.delete(queue, *(b"arq:job:" + job_id for job_id in job_ids))
+        finally:
+            await redis.aclose()
+
+    asyncio.run(drop())
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/schools/{school_id}/runs"): {},
     ("GET", "/v1/schools/{school_id}/runs/{run_id}"): {},
     ("POST", "/v1/schools/{school_id}/ping"): {},
+    ("POST", "/v1/schools/{school_id}/disconnect"): {},
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

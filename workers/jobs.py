@@ -6,9 +6,14 @@ import logging
 import uuid
 from typing import Any
 
+from arq.worker import Retry
+
 from app.kit.unit_of_work import unit_of_work
+from app.sync.disconnect import revoke_access
 from app.sync.fetch import run_read
 from app.sync.runs import complete_ping
+from app.webhooks.processing import process_event
+from app.wonde.errors import WondeError
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +30,19 @@ async def ping_school(ctx: dict[str, Any], run_id: str) -> str | None:
 async def read_school(ctx: dict[str, Any], run_id: str) -> str:
     """Carry out a queued read of a school from Wonde into its MIS mirror (``app.sync.fetch``)."""
     return await run_read(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
+
+
+async def process_webhook(ctx: dict[str, Any], event_id: str) -> str:
+    """Act on a stored Wonde webhook event (``app.webhooks.processing``); retried while Wonde does not answer."""
+    try:
+        return await process_event(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(event_id))
+    except WondeError as exc:
+        raise Retry(defer=60 * ctx.get("job_try", 1)) from exc
+
+
+async def revoke_wonde_access(ctx: dict[str, Any], run_id: str) -> str:
+    """Revoke Wonde access after a disconnect; retried with growing delays while Wonde does not answer."""
+    try:
+        return await revoke_access(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
+    except WondeError as exc:
+        raise Retry(defer=60 * ctx.get("job_try", 1)) from exc

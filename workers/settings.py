@@ -13,7 +13,12 @@ _settings = get_settings()
 
 
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = [jobs.ping_school, jobs.read_school]
+    functions: ClassVar[list[Any]] = [
+        jobs.ping_school,
+        jobs.read_school,
+        jobs.process_webhook,
+        jobs.revoke_wonde_access,
+    ]
     on_startup = context.startup
     on_shutdown = context.shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)

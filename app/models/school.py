@@ -34,6 +34,8 @@ class School(TimestampMixin, Base):
     wonde_token_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     last_full_read_at: Mapped[datetime | None]
     last_delta_read_at: Mapped[datetime | None]
+    # Set by Wonde's schoolMigration (a new MIS: every id changes); cleared once pupils are re-linked.
+    migrating_since: Mapped[datetime | None]
     # Safeguard settings (design §2): leavers are kept restorable for the grace period; removals
     # beyond both thresholds in one run are held for an admin.
     leaver_grace_days: Mapped[int] = mapped_column(server_default=text("183"))

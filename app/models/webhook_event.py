@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, TimestampMixin
 from app.models._types import UUIDPrimaryKey, in_list
 
-WEBHOOK_STATUSES = ("received", "processed", "failed", "ignored")
+WEBHOOK_STATUSES = ("received", "processed", "rejected", "ignored")
 
 
 class WebhookEvent(TimestampMixin, Base):

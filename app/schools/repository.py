@@ -17,6 +17,10 @@ class SchoolRepository:
     async def get(self, school_id: str) -> School | None:
         return await self.session.get(School, school_id)
 
+    async def by_wonde_id(self, wonde_school_id: str) -> School | None:
+        result = await self.session.execute(select(School).where(School.wonde_school_id == wonde_school_id))
+        return result.scalar_one_or_none()
+
     def among(self, school_ids: Collection[str]) -> Select[School]:
         return select(School).where(School.id.in_(list(school_ids))).order_by(School.name, School.id)
 

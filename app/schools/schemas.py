@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints, field_validator
 from app.kit.schema import InputSchema, Schema
 
 SchoolIdStr = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+WondeSchoolIdStr = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,64}$")]
 
 
 class SchoolCreate(InputSchema):
@@ -17,6 +18,9 @@ class SchoolCreate(InputSchema):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     timezone: str = Field(
         default="Europe/London", description="IANA time zone; the nightly sync runs in its early morning."
+    )
+    wonde_school_id: WondeSchoolIdStr | None = Field(
+        default=None, description="The school's Wonde id, so that Wonde's approval webhook finds this school."
     )
 
     @field_validator("timezone")
@@ -35,6 +39,7 @@ class School(Schema):
     wonde_school_id: str | None
     last_full_read_at: datetime | None
     last_delta_read_at: datetime | None
+    migrating_since: datetime | None
     leaver_grace_days: int
     hold_min_pupils: int
     hold_fraction: Decimal

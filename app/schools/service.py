@@ -16,7 +16,9 @@ async def create_school(session: AsyncSession, data: SchoolCreate) -> School:
     repository = SchoolRepository(session)
     if await repository.get(data.id) is not None:
         raise SchoolAlreadyExists()
-    school = School(id=data.id, name=data.name, timezone=data.timezone)
+    if data.wonde_school_id and await repository.by_wonde_id(data.wonde_school_id) is not None:
+        raise SchoolAlreadyExists("Another school is already linked to this Wonde school.")
+    school = School(id=data.id, name=data.name, timezone=data.timezone, wonde_school_id=data.wonde_school_id)
     repository.add(school)
     await session.flush()
     await session.refresh(school)

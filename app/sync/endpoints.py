@@ -11,6 +11,7 @@ from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_respon
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.sync import runs
+from app.sync.disconnect import SyncAlreadyRunning, disconnect_school
 from app.sync.schemas import Run
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["runs"], route_class=UnitOfWorkRoute)
@@ -38,3 +39,14 @@ async def get_run(school_id: str, run_id: uuid.UUID, _: SchoolReader, session: S
 async def ping(school_id: str, principal: SchoolAdmin, session: Session) -> object:
     """Queue a ping run for the school; a worker completes it. Shows the queue and workers are alive."""
     return await runs.start_ping(session, school_id, principal.subject)
+
+
+@router.post(
+    "/disconnect",
+    response_model=Run,
+    responses=error_responses(NotAuthenticated, Forbidden, SchoolNotFound, SyncAlreadyRunning),
+)
+async def disconnect(school_id: str, principal: SchoolAdmin, session: Session) -> object:
+    """Stop syncing: unlink every band and pupil (each link kept in the journal), keep every account and
+    membership, and revoke access in Wonde (in the background; retried if Wonde does not answer)."""
+    return await disconnect_school(session, school_id, trigger="manual", actor=principal.subject, revoke=True)

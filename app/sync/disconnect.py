@@ -1,0 +1,143 @@
+"""Disconnecting a school from Wonde: stop syncing, unlink every band and pupil, keep every account.
+
+Links are not lost: each removal is journalled with its before, so a reconnection can offer them again
+as suggestions. When the school disconnects from our side, Wonde's access is revoked by a job after
+commit (a failure there is recorded and retried, never fatal); when Wonde tells us access was revoked,
+the token is dropped at once, since it no longer opens anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.errors import Conflict
+from app.kit.crypto import SecretBox
+from app.kit.jobs import enqueue
+from app.kit.locking import lock_school
+from app.kit.time import utc_now
+from app.kit.unit_of_work import unit_of_work
+from app.models import Band, Pupil, School, SyncRun
+from app.sync.journal import Entry, record
+from app.wonde.client import WondeClient
+from app.wonde.errors import WondeAuthError, WondeError, WondeNotFound
+
+
+class SyncAlreadyRunning(Conflict):
+    """A merge, reconcile or disconnect of this school is already queued or running."""
+
+
+def _id(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
+
+
+async def disconnect_school(
+    session: AsyncSession, school_id: str, *, trigger: str, actor: str | None, revoke: bool
+) -> SyncRun:
+    """Unlink the school's bands and pupils and mark it disconnected, in the caller's transaction."""
+    await lock_school(session, school_id)
+    school = await session.get(School, school_id, with_for_update=True)
+    assert school is not None
+    now = utc_now()
+    # Created "running" so the one-active-run index refuses it while a merge or reconcile is under way.
+    run = SyncRun(
+        id=uuid.uuid4(), school_id=school_id, kind="disconnect", trigger=trigger, status="running", actor=actor
+    )
+    run.started_at = now
+    try:
+        async with session.begin_nested():
+            session.add(run)
+            await session.flush()
+    except IntegrityError as exc:
+        raise SyncAlreadyRunning() from exc
+
+    bands = list(
+        await session.scalars(
+            select(Band).where(
+                Band.school_id == school_id, (Band.mis_class_id.is_not(None)) | (Band.mis_group_id.is_not(None))
+            )
+        )
+    )
+    pupils = list(
+        await session.scalars(select(Pupil).where(Pupil.school_id == school_id, Pupil.mis_student_id.is_not(None)))
+    )
+    entries = [
+        Entry(
+            "band",
+            str(band.id),
+            "unlink_band",
+            {"mis_class_id": _id(band.mis_class_id), "mis_group_id": _id(band.mis_group_id)},
+            {"mis_class_id": None, "mis_group_id": None},
+            band_id=band.id,
+        )
+        for band in bands
+    ] + [
+        Entry(
+            "pupil",
+            str(p.id),
+            "unlink_pupil",
+            {"mis_student_id": _id(p.mis_student_id)},
+            {"mis_student_id": None},
+            pupil_id=p.id,
+        )
+        for p in pupils
+    ]
+    await record(session, school_id, run.id, actor, entries)
+    await session.execute(update(Band).where(Band.school_id == school_id).values(mis_class_id=None, mis_group_id=None))
+    await session.execute(update(Pupil).where(Pupil.school_id == school_id).values(mis_student_id=None))
+    school.state = "disconnected"
+    school.migrating_since = None
+    will_revoke = revoke and school.wonde_token_encrypted is not None
+    run.status, run.finished_at = "succeeded", utc_now()
+    run.counts = {
+        "bands_unlinked": len(bands),
+        "pupils_unlinked": len(pupils),
+        "revoke": "pending" if will_revoke else "not needed",
+    }
+    if will_revoke:
+        enqueue(session, "revoke_wonde_access", str(run.id), job_id=f"revoke:{school_id}")
+    else:
+        school.wonde_token_encrypted = None
+    await session.flush()
+    return run
+
+
+async def revoke_access(
+    sessionmaker: async_sessionmaker[AsyncSession], wonde: WondeClient, box: SecretBox, run_id: uuid.UUID
+) -> str:
+    """Ask Wonde to revoke our access after a disconnect, then forget the token. A transient failure
+    is recorded on the run and re-raised so the job is retried; a token Wonde no longer accepts means
+    access is already gone."""
+    async with unit_of_work(sessionmaker, None) as session:
+        run = await session.get(SyncRun, run_id)
+        school = await session.get(School, run.school_id) if run else None
+        if run is None or school is None or school.wonde_token_encrypted is None or school.wonde_school_id is None:
+            return "nothing to revoke"
+        token = box.decrypt(school.wonde_token_encrypted)
+        client = wonde.school(school.wonde_school_id, token, domain=school.wonde_domain)
+    try:
+        await client.revoke_access()
+        outcome = "revoked"
+    except (WondeAuthError, WondeNotFound):
+        outcome = "already revoked"
+    except WondeError as exc:
+        await _note_revoke(sessionmaker, run_id, f"failed, will retry: {exc}", clear_token=False)
+        raise
+    await _note_revoke(sessionmaker, run_id, outcome, clear_token=True)
+    return outcome
+
+
+async def _note_revoke(
+    sessionmaker: async_sessionmaker[AsyncSession], run_id: uuid.UUID, outcome: str, *, clear_token: bool
+) -> None:
+    async with unit_of_work(sessionmaker, None) as session:
+        run = await session.get(SyncRun, run_id, with_for_update=True)
+        if run is None:
+            return
+        run.counts = {**run.counts, "revoke": outcome}
+        school = await session.get(School, run.school_id, with_for_update=True)
+        if clear_token and school is not None and school.state == "disconnected":
+            school.wonde_token_encrypted = None

@@ -1,0 +1,120 @@
+"""Acting on a stored Wonde event (a worker job). Each event is acted on once: a redelivered job finds
+it processed and stops.
+
+- ``schoolApproved`` is trusted only after Wonde, asked with the supplied token, returns the same
+  school. Then the token is kept (encrypted), the school is approved, and a full read is queued.
+- ``accessRevoked`` / ``accessDeclined`` disconnect the school (accounts kept, links journalled).
+- ``schoolMigration`` marks the school as migrating; re-linking belongs to the reconcile.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.kit.crypto import SecretBox
+from app.kit.time import utc_now
+from app.kit.unit_of_work import unit_of_work
+from app.models import School, WebhookEvent
+from app.schools.service import connect_to_wonde
+from app.sync.disconnect import disconnect_school
+from app.sync.fetch import FULL_READ, start_read
+from app.wonde.client import WondeClient
+from app.wonde.errors import WondeAuthError, WondeError, WondeNotFound
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Approval:
+    wonde_school_id: str
+    token: str
+
+
+class EventRejected(Exception):
+    """The event cannot be acted on; the reason is stored on it and nothing else changes."""
+
+
+async def _school_for(session: AsyncSession, wonde_school_id: str | None) -> School:
+    if not wonde_school_id:
+        raise EventRejected("the event names no school")
+    school = await session.scalar(select(School).where(School.wonde_school_id == wonde_school_id))
+    if school is None:
+        raise EventRejected(f"no school here is waiting for Wonde school {wonde_school_id}")
+    return school
+
+
+async def _finish(session: AsyncSession, event: WebhookEvent, status: str, error: str | None = None) -> str:
+    event.status, event.error, event.processed_at = status, error, utc_now()
+    await session.flush()
+    return status
+
+
+async def _verified_domain(wonde: WondeClient, approval: _Approval) -> str | None:
+    """Ask Wonde for the school with the supplied token; its region domain if it is the same school."""
+    try:
+        school = await wonde.school(approval.wonde_school_id, approval.token).get_school()
+    except (WondeAuthError, WondeNotFound) as exc:
+        raise EventRejected(f"the supplied token does not open this school ({exc})") from exc
+    if school.id != approval.wonde_school_id:
+        raise EventRejected("Wonde returned a different school for the supplied token")
+    return school.region.domain if school.region else None
+
+
+async def process_event(
+    sessionmaker: async_sessionmaker[AsyncSession], wonde: WondeClient, box: SecretBox, event_id: uuid.UUID
+) -> str:
+    """Act on one stored event; returns its final status. Transient Wonde failures propagate (the job
+    is retried); anything that makes the event untrustworthy rejects it with the reason."""
+    approval: _Approval | None = None
+    async with unit_of_work(sessionmaker, None) as session:
+        event = await session.get(WebhookEvent, event_id, with_for_update=True)
+        if event is None or event.status != "received":
+            return event.status if event else "missing"
+        event.attempts += 1
+        if event.payload_type == "schoolApproved":
+            if event.token_encrypted is None or not event.wonde_school_id:
+                return await _finish(session, event, "rejected", "schoolApproved without a school_id and school_token")
+            approval = _Approval(event.wonde_school_id, box.decrypt(event.token_encrypted))
+    domain: str | None = None
+    if approval is not None:
+        try:
+            domain = await _verified_domain(wonde, approval)
+        except EventRejected as exc:
+            async with unit_of_work(sessionmaker, None) as session:
+                event = await session.get(WebhookEvent, event_id, with_for_update=True)
+                assert event is not None
+                return await _finish(session, event, "rejected", str(exc))
+        except WondeError:
+            logger.warning("could not verify a schoolApproved event yet", extra={"event_id": str(event_id)})
+            raise
+    async with unit_of_work(sessionmaker, None) as session:
+        event = await session.get(WebhookEvent, event_id, with_for_update=True)
+        assert event is not None
+        if event.status != "received":
+            return event.status
+        try:
+            school = await _school_for(session, event.wonde_school_id)
+        except EventRejected as exc:
+            return await _finish(session, event, "rejected", str(exc))
+        event.school_id = school.id
+        if approval is not None:
+            await connect_to_wonde(
+                session,
+                school.id,
+                wonde_school_id=approval.wonde_school_id,
+                token=approval.token,
+                domain=domain,
+                box=box,
+            )
+            await start_read(session, school.id, kind=FULL_READ, trigger="webhook")
+        elif event.payload_type in ("accessRevoked", "accessDeclined"):
+            if school.state != "disconnected":
+                await disconnect_school(session, school.id, trigger="webhook", actor="wonde", revoke=False)
+        elif event.payload_type == "schoolMigration":
+            school.migrating_since = school.migrating_since or utc_now()
+        return await _finish(session, event, "processed")

@@ -1,0 +1,131 @@
+"""Disconnecting a school: every link removed and journalled, every account and membership kept, and
+Wonde's access revoked afterwards (against the sandbox over real HTTP)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.kit.crypto import SecretBox
+from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun
+from app.sync.disconnect import revoke_access
+from app.wonde.client import RetryPolicy, WondeClient
+from app.wonde.sandbox.server import SandboxServer, running_sandbox
+from tests.conftest import Committed, TokenFactory
+
+
+async def _link(session: AsyncSession, school: School) -> tuple[Band, Pupil]:
+    student = MisStudent(school_id=school.id, wonde_id="S1", forename="Amy", surname="Jones")
+    mis_class = MisClass(school_id=school.id, wonde_id="C1", name="4B")
+    session.add_all([student, mis_class])
+    await session.flush()
+    band = Band(school_id=school.id, name="4B", mis_class_id=mis_class.id, source="mis")
+    pupil = Pupil(
+        school_id=school.id, first_name="Amy", last_name="Jones", username="amy.jones", mis_student_id=student.id
+    )
+    session.add_all([band, pupil])
+    await session.flush()
+    session.add(BandMembership(band_id=band.id, pupil_id=pupil.id, school_id=school.id, source="mis"))
+    await session.commit()
+    return band, pupil
+
+
+async def test_disconnect_unlinks_everything_and_keeps_every_account(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School, session: AsyncSession
+) -> None:
+    band, pupil = await _link(session, school)
+    band_id, pupil_id, student_id, school_id = band.id, pupil.id, pupil.mis_student_id, school.id
+    response = await client.post(f"/v1/schools/{school.id}/disconnect", headers=auth(school.id))
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert (run["kind"], run["status"]) == ("disconnect", "succeeded")
+    assert run["counts"] == {"bands_unlinked": 1, "pupils_unlinked": 1, "revoke": "not needed"}
+    session.expire_all()
+    kept_band, kept_pupil = await session.get(Band, band_id), await session.get(Pupil, pupil_id)
+    assert kept_band is not None
+    assert kept_pupil is not None
+    assert (kept_band.mis_class_id, kept_pupil.mis_student_id, kept_pupil.username) == (None, None, "amy.jones")
+    assert (
+        await session.scalar(select(func.count()).select_from(BandMembership).where(BandMembership.band_id == band_id))
+        == 1
+    )
+    journal = {c.action: c for c in await session.scalars(select(Change).where(Change.run_id == uuid.UUID(run["id"])))}
+    assert set(journal) == {"unlink_band", "unlink_pupil"}
+    assert journal["unlink_pupil"].before == {"mis_student_id": str(student_id)}
+    school_row = await session.get(School, school_id)
+    assert school_row is not None
+    assert school_row.state == "disconnected"
+
+
+async def test_disconnect_is_refused_while_a_merge_runs(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School, session: AsyncSession
+) -> None:
+    session.add(SyncRun(school_id=school.id, kind="merge", trigger="manual", status="running"))
+    await session.commit()
+    response = await client.post(f"/v1/schools/{school.id}/disconnect", headers=auth(school.id))
+    assert response.status_code == 409
+    assert response.json()["error"] == "SyncAlreadyRunning"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with running_sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
+    async with httpx.AsyncClient() as http:
+        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=1))
+
+
+async def test_access_is_revoked_in_wonde_and_the_token_forgotten(
+    committed: Committed, settings: Settings, sandbox: SandboxServer, wonde: WondeClient
+) -> None:
+    box = SecretBox(settings.encryption_key)
+    async with httpx.AsyncClient() as admin:
+        generated = (
+            await admin.post(
+                f"{sandbox.admin_url}/schools/generate", json={"phase": "primary", "pupils": 20, "seed": 8}
+            )
+        ).json()
+    school_id = committed.track(f"revoke-{uuid.uuid4().hex[:8]}")
+    async with committed.sessionmaker() as session:
+        session.add(
+            School(
+                id=school_id,
+                name="Revoke Primary",
+                state="disconnected",
+                wonde_school_id=generated["school_id"],
+                wonde_domain=sandbox.domain,
+                wonde_token_encrypted=box.encrypt(generated["token"]),
+            )
+        )
+        await session.flush()
+        run = SyncRun(
+            school_id=school_id, kind="disconnect", trigger="manual", status="succeeded", counts={"revoke": "pending"}
+        )
+        session.add(run)
+        await session.commit()
+
+    assert await revoke_access(committed.sessionmaker, wonde, box, run.id) == "revoked"
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        finished = await session.get(SyncRun, run.id)
+    assert school is not None
+    assert finished is not None
+    assert school.wonde_token_encrypted is None
+    assert finished.counts["revoke"] == "revoked"
+    # Wonde no longer accepts the token.
+    async with httpx.AsyncClient() as http:
+        probe = await http.get(
+            f"{sandbox.base_url}/schools/{generated['school_id']}",
+            headers={"Authorization": f"Bearer {generated['token']}"},
+        )
+    assert probe.status_code == 401

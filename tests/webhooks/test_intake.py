@@ -1,0 +1,116 @@
+"""Receiving Wonde webhooks over the API: the secret, storing before acknowledging, dedupe, bad bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.config import Settings, WondeSettings
+from app.kit.crypto import SecretBox
+from app.main import create_app
+from app.models import WebhookEvent
+from tests.conftest import _savepoint_sessionmaker
+
+SECRET = "s3cr3t+with/base64=="  # a "+" that form decoding would turn into a space
+APPROVED = {
+    "payload_type": "schoolApproved",
+    "school_id": "A1234567890",
+    "school_name": "Example Primary",
+    "school_token": "0123456789abcdef0123456789abcdef01234567",
+    "school_la_code": "873",
+    "school_urn": "110999",
+    "school_establishment_number": "2001",
+}
+
+
+@pytest.fixture
+async def client(settings: Settings, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    custom = settings.model_copy(update={"wonde": WondeSettings(webhook_secret=SecretStr(SECRET))})
+    app: FastAPI = create_app(custom)
+    async with app.router.lifespan_context(app):
+        app.state.sessionmaker = _savepoint_sessionmaker(connection)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            yield c
+
+
+URL = "/v1/webhooks/wonde?secret=s3cr3t%2Bwith%2Fbase64%3D%3D"
+
+
+async def _events(session: AsyncSession) -> list[WebhookEvent]:
+    return list(await session.scalars(select(WebhookEvent).order_by(WebhookEvent.created_at)))
+
+
+async def test_a_wrong_or_missing_secret_stores_nothing(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    for url in (
+        "/v1/webhooks/wonde",
+        "/v1/webhooks/wonde?secret=nope",
+        "/v1/webhooks/wonde?secret=s3cr3t%20with/base64==",
+    ):
+        response = await client.post(url, json=APPROVED)
+        assert response.status_code == 401, url
+        assert response.json()["error"] == "WrongWebhookSecret"
+    assert await session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+
+
+async def test_an_event_is_stored_with_its_token_encrypted_and_only_once(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    first = await client.post(URL, json=APPROVED)
+    assert first.status_code == 202
+    assert first.json()["status"] == "received"
+    again = await client.post(URL, content=json.dumps(APPROVED, indent=1), headers={"content-type": "application/json"})
+    assert again.json() == {"id": None, "status": "duplicate"}
+    [event] = await _events(session)
+    assert (event.payload_type, event.wonde_school_id, event.status) == ("schoolApproved", "A1234567890", "received")
+    assert "school_token" not in event.payload
+    assert event.token_encrypted is not None
+    assert APPROVED["school_token"].encode() not in event.token_encrypted
+    assert SecretBox(settings.encryption_key).decrypt(event.token_encrypted) == APPROVED["school_token"]
+
+
+async def test_the_secret_may_arrive_unescaped_with_its_plus(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/webhooks/wonde?secret=s3cr3t+with/base64==", json=APPROVED)
+    assert response.status_code == 202
+
+
+async def test_unknown_and_unreadable_events_are_stored_and_not_acted_on(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    unknown = await client.post(URL, json={"payload_type": "somethingNew", "school_id": "A1"})
+    assert (unknown.status_code, unknown.json()["status"]) == (202, "ignored")
+    broken = await client.post(
+        URL, content=b'{"payload_type": "schoolApp', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 400
+    assert broken.json()["error"] == "UnreadableWebhook"
+    statuses = {e.payload_type: e.status for e in await _events(session)}
+    assert statuses == {"somethingNew": "ignored", "unreadable": "rejected"}
+
+
+async def test_a_form_encoded_event_is_accepted(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    response = await client.post(URL, data={"payload_type": "accessRevoked", "school_id": "A1234567890"})
+    assert response.json()["status"] == "received"
+    [event] = await _events(session)
+    assert event.payload["payload_type"] == "accessRevoked"
+
+
+async def test_an_oversized_webhook_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post(URL, json={"payload_type": "schoolApproved", "padding": "x" * 70_000})
+    assert response.status_code == 413
+
+
+async def test_the_secret_never_reaches_the_logs(client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="bandsync.access")
+    await client.post(URL, json=APPROVED)
+    lines = [r for r in caplog.records if r.name == "bandsync.access"]
+    assert lines
+    assert lines[-1].path == "/v1/webhooks/wonde"  # type: ignore[attr-defined]
+    assert all("s3cr3t" not in r.getMessage() and "s3cr3t" not in str(r.__dict__) for r in lines)
+    assert all(APPROVED["school_token"] not in str(r.__dict__) for r in caplog.records)

@@ -1,0 +1,191 @@
+"""Acting on stored Wonde events against the sandbox over real HTTP: approval is verified with the
+supplied token before anything changes; revocation and decline disconnect; migration is noted."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, func, select
+
+from app.config import Settings
+from app.kit.crypto import SecretBox
+from app.kit.unit_of_work import unit_of_work
+from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, WebhookEvent
+from app.webhooks.intake import store_event
+from app.webhooks.processing import process_event
+from app.wonde.client import RetryPolicy, WondeClient
+from app.wonde.sandbox.server import SandboxServer, running_sandbox
+from app.wonde.sandbox.webhook import webhook_payload
+from tests.conftest import Committed
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with running_sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+async def wonde_school(sandbox: SandboxServer, committed: Committed) -> AsyncIterator[str]:
+    """A fresh sandbox school; the events stored about it are removed afterwards."""
+    seed = uuid.uuid4().int % 1_000_000
+    async with httpx.AsyncClient() as admin:
+        generated = await admin.post(
+            f"{sandbox.admin_url}/schools/generate", json={"phase": "primary", "pupils": 30, "seed": seed}
+        )
+    school_id: str = generated.json()["school_id"]
+    yield school_id
+    async with committed.sessionmaker() as session:
+        await session.execute(delete(WebhookEvent).where(WebhookEvent.wonde_school_id == school_id))
+        await session.commit()
+
+
+@pytest.fixture
+async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
+    async with httpx.AsyncClient() as http:
+        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=1))
+
+
+@pytest.fixture
+def box(settings: Settings) -> SecretBox:
+    return SecretBox(settings.encryption_key)
+
+
+async def _school(committed: Committed, wonde_school: str) -> str:
+    school_id = committed.track(f"hook-{uuid.uuid4().hex[:8]}")
+    async with committed.sessionmaker() as session:
+        session.add(School(id=school_id, name="Hook Primary", wonde_school_id=wonde_school))
+        await session.commit()
+    return school_id
+
+
+async def _deliver(
+    committed: Committed, box: SecretBox, wonde: WondeClient, payload: dict[str, Any]
+) -> tuple[str, str]:
+    import json
+
+    async with unit_of_work(committed.sessionmaker, None) as session:
+        stored = await store_event(session, json.dumps(payload).encode(), "application/json", box)
+    status = await process_event(committed.sessionmaker, wonde, box, uuid.UUID(stored.event_id))
+    return stored.event_id, status
+
+
+async def test_an_approval_verified_with_its_token_connects_the_school_and_queues_a_read(
+    committed: Committed, box: SecretBox, wonde: WondeClient, sandbox: SandboxServer, wonde_school: str
+) -> None:
+    school_id = await _school(committed, wonde_school)
+    payload = webhook_payload(sandbox.state, wonde_school, "schoolApproved")
+    event_id, status = await _deliver(committed, box, wonde, payload)
+    assert status == "processed"
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        runs = list(await session.scalars(select(SyncRun).where(SyncRun.school_id == school_id)))
+        event = await session.get(WebhookEvent, uuid.UUID(event_id))
+    assert school is not None
+    assert school.state == "approved"
+    assert school.wonde_domain == sandbox.domain
+    assert school.wonde_token_encrypted is not None
+    assert box.decrypt(school.wonde_token_encrypted) == payload["school_token"]
+    assert [(r.kind, r.trigger, r.status) for r in runs] == [("full_read", "webhook", "queued")]
+    assert event is not None
+    assert event.school_id == school_id
+    # Acting on it again changes nothing.
+    assert await process_event(committed.sessionmaker, wonde, box, uuid.UUID(event_id)) == "processed"
+
+
+async def test_an_approval_with_a_wrong_token_is_rejected_and_changes_nothing(
+    committed: Committed, box: SecretBox, wonde: WondeClient, sandbox: SandboxServer, wonde_school: str
+) -> None:
+    school_id = await _school(committed, wonde_school)
+    payload = webhook_payload(sandbox.state, wonde_school, "schoolApproved") | {"school_token": "f" * 40}
+    event_id, status = await _deliver(committed, box, wonde, payload)
+    assert status == "rejected"
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        event = await session.get(WebhookEvent, uuid.UUID(event_id))
+        runs = await session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.school_id == school_id))
+    assert school is not None
+    assert (school.state, school.wonde_token_encrypted, runs) == ("pending", None, 0)
+    assert event is not None
+    assert event.error is not None
+    assert "does not open this school" in event.error
+
+
+async def test_an_approval_for_a_school_nobody_expects_is_rejected(
+    committed: Committed, box: SecretBox, wonde: WondeClient, sandbox: SandboxServer, wonde_school: str
+) -> None:
+    payload = webhook_payload(sandbox.state, wonde_school, "schoolApproved")
+    event_id, status = await _deliver(committed, box, wonde, payload)
+    assert status == "rejected"
+    async with committed.sessionmaker() as session:
+        event = await session.get(WebhookEvent, uuid.UUID(event_id))
+    assert event is not None
+    assert event.error == f"no school here is waiting for Wonde school {wonde_school}"
+
+
+async def _linked_school(committed: Committed, box: SecretBox, wonde_school: str) -> tuple[str, uuid.UUID, uuid.UUID]:
+    school_id = await _school(committed, wonde_school)
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        assert school is not None
+        school.state, school.wonde_token_encrypted = "syncing", box.encrypt("token")
+        student = MisStudent(school_id=school_id, wonde_id="S1", forename="Amy", surname="Jones")
+        mis_class = MisClass(school_id=school_id, wonde_id="C1", name="4B")
+        session.add_all([student, mis_class])
+        await session.flush()
+        band = Band(school_id=school_id, name="4B", mis_class_id=mis_class.id)
+        pupil = Pupil(
+            school_id=school_id, first_name="Amy", last_name="Jones", username="amy.jones", mis_student_id=student.id
+        )
+        session.add_all([band, pupil])
+        await session.flush()
+        session.add(BandMembership(band_id=band.id, pupil_id=pupil.id, school_id=school_id, source="mis"))
+        await session.commit()
+        return school_id, band.id, pupil.id
+
+
+@pytest.mark.parametrize("payload_type", ["accessRevoked", "accessDeclined"])
+async def test_revocation_disconnects_and_keeps_every_account(
+    committed: Committed, box: SecretBox, wonde: WondeClient, wonde_school: str, payload_type: str
+) -> None:
+    school_id, band_id, pupil_id = await _linked_school(committed, box, wonde_school)
+    payload = {"payload_type": payload_type, "school_id": wonde_school, "revoke_reason": "x"}
+    _, status = await _deliver(committed, box, wonde, payload)
+    assert status == "processed"
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        band = await session.get(Band, band_id)
+        pupil = await session.get(Pupil, pupil_id)
+        members = await session.scalar(
+            select(func.count()).select_from(BandMembership).where(BandMembership.band_id == band_id)
+        )
+        journal = list(await session.scalars(select(Change).where(Change.school_id == school_id)))
+    assert school is not None
+    assert band is not None
+    assert pupil is not None
+    assert (school.state, school.wonde_token_encrypted) == ("disconnected", None)
+    assert (band.mis_class_id, pupil.mis_student_id, pupil.archived_at, members) == (None, None, None, 1)
+    assert sorted(c.action for c in journal) == ["unlink_band", "unlink_pupil"]
+    assert all(c.before and any(c.before.values()) for c in journal)
+
+
+async def test_a_migration_is_noted(
+    committed: Committed, box: SecretBox, wonde: WondeClient, wonde_school: str
+) -> None:
+    school_id = await _school(committed, wonde_school)
+    payload = {
+        "payload_type": "schoolMigration",
+        "school_id": wonde_school,
+        "migrate_from": "SIMS",
+        "migrate_to": "Arbor",
+    }
+    _, status = await _deliver(committed, box, wonde, payload)
+    assert status == "processed"
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+    assert school is not None
+    assert school.migrating_since is not None
