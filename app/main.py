@@ -22,6 +22,7 @@ from app.pupils.endpoints import router as pupils_router
 from app.roster.endpoints import router as roster_router
 from app.schools.endpoints import router as schools_router
 from app.sync.endpoints import router as sync_router
+from app.sync.uploader_endpoints import router as uploader_router
 from app.webhooks.endpoints import router as webhooks_router
 
 API_VERSION = "0.1.0"
@@ -58,7 +59,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)  # outermost, so the access line carries the request id
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
-    for router in (schools_router, bands_router, pupils_router, roster_router, sync_router, webhooks_router):
+    for router in (
+        schools_router,
+        bands_router,
+        pupils_router,
+        roster_router,
+        sync_router,
+        uploader_router,
+        webhooks_router,
+    ):
         v1.include_router(router)
     app.include_router(v1)
     return app

@@ -11,6 +11,7 @@ from arq.worker import Retry
 from app.kit.unit_of_work import unit_of_work
 from app.sync.disconnect import revoke_access
 from app.sync.fetch import run_read
+from app.sync.merge import run_merge
 from app.sync.runs import complete_ping
 from app.webhooks.processing import process_event
 from app.wonde.errors import WondeError
@@ -46,3 +47,8 @@ async def revoke_wonde_access(ctx: dict[str, Any], run_id: str) -> str:
         return await revoke_access(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
     except WondeError as exc:
         raise Retry(defer=60 * ctx.get("job_try", 1)) from exc
+
+
+async def merge_school(ctx: dict[str, Any], run_id: str) -> str:
+    """Apply a queued merge (``app.sync.merge``), all or nothing."""
+    return await run_merge(ctx["sessionmaker"], ctx["secret_box"], uuid.UUID(run_id))

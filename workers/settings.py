@@ -18,6 +18,7 @@ class WorkerSettings:
         jobs.read_school,
         jobs.process_webhook,
         jobs.revoke_wonde_access,
+        jobs.merge_school,
     ]
     on_startup = context.startup
     on_shutdown = context.shutdown

@@ -1,0 +1,193 @@
+"""Applying a plan: bulk writes in the caller's transaction, one journal entry per change.
+
+Rows the plan creates are referred to as "new:<Wonde id>" until they exist; the references are
+resolved here. Nothing commits here: the merge job's unit of work commits all of it, or none.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, insert, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.crypto import SecretBox
+from app.kit.time import utc_now
+from app.models import Band, BandMembership, Pupil
+from app.pupils.repository import PupilRepository
+from app.pupils.usernames import allocate_usernames
+from app.sync import credentials
+from app.sync.core.plan import NEW, AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, Plan, RemoveFromBand
+from app.sync.journal import Entry, record
+from app.sync.uploader_state import SchoolState
+
+
+@dataclass
+class Applied:
+    counts: dict[str, int]
+    created_pupils: list[uuid.UUID] = field(default_factory=list)
+
+
+def _container_columns(state: SchoolState, wonde_id: str) -> dict[str, uuid.UUID | None]:
+    container = state.containers[wonde_id]
+    if container.kind == "class":
+        return {"mis_class_id": container.id, "mis_group_id": None}
+    return {"mis_class_id": None, "mis_group_id": container.id}
+
+
+async def apply_plan(
+    session: AsyncSession,
+    school_id: str,
+    run_id: uuid.UUID,
+    actor: str | None,
+    plan: Plan,
+    state: SchoolState,
+    box: SecretBox,
+) -> Applied:
+    refs: dict[str, uuid.UUID] = {}
+    entries: list[Entry] = []
+    student_ids = {w: s.id for w, s in state.students.items()}
+
+    def resolve(ref: str) -> uuid.UUID:
+        return refs[ref] if ref.startswith(NEW) else uuid.UUID(ref)
+
+    new_bands = [c for c in plan.changes if isinstance(c, CreateBand)]
+    band_rows = []
+    for created in new_bands:
+        refs[created.ref] = uuid.uuid4()
+        columns = _container_columns(state, created.container)
+        band_rows.append(
+            {
+                "id": refs[created.ref],
+                "school_id": school_id,
+                "name": created.name[:200],
+                "year_group": created.year_group,
+                "source": "mis",
+                **columns,
+            }
+        )
+        entries.append(
+            Entry(
+                "band",
+                str(refs[created.ref]),
+                "create_band",
+                None,
+                {"name": created.name, "container": created.container},
+                band_id=refs[created.ref],
+            )
+        )
+    if band_rows:
+        await session.execute(insert(Band), band_rows)
+
+    for linking in plan.changes:
+        if isinstance(linking, LinkBand):
+            band = state.bands[uuid.UUID(linking.band)]
+            before = {
+                "mis_class_id": str(band.mis_class_id) if band.mis_class_id else None,
+                "mis_group_id": str(band.mis_group_id) if band.mis_group_id else None,
+            }
+            columns = _container_columns(state, linking.container)
+            await session.execute(update(Band).where(Band.id == band.id).values(**columns))
+            entries.append(
+                Entry("band", str(band.id), "link_band", before, {"container": linking.container}, band_id=band.id)
+            )
+
+    new_pupils = [c for c in plan.changes if isinstance(c, CreatePupil)]
+    pupils = PupilRepository(session, school_id)
+    names = [(c.first_name, c.last_name) for c in new_pupils]
+    usernames = allocate_usernames(names, await pupils.usernames_like(names))
+    for new_pupil in new_pupils:
+        refs[new_pupil.ref] = uuid.uuid4()
+    issued = {
+        i.pupil_id: i for i in credentials.issue(school_id, run_id, [refs[c.ref] for c in new_pupils], box, utc_now())
+    }
+    if new_pupils:
+        await session.execute(
+            insert(Pupil),
+            [
+                {
+                    "id": refs[c.ref],
+                    "school_id": school_id,
+                    "first_name": c.first_name[:100],
+                    "last_name": c.last_name[:100],
+                    "year_group": c.year_group,
+                    "username": username,
+                    "password_hash": issued[refs[c.ref]].password_hash,
+                    "mis_student_id": student_ids[c.student],
+                    "source": "mis",
+                }
+                for c, username in zip(new_pupils, usernames, strict=True)
+            ],
+        )
+        await credentials.store(session, list(issued.values()))
+    for new_pupil, username in zip(new_pupils, usernames, strict=True):
+        pupil_id = refs[new_pupil.ref]
+        entries.append(
+            Entry(
+                "pupil",
+                str(pupil_id),
+                "create_pupil",
+                None,
+                {"student": new_pupil.student, "username": username},
+                pupil_id=pupil_id,
+            )
+        )
+
+    links = [c for c in plan.changes if isinstance(c, LinkPupil)]
+    if links:
+        await session.execute(
+            update(Pupil), [{"id": uuid.UUID(c.pupil), "mis_student_id": student_ids[c.student]} for c in links]
+        )
+    entries += [
+        Entry(
+            "pupil",
+            c.pupil,
+            "link_pupil",
+            {"mis_student_id": None},
+            {"student": c.student},
+            pupil_id=uuid.UUID(c.pupil),
+        )
+        for c in links
+    ]
+
+    additions = [(resolve(c.band), resolve(c.pupil)) for c in plan.changes if isinstance(c, AddToBand)]
+    if additions:
+        await session.execute(
+            insert(BandMembership),
+            [{"band_id": b, "pupil_id": p, "school_id": school_id, "source": "mis"} for b, p in additions],
+        )
+    entries += [
+        Entry(
+            "band_membership",
+            f"{b}:{p}",
+            "add_to_band",
+            None,
+            {"band_id": str(b), "pupil_id": str(p)},
+            pupil_id=p,
+            band_id=b,
+        )
+        for b, p in additions
+    ]
+    removals = [(uuid.UUID(c.band), uuid.UUID(c.pupil)) for c in plan.changes if isinstance(c, RemoveFromBand)]
+    if removals:
+        await session.execute(
+            delete(BandMembership).where(
+                BandMembership.school_id == school_id,
+                tuple_(BandMembership.band_id, BandMembership.pupil_id).in_(removals),
+            )
+        )
+    entries += [
+        Entry(
+            "band_membership",
+            f"{b}:{p}",
+            "remove_from_band",
+            {"band_id": str(b), "pupil_id": str(p)},
+            None,
+            pupil_id=p,
+            band_id=b,
+        )
+        for b, p in removals
+    ]
+    await record(session, school_id, run_id, actor, entries)
+    return Applied(plan.counts(), [refs[c.ref] for c in new_pupils])

@@ -1,0 +1,132 @@
+"""Passwords for new accounts: child-friendly, random, hashed for good, and readable in clear only
+until the admin downloads the login details or 30 days pass.
+
+A password is a short common word and three digits ("tiger482"): easy for a seven-year-old to type,
+drawn with ``secrets``. The account keeps only an argon2 hash; the plaintext waits, encrypted, in
+``credentials`` for the admin to hand out, and is cleared when downloaded or expired.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.crypto import SecretBox
+from app.kit.time import utc_now
+from app.models import Credential, Pupil
+
+KEEP_FOR = timedelta(days=30)
+WORDS = (
+    "apple", "badger", "banana", "beach", "bear", "berry", "bird", "boat", "bread", "bubble", "bunny", "button",
+    "cake", "camel", "candle", "carrot", "castle", "cat", "cherry", "cloud", "comet", "cookie", "crab", "daisy",
+    "dolphin", "dragon", "duck", "eagle", "feather", "fern", "fish", "flower", "forest", "fox", "frog", "garden",
+    "giraffe", "grape", "hedge", "hippo", "honey", "island", "jelly", "kite", "koala", "lemon", "lion", "maple",
+    "meadow", "melon", "monkey", "moon", "mouse", "oak", "ocean", "otter", "owl", "panda", "parrot", "peach",
+    "pebble", "penguin", "pepper", "pirate", "planet", "pony", "puffin", "rabbit", "rainbow", "river", "robin",
+    "rocket", "seal", "shell", "snail", "star", "storm", "sun", "tiger", "tulip", "turtle", "violin", "whale",
+    "willow", "wolf", "zebra",
+)  # fmt: skip
+_HASHER = PasswordHasher()
+
+
+def new_password() -> str:
+    return f"{secrets.choice(WORDS)}{secrets.randbelow(1000):03d}"
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except Exception:  # argon2 signals a mismatch by raising; any failure means "not this password"
+        return False
+
+
+@dataclass(frozen=True)
+class IssuedPassword:
+    pupil_id: uuid.UUID
+    password_hash: str
+    row: dict[str, object]  # the credentials row to insert
+
+
+def issue(
+    school_id: str, run_id: uuid.UUID | None, pupil_ids: Sequence[uuid.UUID], box: SecretBox, now: datetime
+) -> list[IssuedPassword]:
+    """A fresh password for each pupil: its hash for the account, its ciphertext for the admin."""
+    issued = []
+    for pupil_id in pupil_ids:
+        password = new_password()
+        row = {
+            "id": uuid.uuid4(),
+            "school_id": school_id,
+            "run_id": run_id,
+            "pupil_id": pupil_id,
+            "password_encrypted": box.encrypt(password),
+            "expires_at": now + KEEP_FOR,
+        }
+        issued.append(IssuedPassword(pupil_id, hash_password(password), row))
+    return issued
+
+
+async def store(session: AsyncSession, issued: Sequence[IssuedPassword]) -> None:
+    if issued:
+        await session.execute(insert(Credential), [i.row for i in issued])
+
+
+@dataclass(frozen=True)
+class LoginDetails:
+    pupil_id: uuid.UUID
+    first_name: str
+    last_name: str
+    username: str
+    password: str
+
+
+async def download(session: AsyncSession, school_id: str, run_id: uuid.UUID, box: SecretBox) -> list[LoginDetails]:
+    """The run's login details still waiting; handing them out clears the stored plaintext."""
+    now = utc_now()
+    await expire(session, now)
+    rows = await session.execute(
+        select(Credential, Pupil)
+        .join(Pupil, (Pupil.id == Credential.pupil_id) & (Pupil.school_id == Credential.school_id))
+        .where(
+            Credential.school_id == school_id, Credential.run_id == run_id, Credential.password_encrypted.is_not(None)
+        )
+        .order_by(Pupil.last_name, Pupil.first_name, Pupil.username)
+    )
+    details = []
+    for credential, pupil in rows:
+        assert credential.password_encrypted is not None
+        details.append(
+            LoginDetails(
+                pupil.id, pupil.first_name, pupil.last_name, pupil.username, box.decrypt(credential.password_encrypted)
+            )
+        )
+    await session.execute(
+        update(Credential)
+        .where(
+            Credential.school_id == school_id, Credential.run_id == run_id, Credential.password_encrypted.is_not(None)
+        )
+        .values(password_encrypted=None, downloaded_at=now)
+    )
+    return details
+
+
+async def expire(session: AsyncSession, now: datetime) -> int:
+    """Clear every plaintext past its 30 days, whichever school it belongs to."""
+    result = await session.execute(
+        update(Credential)
+        .where(Credential.password_encrypted.is_not(None), Credential.expires_at <= now)
+        .values(password_encrypted=None)
+        .returning(Credential.id)
+    )
+    return len(result.all())

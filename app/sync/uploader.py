@@ -1,0 +1,254 @@
+"""The uploader: the admin's one-off screen to choose, class by class, what bandsync will sync, and to
+settle the pupils the matcher could not link with certainty. Reads run the matcher on the school's
+current state; decisions are stored and become the matcher's and the planner's inputs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
+from app.kit.locking import lock_school
+from app.models import Pupil, UploaderDecision
+from app.sync.core.matching import MatchResult
+from app.sync.core.plan import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand
+from app.sync.merge import compute_plan, unresolved
+from app.sync.uploader_state import SchoolState, load_state
+
+
+class ClassNotFound(NotFound):
+    """No MIS class or registration group with this id in the school."""
+
+
+class StudentNotFound(NotFound):
+    """No MIS student with this id in the school."""
+
+
+class BandAlreadyMatched(Conflict):
+    """This band is already matched to another MIS class."""
+
+
+class PupilAlreadyLinked(Conflict):
+    """This pupil is archived, or already linked to another MIS student."""
+
+
+class BandRequired(InvalidInput):
+    """A "match" needs the band_id of the band to match."""
+
+
+def _suggestions(state: SchoolState, result: MatchResult) -> dict[str, dict[str, Any]]:
+    """Container -> the band that suggests it most strongly (auto before review)."""
+    best: dict[str, dict[str, Any]] = {}
+    for item in result.classes:
+        if item.container_id is None or item.status == "none":
+            continue
+        band = state.bands.get(uuid.UUID(item.band_id))
+        rank = (item.status == "auto", item.score)
+        current = best.get(item.container_id)
+        if current is None or rank > current["_rank"]:
+            best[item.container_id] = {
+                "_rank": rank,
+                "band_id": item.band_id,
+                "band_name": band.name if band else None,
+                "status": item.status,
+                "score": item.score,
+                "evidence": list(item.evidence),
+            }
+    return {k: {key: v for key, v in s.items() if key != "_rank"} for k, s in best.items()}
+
+
+async def view(session: AsyncSession, school_id: str) -> list[dict[str, Any]]:
+    state, result, _ = await compute_plan(session, school_id)
+    suggestions = _suggestions(state, result)
+    linked = {link: str(b.id) for b in state.bands.values() if (link := state.band_link(b)) is not None}
+    rows = []
+    for wonde_id, container in sorted(state.containers.items(), key=lambda c: (c[1].name, c[0])):
+        decision = state.class_decisions.get(wonde_id)
+        rows.append(
+            {
+                "wonde_class_id": wonde_id,
+                "name": container.name,
+                "kind": container.kind,
+                "year_group": container.year_group,
+                "pupil_count": len(state.members.get(wonde_id, frozenset())),
+                "decision": {"action": decision.action, "band_id": str(decision.band_id) if decision.band_id else None}
+                if decision
+                else None,
+                "linked_band_id": linked.get(wonde_id),
+                "suggestion": suggestions.get(wonde_id),
+            }
+        )
+    return rows
+
+
+async def decide_class(
+    session: AsyncSession, school_id: str, wonde_class_id: str, action: str, band_id: uuid.UUID | None, actor: str
+) -> UploaderDecision:
+    await lock_school(session, school_id)
+    state = await load_state(session, school_id)
+    container = state.containers.get(wonde_class_id)
+    if container is None:
+        raise ClassNotFound()
+    if action == "match":
+        if band_id is None:
+            raise BandRequired()
+        band = state.bands.get(band_id)
+        if band is None:
+            raise BandNotFound()
+        taken = [
+            w
+            for w, d in state.class_decisions.items()
+            if d.action == "match" and d.band_id == band_id and w != wonde_class_id
+        ]
+        linked = state.band_link(band)
+        if taken or (linked is not None and linked != wonde_class_id):
+            raise BandAlreadyMatched()
+    decision = state.class_decisions.get(wonde_class_id)
+    if decision is None:
+        decision = UploaderDecision(school_id=school_id)
+        if container.kind == "class":
+            decision.mis_class_id = container.id
+        else:
+            decision.mis_group_id = container.id
+        session.add(decision)
+    decision.action, decision.band_id, decision.decided_by = action, band_id if action == "match" else None, actor
+    await session.flush()
+    return decision
+
+
+async def resolve_student(
+    session: AsyncSession,
+    school_id: str,
+    wonde_student_id: str,
+    resolution: str,
+    pupil_id: uuid.UUID | None,
+    actor: str,
+) -> UploaderDecision:
+    await lock_school(session, school_id)
+    state = await load_state(session, school_id)
+    student = state.students.get(wonde_student_id)
+    if student is None:
+        raise StudentNotFound()
+    if resolution == "link":
+        if pupil_id is None:
+            raise InvalidInput('A "link" needs the pupil_id of the account to link.')
+        pupil = state.pupils.get(pupil_id)
+        if pupil is None:
+            if await _exists_archived(session, school_id, pupil_id):
+                raise PupilAlreadyLinked("This pupil is archived: restore the account before linking it.")
+            raise PupilNotFound()
+        taken = [
+            w
+            for w, d in state.student_decisions.items()
+            if d.resolution == "link" and d.pupil_id == pupil_id and w != wonde_student_id
+        ]
+        if taken or (pupil.mis_student_id is not None and pupil.mis_student_id != student.id):
+            raise PupilAlreadyLinked()
+    decision = state.student_decisions.get(wonde_student_id)
+    if decision is None:
+        decision = UploaderDecision(school_id=school_id, mis_student_id=student.id)
+        session.add(decision)
+    decision.resolution, decision.pupil_id, decision.decided_by = (
+        resolution,
+        pupil_id if resolution == "link" else None,
+        actor,
+    )
+    await session.flush()
+    return decision
+
+
+async def _exists_archived(session: AsyncSession, school_id: str, pupil_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(Pupil.id).where(Pupil.school_id == school_id, Pupil.id == pupil_id, Pupil.archived_at.is_not(None))
+    )
+    return found is not None
+
+
+async def issues(session: AsyncSession, school_id: str) -> dict[str, Any]:
+    """What needs the admin before merge: students of the chosen classes not linked automatically, and
+    pupils of matched bands with no MIS partner (whom the merge would take out of the band)."""
+    state, result, plan = await compute_plan(session, school_id)
+    in_scope = {s for c in state.scope for s in state.members.get(c, frozenset())}
+    auto = {m.student_id for m in result.pupils if m.status == "auto" and m.student_id}
+    candidates: dict[str, list[dict[str, Any]]] = {}
+    for decision in result.pupils:
+        if decision.status != "review":
+            continue
+        pupil = state.pupils.get(uuid.UUID(decision.pupil_id))
+        for candidate in decision.candidates:
+            candidates.setdefault(candidate.id, []).append(
+                {
+                    "pupil_id": decision.pupil_id,
+                    "name": f"{pupil.first_name} {pupil.last_name}" if pupil else None,
+                    "score": candidate.score,
+                    "evidence": list(candidate.evidence),
+                }
+            )
+    linked = {state.student_wonde_ids.get(p.mis_student_id) for p in state.pupils.values() if p.mis_student_id}
+    students = []
+    for wonde_id in sorted(in_scope - auto - linked):
+        student = state.students[wonde_id]
+        resolution = state.student_decisions.get(wonde_id)
+        students.append(
+            {
+                "wonde_student_id": wonde_id,
+                "name": f"{student.forename} {student.surname}",
+                "year_group": student.year_group,
+                "candidates": sorted(candidates.get(wonde_id, []), key=lambda c: -c["score"])[:3],
+                "resolution": resolution.resolution if resolution else None,
+                "merge_will": _student_outcome(resolution, bool(candidates.get(wonde_id))),
+            }
+        )
+    leaving = [
+        {"band_id": band, "pupil_id": pupil, "merge_will": "remove the pupil from this band (the account is kept)"}
+        for band, pupils in plan.leaving().items()
+        for pupil in pupils
+    ]
+    return {"students": students, "unmatched_pupils": leaving, "unresolved": len(unresolved(state, result))}
+
+
+def _student_outcome(decision: UploaderDecision | None, has_candidates: bool) -> str:
+    if decision is None:
+        return "wait for your decision" if has_candidates else "create a new account"
+    return {"link": "link to the chosen account", "create": "create a new account", "skip": "leave the student out"}[
+        decision.resolution or ""
+    ]
+
+
+async def preview(session: AsyncSession, school_id: str) -> dict[str, Any]:
+    state, result, plan = await compute_plan(session, school_id)
+    names = {str(b.id): b.name for b in state.bands.values()}
+    warnings = [
+        {
+            "band_id": band,
+            "band_name": names.get(band, band),
+            "pupils_leaving": len(pupils),
+            "message": f"{len(pupils)} pupil(s) of {names.get(band, band)} are in other MIS classes and would leave "
+            "this band. If it is a set rather than a form, match it to the set's MIS class, or choose no action.",
+        }
+        for band, pupils in plan.leaving().items()
+    ]
+    return {
+        "counts": plan.counts(),
+        "unresolved": len(unresolved(state, result)),
+        "bands_to_create": [
+            {"wonde_class_id": c.container, "name": c.name} for c in plan.changes if isinstance(c, CreateBand)
+        ],
+        "bands_to_link": [
+            {"band_id": c.band, "wonde_class_id": c.container} for c in plan.changes if isinstance(c, LinkBand)
+        ],
+        "pupils_to_link": [
+            {"pupil_id": c.pupil, "wonde_student_id": c.student} for c in plan.changes if isinstance(c, LinkPupil)
+        ],
+        "accounts_to_create": [
+            {"wonde_student_id": c.student, "name": f"{c.first_name} {c.last_name}"}
+            for c in plan.changes
+            if isinstance(c, CreatePupil)
+        ],
+        "memberships_to_add": sum(isinstance(c, AddToBand) for c in plan.changes),
+        "memberships_to_remove": sum(isinstance(c, RemoveFromBand) for c in plan.changes),
+        "warnings": warnings,
+    }
