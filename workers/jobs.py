@@ -36,7 +36,9 @@ async def read_school(ctx: dict[str, Any], run_id: str) -> str:
 async def process_webhook(ctx: dict[str, Any], event_id: str) -> str:
     """Act on a stored Wonde webhook event (``app.webhooks.processing``); retried while Wonde does not answer."""
     try:
-        return await process_event(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(event_id))
+        return await process_event(
+            ctx["sessionmaker"], ctx["queue"], ctx["wonde"], ctx["secret_box"], uuid.UUID(event_id)
+        )
     except WondeError as exc:
         raise Retry(defer=60 * ctx.get("job_try", 1)) from exc
 

@@ -98,7 +98,7 @@ async def disconnect_school(
         "revoke": "pending" if will_revoke else "not needed",
     }
     if will_revoke:
-        enqueue(session, "revoke_wonde_access", str(run.id), job_id=f"revoke:{school_id}")
+        enqueue(session, "revoke_wonde_access", str(run.id), job_id=f"revoke:{run.id}")
     else:
         school.wonde_token_encrypted = None
     await session.flush()

@@ -59,11 +59,13 @@ class ReadPlan:
 async def start_read(
     session: AsyncSession, school_id: str, *, kind: str, trigger: str, actor: str | None = None
 ) -> SyncRun:
-    """Queue a read of the school: a ``queued`` run, and a job sent after commit (one per school)."""
+    """Queue a read of the school: a ``queued`` run, and its job sent after commit. The job id is the
+    run's, so a finished job's kept result never swallows the next one; reads are idempotent, and
+    their writes are serialised by the school's lock."""
     run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind=kind, trigger=trigger, status="queued", actor=actor)
     session.add(run)
     await session.flush()
-    enqueue(session, "read_school", str(run.id), job_id=f"read:{school_id}")
+    enqueue(session, "read_school", str(run.id), job_id=f"read:{run.id}")
     return run
 
 

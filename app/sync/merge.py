@@ -59,7 +59,7 @@ async def start_merge(session: AsyncSession, school_id: str, actor: str) -> Sync
             await session.flush()
     except IntegrityError as exc:
         raise SyncAlreadyRunning() from exc
-    enqueue(session, "merge_school", str(run.id), job_id=f"merge:{school_id}")
+    enqueue(session, "merge_school", str(run.id), job_id=f"merge:{run.id}")
     return run
 
 

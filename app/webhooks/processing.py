@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.crypto import SecretBox
+from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, WebhookEvent
@@ -66,7 +67,11 @@ async def _verified_domain(wonde: WondeClient, approval: _Approval) -> str | Non
 
 
 async def process_event(
-    sessionmaker: async_sessionmaker[AsyncSession], wonde: WondeClient, box: SecretBox, event_id: uuid.UUID
+    sessionmaker: async_sessionmaker[AsyncSession],
+    queue: JobQueue | None,
+    wonde: WondeClient,
+    box: SecretBox,
+    event_id: uuid.UUID,
 ) -> str:
     """Act on one stored event; returns its final status. Transient Wonde failures propagate (the job
     is retried); anything that makes the event untrustworthy rejects it with the reason."""
@@ -92,7 +97,7 @@ async def process_event(
         except WondeError:
             logger.warning("could not verify a schoolApproved event yet", extra={"event_id": str(event_id)})
             raise
-    async with unit_of_work(sessionmaker, None) as session:
+    async with unit_of_work(sessionmaker, queue) as session:
         event = await session.get(WebhookEvent, event_id, with_for_update=True)
         assert event is not None
         if event.status != "received":

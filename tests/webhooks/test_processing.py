@@ -70,7 +70,7 @@ async def _deliver(
 
     async with unit_of_work(committed.sessionmaker, None) as session:
         stored = await store_event(session, json.dumps(payload).encode(), "application/json", box)
-    status = await process_event(committed.sessionmaker, wonde, box, uuid.UUID(stored.event_id))
+    status = await process_event(committed.sessionmaker, None, wonde, box, uuid.UUID(stored.event_id))
     return stored.event_id, status
 
 
@@ -94,7 +94,7 @@ async def test_an_approval_verified_with_its_token_connects_the_school_and_queue
     assert event is not None
     assert event.school_id == school_id
     # Acting on it again changes nothing.
-    assert await process_event(committed.sessionmaker, wonde, box, uuid.UUID(event_id)) == "processed"
+    assert await process_event(committed.sessionmaker, None, wonde, box, uuid.UUID(event_id)) == "processed"
 
 
 async def test_an_approval_with_a_wrong_token_is_rejected_and_changes_nothing(
