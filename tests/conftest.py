@@ -31,7 +31,7 @@ from sqlalchemy.pool import NullPool
 from app.auth import Role, mint_token
 from app.config import JWTSettings, Settings
 from app.main import create_app
-from app.models import School
+from app.models import School, WebhookEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_DATABASE_URL = os.environ.get(
@@ -204,6 +204,7 @@ async def committed(database_url: str) -> AsyncIterator[Committed]:
     yield db
     if db.schools:
         async with db.sessionmaker() as s:
+            await s.execute(delete(WebhookEvent).where(WebhookEvent.school_id.in_(db.schools)))
             await s.execute(delete(School).where(School.id.in_(db.schools)))
             await s.commit()
     await engine.dispose()

@@ -41,9 +41,9 @@ def live_settings(settings: Settings, sandbox: SandboxServer) -> Settings:
 @pytest.fixture
 async def client(live_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(live_settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-            yield c
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
 
 
 def _forms(dump_students: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -112,12 +112,13 @@ async def test_onboarding_end_to_end(
     assert suggestion["band_id"] == bands["Class " + matched_form]
 
     # Decisions: match one, leave one alone, import a third.
-    for form, action, band in (
+    choices: list[tuple[str, str, str | None]] = [
         (matched_form, "match", bands["Class " + matched_form]),
         (untouched_form, "no_action", None),
         (imported_form, "import", None),
-    ):
-        body = {"action": action} | ({"band_id": band} if band else {})
+    ]
+    for form, action, band_id in choices:
+        body = {"action": action} | ({"band_id": band_id} if band_id else {})
         decided = await client.put(
             f"/v1/schools/{school_id}/uploader/classes/{by_name[form]['wonde_class_id']}", json=body, headers=headers
         )
