@@ -9,6 +9,7 @@ import signal
 import sys
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -60,21 +61,17 @@ async def _committed_school(committed: Committed) -> tuple[str, uuid.UUID]:
 
 
 async def _footprint(committed: Committed, school_id: str) -> tuple[int, int, int, int]:
+    """Pupils, linked pupils, memberships and journal entries of the school."""
     async with committed.sessionmaker() as session:
 
-        def count(model: type) -> object:
-            return select(func.count()).select_from(model).where(model.school_id == school_id)  # type: ignore[attr-defined]
+        async def count(model: Any, *conditions: Any) -> int:
+            return int(await session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0)
 
-        linked = await session.scalar(
-            select(func.count())
-            .select_from(Pupil)
-            .where(Pupil.school_id == school_id, Pupil.mis_student_id.is_not(None))
-        )
         return (
-            int(await session.scalar(count(Pupil)) or 0),  # type: ignore[arg-type]
-            int(linked or 0),
-            int(await session.scalar(count(BandMembership)) or 0),  # type: ignore[arg-type]
-            int(await session.scalar(count(Change)) or 0),  # type: ignore[arg-type]
+            await count(Pupil, Pupil.school_id == school_id),
+            await count(Pupil, Pupil.school_id == school_id, Pupil.mis_student_id.is_not(None)),
+            await count(BandMembership, BandMembership.school_id == school_id),
+            await count(Change, Change.school_id == school_id),
         )
 
 
@@ -85,14 +82,10 @@ async def test_a_failure_half_way_leaves_everything_as_it_was(
     before = await _footprint(committed, school_id)
     box = SecretBox(settings.encryption_key)
 
-    from app.sync import apply as apply_module
-
-    real_record = apply_module.record
-
     async def fail_at_the_journal(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(apply_module, "record", fail_at_the_journal)
+    monkeypatch.setattr("app.sync.apply.record", fail_at_the_journal)
     with pytest.raises(RuntimeError):
         await run_merge(committed.sessionmaker, box, run_id)
     assert await _footprint(committed, school_id) == before
@@ -103,7 +96,7 @@ async def test_a_failure_half_way_leaves_everything_as_it_was(
         retry = SyncRun(school_id=school_id, kind="merge", trigger="manual", status="queued")
         session.add(retry)
         await session.commit()
-    monkeypatch.setattr(apply_module, "record", real_record)
+    monkeypatch.undo()
     assert await run_merge(committed.sessionmaker, box, retry.id) == "succeeded"
     pupils, linked, _, journal = await _footprint(committed, school_id)
     assert (pupils, linked) == (10, 10)
