@@ -80,18 +80,20 @@ async def apply_plan(
     if band_rows:
         await session.execute(insert(Band), band_rows)
 
-    for linking in plan.changes:
-        if isinstance(linking, LinkBand):
-            band = state.bands[uuid.UUID(linking.band)]
-            before = {
-                "mis_class_id": str(band.mis_class_id) if band.mis_class_id else None,
-                "mis_group_id": str(band.mis_group_id) if band.mis_group_id else None,
-            }
-            columns = _container_columns(state, linking.container)
-            await session.execute(update(Band).where(Band.id == band.id).values(**columns))
-            entries.append(
-                Entry("band", str(band.id), "link_band", before, {"container": linking.container}, band_id=band.id)
-            )
+    band_links = [c for c in plan.changes if isinstance(c, LinkBand)]
+    if band_links:
+        await session.execute(
+            update(Band), [{"id": uuid.UUID(c.band), **_container_columns(state, c.container)} for c in band_links]
+        )
+    for linking in band_links:
+        band = state.bands[uuid.UUID(linking.band)]
+        before = {
+            "mis_class_id": str(band.mis_class_id) if band.mis_class_id else None,
+            "mis_group_id": str(band.mis_group_id) if band.mis_group_id else None,
+        }
+        entries.append(
+            Entry("band", str(band.id), "link_band", before, {"container": linking.container}, band_id=band.id)
+        )
 
     new_pupils = [c for c in plan.changes if isinstance(c, CreatePupil)]
     pupils = PupilRepository(session, school_id)
