@@ -1,0 +1,71 @@
+"""The uploader refuses bad decisions clearly and changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.time import utc_now
+from app.models import Band, School
+from tests.conftest import TokenFactory
+from tests.sync.merge_helpers import small_school
+
+
+async def test_bad_class_decisions(
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession, other_school: School
+) -> None:
+    school = await small_school(session)
+    foreign = Band(school_id=other_school.id, name="Theirs")
+    session.add(foreign)
+    await session.commit()
+    headers = auth(school.school_id, other_school.id)
+    base = f"/v1/schools/{school.school_id}/uploader/classes"
+    cases = [
+        ("C-NOPE", {"action": "import"}, 404, "ClassNotFound"),
+        ("C-4B", {"action": "match"}, 422, "BandRequired"),
+        ("C-4B", {"action": "match", "band_id": str(foreign.id)}, 404, "BandNotFound"),
+        ("C-4B", {"action": "match", "band_id": str(uuid.uuid4())}, 404, "BandNotFound"),
+        ("C-4B", {"action": "merge"}, 422, "ValidationError"),
+    ]
+    for wonde_id, body, status, error in cases:
+        response = await client.put(f"{base}/{wonde_id}", json=body, headers=headers)
+        assert (response.status_code, response.json()["error"]) == (status, error), body
+    ok = await client.put(f"{base}/C-4B", json={"action": "match", "band_id": str(school.band.id)}, headers=headers)
+    assert ok.status_code == 200
+    taken = await client.put(f"{base}/C-4C", json={"action": "match", "band_id": str(school.band.id)}, headers=headers)
+    assert (taken.status_code, taken.json()["error"]) == (409, "BandAlreadyMatched")
+
+
+async def test_bad_pupil_resolutions(client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession) -> None:
+    school = await small_school(session)
+    archived = school.pupils[4]
+    archived.archived_at = utc_now()
+    school.pupils[3].mis_student_id = school.students[3].id
+    await session.commit()
+    headers = auth(school.school_id)
+    base = f"/v1/schools/{school.school_id}/uploader/pupils"
+    cases = [
+        ("S-NOPE", {"resolution": "create"}, 404, "StudentNotFound"),
+        ("S0", {"resolution": "link"}, 422, "InvalidInput"),
+        ("S0", {"resolution": "link", "pupil_id": str(uuid.uuid4())}, 404, "PupilNotFound"),
+        ("S0", {"resolution": "link", "pupil_id": str(archived.id)}, 409, "PupilAlreadyLinked"),
+        ("S0", {"resolution": "link", "pupil_id": str(school.pupils[3].id)}, 409, "PupilAlreadyLinked"),
+    ]
+    for wonde_id, body, status, error in cases:
+        response = await client.put(f"{base}/{wonde_id}", json=body, headers=headers)
+        assert (response.status_code, response.json()["error"]) == (status, error), body
+    ok = await client.put(
+        f"{base}/S0", json={"resolution": "link", "pupil_id": str(school.pupils[0].id)}, headers=headers
+    )
+    assert ok.status_code == 200
+
+
+async def test_a_merge_with_nothing_chosen_is_refused(
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession
+) -> None:
+    school = await small_school(session)
+    await session.commit()
+    response = await client.post(f"/v1/schools/{school.school_id}/uploader/merge", headers=auth(school.school_id))
+    assert (response.status_code, response.json()["error"]) == (422, "NothingToMerge")
