@@ -48,6 +48,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/schools/{school_id}/uploader/preview"): {},
     ("POST", "/v1/schools/{school_id}/uploader/merge"): {},
     ("GET", "/v1/schools/{school_id}/runs/{run_id}/credentials"): {},
+    ("POST", "/v1/schools/{school_id}/pupils/{pupil_id}/password"): {},
 }
 # Reads only an admin may make: the uploader is the admin's screen, and login details are passwords.
 ADMIN_ONLY_READS = {

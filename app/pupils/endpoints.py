@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SchoolAdmin, SchoolReader
@@ -12,6 +13,7 @@ from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.pupils import service
 from app.pupils.schemas import Pupil, PupilCreate, PupilUpdate
+from app.sync import credentials
 
 router = APIRouter(prefix="/schools/{school_id}/pupils", tags=["pupils"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -56,3 +58,20 @@ async def update_pupil(
     school_id: str, pupil_id: uuid.UUID, data: PupilUpdate, _: SchoolAdmin, session: Session
 ) -> object:
     return await service.update_pupil(session, school_id, pupil_id, data)
+
+
+class NewPassword(BaseModel):
+    username: str
+    password: str = Field(description="Shown once: it is stored only as a hash.")
+
+
+@router.post(
+    "/{pupil_id}/password",
+    response_model=NewPassword,
+    responses=error_responses(NotAuthenticated, Forbidden, PupilNotFound),
+)
+async def reset_password(school_id: str, pupil_id: uuid.UUID, _: SchoolAdmin, session: Session) -> NewPassword:
+    """Give the pupil a new child-friendly password (the old one stops working)."""
+    pupil = await service.get_pupil(session, school_id, pupil_id)
+    password = await credentials.reset_password(session, school_id, pupil)
+    return NewPassword(username=pupil.username, password=password)

@@ -132,3 +132,21 @@ async def expire(session: AsyncSession, now: datetime) -> int:
         .returning(Credential.id)
     )
     return len(result.all())
+
+
+async def reset_password(session: AsyncSession, school_id: str, pupil: Pupil) -> str:
+    """A new password for one account: the hash replaces the old one, any login details still waiting
+    for the old password are cleared, and the new password is returned to be shown once."""
+    password = new_password()
+    pupil.password_hash = hash_password(password)
+    await session.execute(
+        update(Credential)
+        .where(
+            Credential.school_id == school_id,
+            Credential.pupil_id == pupil.id,
+            Credential.password_encrypted.is_not(None),
+        )
+        .values(password_encrypted=None)
+    )
+    await session.flush()
+    return password

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-import httpx
+import uuid
 
-from app.models import School
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Pupil, School
+from app.sync.credentials import verify_password
 from tests.conftest import TokenFactory
 
 
@@ -69,3 +73,22 @@ async def test_pagination_walks_every_pupil_once(client: httpx.AsyncClient, auth
         assert body["total"] == 7
         seen += [p["id"] for p in body["items"]]
     assert len(seen) == len(set(seen)) == 7
+
+
+async def test_a_password_reset_is_shown_once_and_stored_as_a_hash(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School, session: AsyncSession
+) -> None:
+    base = f"/v1/schools/{school.id}/pupils"
+    pupil = (await client.post(base, json={"first_name": "Amy", "last_name": "Jones"}, headers=auth(school.id))).json()
+    reset = await client.post(f"{base}/{pupil['id']}/password", headers=auth(school.id))
+    assert reset.status_code == 200
+    body = reset.json()
+    assert body["username"] == "amy.jones"
+    assert body["password"][-3:].isdigit()
+    teacher = await client.post(f"{base}/{pupil['id']}/password", headers=auth(school.id, role="teacher"))
+    assert teacher.status_code == 403
+    stored = await session.get(Pupil, uuid.UUID(pupil["id"]))
+    assert stored is not None
+    assert stored.password_hash is not None
+    assert body["password"] not in stored.password_hash
+    assert verify_password(stored.password_hash, body["password"])
