@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
-from app.models import Credential, Pupil
+from app.models import Band, BandMembership, Credential, Pupil
 
 KEEP_FOR = timedelta(days=30)
 WORDS = (
@@ -150,3 +150,19 @@ async def reset_password(session: AsyncSession, school_id: str, pupil: Pupil) ->
     )
     await session.flush()
     return password
+
+
+async def bands_of(session: AsyncSession, school_id: str, pupil_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """For printing: the (first, by name) band of each pupil."""
+    if not pupil_ids:
+        return {}
+    rows = await session.execute(
+        select(BandMembership.pupil_id, Band.name)
+        .join(Band, Band.id == BandMembership.band_id)
+        .where(BandMembership.school_id == school_id, BandMembership.pupil_id.in_(list(pupil_ids)))
+        .order_by(Band.name)
+    )
+    found: dict[uuid.UUID, str] = {}
+    for pupil_id, name in rows:
+        found.setdefault(pupil_id, name)
+    return found

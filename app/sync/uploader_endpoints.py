@@ -13,8 +13,10 @@ from app.auth import SchoolAdmin
 from app.errors import Forbidden, NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
+from app.schools.service import get_school
 from app.sync import credentials, uploader
 from app.sync.disconnect import SyncAlreadyRunning
+from app.sync.login_cards import render_cards
 from app.sync.merge import NothingToMerge, UnresolvedIssues, start_merge
 from app.sync.runs import RunNotFound, get_run
 from app.sync.schemas import Run
@@ -95,7 +97,15 @@ async def merge(school_id: str, principal: SchoolAdmin, session: Session) -> obj
     "/runs/{run_id}/credentials",
     response_model=list[LoginDetail],
     responses=error_responses(NotAuthenticated, Forbidden, RunNotFound)
-    | {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "Login details"}},
+    | {
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "Login details: CSV (default), JSON, or printable PDF cards per band",
+        }
+    },
 )
 async def download_credentials(
     school_id: str,
@@ -103,7 +113,7 @@ async def download_credentials(
     request: Request,
     _: SchoolAdmin,
     session: Session,
-    format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
+    format: Annotated[str, Query(pattern="^(csv|json|pdf)$")] = "csv",
 ) -> Any:
     """The login details of the accounts the run created. Downloading them clears the stored passwords:
     keep the file safe, or issue new passwords."""
@@ -113,6 +123,20 @@ async def download_credentials(
     )
     if format == "json":
         return [LoginDetail(**d.__dict__) for d in details]
+    if format == "pdf":
+        school = await get_school(session, school_id)
+        bands = await credentials.bands_of(session, school_id, [d.pupil_id for d in details])
+        grouped: dict[str, list[credentials.LoginDetails]] = {}
+        for detail in details:
+            grouped.setdefault(bands.get(detail.pupil_id, "No band"), []).append(detail)
+        return Response(
+            render_cards(school.name, grouped),
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="login-cards-{run_id}.pdf"',
+                "Cache-Control": "no-store",
+            },
+        )
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["first_name", "last_name", "username", "password"])

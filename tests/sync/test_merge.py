@@ -11,9 +11,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.config import Settings
 from app.kit.crypto import SecretBox
@@ -22,7 +23,7 @@ from app.models import BandMembership, Change, Credential, Pupil, SyncRun
 from app.sync import credentials
 from app.sync.merge import run_merge
 from app.sync.uploader import preview
-from tests.conftest import Committed
+from tests.conftest import Committed, TokenFactory, _savepoint_sessionmaker
 from tests.sync.merge_helpers import decide, small_school
 
 
@@ -180,3 +181,26 @@ async def test_passwords_are_hashed_and_their_plaintext_goes_when_due(committed:
             .where(Credential.school_id == school_id, Credential.password_encrypted.is_not(None))
         )
         assert remaining == 0
+
+
+async def test_login_details_as_printable_cards_then_gone(
+    client: httpx.AsyncClient,
+    auth: TokenFactory,
+    session: AsyncSession,
+    connection: AsyncConnection,
+    settings: Settings,
+) -> None:
+    school = await small_school(session)
+    session.add_all([decide(school, school.form, "match", school.band), decide(school, school.other_form, "import")])
+    run = SyncRun(school_id=school.school_id, kind="merge", trigger="manual", status="queued")
+    session.add(run)
+    await session.commit()
+    assert (
+        await run_merge(_savepoint_sessionmaker(connection), SecretBox(settings.encryption_key), run.id) == "succeeded"
+    )
+    url = f"/v1/schools/{school.school_id}/runs/{run.id}/credentials"
+    pdf = await client.get(url, params={"format": "pdf"}, headers=auth(school.school_id))
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert (await client.get(url, params={"format": "json"}, headers=auth(school.school_id))).json() == []
