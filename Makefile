@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install services run worker migrate test lint typecheck openapi openapi-check dockerfile-lint bench lock clean
+.PHONY: help install services run worker demo migrate test lint typecheck openapi openapi-check dockerfile-lint bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ run: install services ## migrate, then serve the API on :8000 with a worker
 
 worker: install ## run an arq worker in the foreground
 	$(BIN)/arq workers.settings.WorkerSettings
+
+demo: migrate ## walk through onboarding against the sandbox, printing what the admin would see
+	$(BIN)/bandsync demo
 
 migrate: install services ## create the database if missing and migrate it to head
 	$(BIN)/bandsync create-db

@@ -213,6 +213,12 @@ def _match(args: argparse.Namespace, _: Settings) -> int:
     return 0
 
 
+def _demo(_: argparse.Namespace, settings: Settings) -> int:
+    from app.demo import main as demo
+
+    return demo(settings)
+
+
 def _import_roster(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     return asyncio.run(_import_roster_file(settings, args.school, path, path.read_bytes()))
@@ -259,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     matcher.add_argument("--roster", required=True, metavar="ROSTER.csv")
     matcher.add_argument("--out", required=True, metavar="RESULT.json")
     matcher.set_defaults(handler=_match)
+
+    demo = commands.add_parser("demo", help="walk through onboarding against the built-in Wonde sandbox")
+    demo.set_defaults(handler=_demo)
 
     roster = commands.add_parser("import-roster", help="import an app roster CSV into a school, all or nothing")
     roster.add_argument("--school", required=True)
