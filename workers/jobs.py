@@ -8,7 +8,9 @@ from typing import Any
 
 from arq.worker import Retry
 
+from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
+from app.sync import credentials
 from app.sync.disconnect import revoke_access
 from app.sync.fetch import run_read
 from app.sync.merge import run_merge
@@ -54,3 +56,11 @@ async def revoke_wonde_access(ctx: dict[str, Any], run_id: str) -> str:
 async def merge_school(ctx: dict[str, Any], run_id: str) -> str:
     """Apply a queued merge (``app.sync.merge``), all or nothing."""
     return await run_merge(ctx["sessionmaker"], ctx["secret_box"], uuid.UUID(run_id))
+
+
+async def expire_credentials(ctx: dict[str, Any]) -> int:
+    """Hourly: clear every new password's plaintext past its 30 days, downloaded or not."""
+    async with unit_of_work(ctx["sessionmaker"], None) as session:
+        cleared = await credentials.expire(session, utc_now())
+    logger.info("expired login details", extra={"cleared": cleared})
+    return cleared

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
+from arq.cron import cron
 
 from app.config import get_settings
 from workers import context, jobs
@@ -20,6 +21,7 @@ class WorkerSettings:
         jobs.revoke_wonde_access,
         jobs.merge_school,
     ]
+    cron_jobs: ClassVar[list[Any]] = [cron(jobs.expire_credentials, minute=17, unique=True)]
     on_startup = context.startup
     on_shutdown = context.shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)

@@ -69,3 +69,22 @@ async def test_a_merge_with_nothing_chosen_is_refused(
     await session.commit()
     response = await client.post(f"/v1/schools/{school.school_id}/uploader/merge", headers=auth(school.school_id))
     assert (response.status_code, response.json()["error"]) == (422, "NothingToMerge")
+
+
+async def test_a_reconnecting_school_is_offered_its_old_links_first(session: AsyncSession) -> None:
+    from app.sync.disconnect import disconnect_school
+    from app.sync.uploader import issues
+    from tests.sync.merge_helpers import decide
+
+    school = await small_school(session)
+    pupil = school.pupils[0]
+    pupil.first_name = "A"  # an initial only: never linked automatically again
+    pupil.mis_student_id = school.students[0].id
+    await session.flush()
+    await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
+    session.add(decide(school, school.form, "match", school.band))
+    await session.flush()
+    found = {s["wonde_student_id"]: s for s in (await issues(session, school.school_id))["students"]}
+    first = found["S0"]["candidates"][0]
+    assert first["pupil_id"] == str(pupil.id)
+    assert first["evidence"] == ["linked to this account before the school disconnected"]
