@@ -6,55 +6,22 @@ school already in step gives an empty one (so merging twice changes nothing the 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-NEW = "new:"  # prefix of references to rows the plan creates
+from app.sync.core.changes import (
+    NEW,
+    AddToBand,
+    Change,
+    CreateBand,
+    CreatePupil,
+    LinkBand,
+    LinkPupil,
+    Plan,
+    RemoveFromBand,
+)
 
-
-@dataclass(frozen=True)
-class LinkBand:
-    band: str
-    container: str
-
-
-@dataclass(frozen=True)
-class CreateBand:
-    ref: str
-    container: str
-    name: str
-    year_group: int | None
-
-
-@dataclass(frozen=True)
-class LinkPupil:
-    pupil: str
-    student: str
-
-
-@dataclass(frozen=True)
-class CreatePupil:
-    ref: str
-    student: str
-    first_name: str
-    last_name: str
-    year_group: int | None
-
-
-@dataclass(frozen=True)
-class AddToBand:
-    band: str
-    pupil: str
-
-
-@dataclass(frozen=True)
-class RemoveFromBand:
-    band: str
-    pupil: str
-
-
-Change = LinkBand | CreateBand | LinkPupil | CreatePupil | AddToBand | RemoveFromBand
+__all__ = ["NEW", "AddToBand", "Change", "CreateBand", "CreatePupil", "LinkBand", "LinkPupil", "Plan", "RemoveFromBand"]
 
 
 @dataclass(frozen=True)
@@ -77,33 +44,6 @@ class MergeState:
     skipped: frozenset[str]  # students the admin chose to leave out
     band_links: Mapping[str, str]  # band -> container, as linked now
     band_members: Mapping[str, frozenset[str]]  # band -> pupils, now
-
-
-@dataclass
-class Plan:
-    changes: list[Change] = field(default_factory=list)
-
-    def of(self, kind: type[Change]) -> list[Change]:
-        return [c for c in self.changes if isinstance(c, kind)]
-
-    def counts(self) -> dict[str, int]:
-        names = {
-            LinkBand: "bands_linked",
-            CreateBand: "bands_created",
-            LinkPupil: "pupils_linked",
-            CreatePupil: "pupils_created",
-            AddToBand: "memberships_added",
-            RemoveFromBand: "memberships_removed",
-        }
-        return {label: len(self.of(kind)) for kind, label in names.items()}
-
-    def leaving(self) -> dict[str, list[str]]:
-        """Band -> pupils the merge would take out of it (the sets-vs-forms trap, shown before merge)."""
-        found: dict[str, list[str]] = defaultdict(list)
-        for change in self.of(RemoveFromBand):
-            assert isinstance(change, RemoveFromBand)
-            found[change.band].append(change.pupil)
-        return dict(found)
 
 
 def plan_merge(state: MergeState) -> Plan:

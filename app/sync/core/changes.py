@@ -1,0 +1,146 @@
+"""The typed changes a run can make, shared by merge and reconcile, and the plan that holds them.
+
+Rows a plan creates are referred to as "new:<Wonde id>" until they exist.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+NEW = "new:"  # prefix of references to rows the plan creates
+
+
+@dataclass(frozen=True)
+class LinkBand:
+    band: str
+    container: str
+
+
+@dataclass(frozen=True)
+class CreateBand:
+    ref: str
+    container: str
+    name: str
+    year_group: int | None
+
+
+@dataclass(frozen=True)
+class LinkPupil:
+    pupil: str
+    student: str
+
+
+@dataclass(frozen=True)
+class CreatePupil:
+    ref: str
+    student: str
+    first_name: str
+    last_name: str
+    year_group: int | None
+
+
+@dataclass(frozen=True)
+class AddToBand:
+    band: str
+    pupil: str
+
+
+@dataclass(frozen=True)
+class RemoveFromBand:
+    band: str
+    pupil: str
+
+
+@dataclass(frozen=True)
+class RenamePupil:
+    pupil: str
+    before: tuple[str, str]
+    after: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class ChangeYear:
+    pupil: str
+    before: int | None
+    after: int | None
+
+
+@dataclass(frozen=True)
+class RenameBand:
+    band: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ArchivePupil:
+    pupil: str
+    student: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RestorePupil:
+    pupil: str
+    student: str
+
+
+@dataclass(frozen=True)
+class UnlinkBand:
+    """A synced class vanished from the MIS: the band stops following it (always held for the admin)."""
+
+    band: str
+    container: str
+
+
+Change = (
+    LinkBand
+    | CreateBand
+    | LinkPupil
+    | CreatePupil
+    | AddToBand
+    | RemoveFromBand
+    | RenamePupil
+    | ChangeYear
+    | RenameBand
+    | ArchivePupil
+    | RestorePupil
+    | UnlinkBand
+)
+
+LABELS: dict[type, str] = {
+    LinkBand: "bands_linked",
+    CreateBand: "bands_created",
+    LinkPupil: "pupils_linked",
+    CreatePupil: "pupils_created",
+    AddToBand: "memberships_added",
+    RemoveFromBand: "memberships_removed",
+    RenamePupil: "pupils_renamed",
+    ChangeYear: "year_changes",
+    RenameBand: "bands_renamed",
+    ArchivePupil: "leavers",
+    RestorePupil: "returners",
+    UnlinkBand: "classes_vanished",
+}
+
+
+@dataclass
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+
+    def of(self, kind: type) -> list[Change]:
+        return [c for c in self.changes if isinstance(c, kind)]
+
+    def counts(
+        self, kinds: tuple[type, ...] = (LinkBand, CreateBand, LinkPupil, CreatePupil, AddToBand, RemoveFromBand)
+    ) -> dict[str, int]:
+        return {LABELS[kind]: len(self.of(kind)) for kind in kinds}
+
+    def leaving(self) -> dict[str, list[str]]:
+        """Band -> pupils the merge would take out of it (the sets-vs-forms trap, shown before merge)."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for change in self.of(RemoveFromBand):
+            assert isinstance(change, RemoveFromBand)
+            found[change.band].append(change.pupil)
+        return dict(found)

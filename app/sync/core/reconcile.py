@@ -1,0 +1,113 @@
+"""The copycat reconcile: what makes a syncing school's app follow its MIS (design §1 step 5).
+
+Pure: from the mirror, the app's state and the links, the typed changes that make every synced band
+hold exactly the linked pupils of its MIS class, every MIS student of a synced class linked to exactly
+one account, linked pupils carry the MIS preferred names and year, and leavers archived (never
+deleted). Memberships of pupils who are not linked to the MIS (app-only accounts) are never touched;
+app-only bands are not in ``synced`` and so never appear. A school in step gives an empty plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from app.sync.core.changes import (
+    NEW,
+    AddToBand,
+    ArchivePupil,
+    Change,
+    ChangeYear,
+    CreatePupil,
+    Plan,
+    RemoveFromBand,
+    RenameBand,
+    RenamePupil,
+    RestorePupil,
+    UnlinkBand,
+)
+from app.sync.core.plan import StudentFacts
+
+
+@dataclass(frozen=True)
+class MisPupil:
+    """A MIS student as the reconcile sees it."""
+
+    facts: StudentFacts
+    leaving_date: date | None = None
+
+
+@dataclass(frozen=True)
+class AppPupil:
+    first_name: str
+    last_name: str
+    year_group: int | None
+    student: str | None  # the linked MIS student's Wonde id
+    archived: bool
+
+
+@dataclass(frozen=True)
+class ReconcileState:
+    today: date
+    synced: Mapping[str, str]  # band -> container it follows
+    band_names: Mapping[str, str]
+    container_names: Mapping[str, str]  # live containers only
+    members: Mapping[str, frozenset[str]]  # live container -> live students
+    students: Mapping[str, MisPupil]  # live students (on roll or not)
+    pupils: Mapping[str, AppPupil]
+    band_members: Mapping[str, frozenset[str]]
+
+
+def _on_roll(student: MisPupil | None, today: date) -> bool:
+    return student is not None and (student.leaving_date is None or student.leaving_date > today)
+
+
+def plan_reconcile(state: ReconcileState) -> Plan:
+    plan = Plan()
+    changes: list[Change] = []
+    pupil_of: dict[str, str] = {p.student: pid for pid, p in sorted(state.pupils.items()) if p.student is not None}
+    linked = {pid for pid, p in state.pupils.items() if p.student is not None}
+
+    # Leavers and returners first: they decide who may be in a band.
+    for pupil_id, pupil in sorted(state.pupils.items()):
+        if pupil.student is None:
+            continue
+        record = state.students.get(pupil.student)
+        on_roll = _on_roll(record, state.today)
+        if on_roll and pupil.archived:
+            changes.append(RestorePupil(pupil_id, pupil.student))
+        elif not on_roll and not pupil.archived:
+            reason = "left the school (off roll)" if record is not None else "no longer in the MIS"
+            changes.append(ArchivePupil(pupil_id, pupil.student, reason))
+        if record is not None and on_roll:
+            names = (record.facts.forename, record.facts.surname)
+            if names != (pupil.first_name, pupil.last_name):
+                changes.append(RenamePupil(pupil_id, (pupil.first_name, pupil.last_name), names))
+            if record.facts.year_group is not None and record.facts.year_group != pupil.year_group:
+                changes.append(ChangeYear(pupil_id, pupil.year_group, record.facts.year_group))
+
+    created: set[str] = set()
+    for band, container in sorted(state.synced.items()):
+        current = state.band_members.get(band, frozenset()) & linked
+        if container not in state.container_names:
+            changes.append(UnlinkBand(band, container))
+            continue
+        if state.band_names.get(band) != state.container_names[container]:
+            changes.append(RenameBand(band, state.band_names.get(band, ""), state.container_names[container]))
+        wanted: set[str] = set()
+        for student in sorted(state.members.get(container, frozenset())):
+            if not _on_roll(state.students.get(student), state.today):
+                continue
+            member = pupil_of.get(student)
+            if member is None:
+                member = NEW + student
+                if student not in created:
+                    facts = state.students[student].facts
+                    changes.append(CreatePupil(member, student, facts.forename, facts.surname, facts.year_group))
+                    created.add(student)
+            wanted.add(member)
+        changes += [AddToBand(band, member) for member in sorted(wanted - current)]
+        changes += [RemoveFromBand(band, member) for member in sorted(current - wanted)]
+    plan.changes = changes
+    return plan
