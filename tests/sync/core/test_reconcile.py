@@ -1,0 +1,109 @@
+"""The copycat reconcile planner on hand-made states: one rule per case."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from app.sync.core.changes import (
+    AddToBand,
+    ArchivePupil,
+    ChangeYear,
+    CreatePupil,
+    RemoveFromBand,
+    RenameBand,
+    RenamePupil,
+    RestorePupil,
+    UnlinkBand,
+)
+from app.sync.core.plan import StudentFacts
+from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile
+
+TODAY = date(2026, 11, 28)
+
+
+def in_step() -> ReconcileState:
+    """Band b4 follows class C4 (students s1, s2 -> pupils p1, p2); p9 is an app-only pupil in b4."""
+    return ReconcileState(
+        today=TODAY,
+        synced={"b4": "C4", "b5": "C5"},
+        band_names={"b4": "4B", "b5": "5C"},
+        container_names={"C4": "4B", "C5": "5C"},
+        members={"C4": frozenset({"s1", "s2"}), "C5": frozenset({"s3"})},
+        students={
+            "s1": MisPupil(StudentFacts("Amy", "Jones", 4)),
+            "s2": MisPupil(StudentFacts("Ben", "Brown", 4)),
+            "s3": MisPupil(StudentFacts("Cara", "Diaz", 5)),
+        },
+        pupils={
+            "p1": AppPupil("Amy", "Jones", 4, "s1", archived=False),
+            "p2": AppPupil("Ben", "Brown", 4, "s2", archived=False),
+            "p3": AppPupil("Cara", "Diaz", 5, "s3", archived=False),
+            "p9": AppPupil("Zed", "AppOnly", None, None, archived=False),
+        },
+        band_members={"b4": frozenset({"p1", "p2", "p9"}), "b5": frozenset({"p3"})},
+    )
+
+
+def test_a_school_in_step_gives_an_empty_plan() -> None:
+    assert plan_reconcile(in_step()).changes == []
+
+
+def test_a_joiner_gets_an_account_in_their_band() -> None:
+    state = in_step()
+    state = replace(
+        state,
+        members={**state.members, "C4": state.members["C4"] | {"s4"}},
+        students={**state.students, "s4": MisPupil(StudentFacts("Dev", "Patel", 4))},
+    )
+    assert plan_reconcile(state).changes == [CreatePupil("new:s4", "s4", "Dev", "Patel", 4), AddToBand("b4", "new:s4")]
+
+
+def test_a_leaver_is_archived_and_leaves_synced_bands_only() -> None:
+    state = in_step()
+    students = dict(state.students)
+    del students["s2"]
+    state = replace(state, students=students, members={**state.members, "C4": frozenset({"s1"})})
+    assert plan_reconcile(state).changes == [
+        ArchivePupil("p2", "s2", "no longer in the MIS"),
+        RemoveFromBand("b4", "p2"),
+    ]
+
+
+def test_off_roll_counts_as_leaving_and_a_return_restores() -> None:
+    state = in_step()
+    off = replace(
+        state, students={**state.students, "s2": MisPupil(StudentFacts("Ben", "Brown", 4), leaving_date=TODAY)}
+    )
+    assert ArchivePupil("p2", "s2", "left the school (off roll)") in plan_reconcile(off).changes
+    back = replace(state, pupils={**state.pupils, "p2": replace(state.pupils["p2"], archived=True)})
+    assert plan_reconcile(back).changes == [RestorePupil("p2", "s2")]
+
+
+def test_names_years_moves_and_band_names_follow_the_mis() -> None:
+    state = in_step()
+    state = replace(
+        state,
+        students={**state.students, "s1": MisPupil(StudentFacts("Amelia", "Jones", 5))},
+        members={"C4": frozenset({"s2"}), "C5": frozenset({"s3", "s1"})},
+        container_names={"C4": "4B", "C5": "5 Cedar"},
+    )
+    assert plan_reconcile(state).changes == [
+        RenamePupil("p1", ("Amy", "Jones"), ("Amelia", "Jones")),
+        ChangeYear("p1", 4, 5),
+        RemoveFromBand("b4", "p1"),
+        RenameBand("b5", "5C", "5 Cedar"),
+        AddToBand("b5", "p1"),
+    ]
+
+
+def test_a_vanished_class_unlinks_its_band_and_touches_no_member() -> None:
+    state = in_step()
+    state = replace(state, container_names={"C4": "4B"}, members={"C4": state.members["C4"]})
+    assert plan_reconcile(state).changes == [UnlinkBand("b5", "C5")]
+
+
+def test_app_only_pupils_and_their_memberships_are_never_touched() -> None:
+    state = in_step()
+    state = replace(state, band_members={**state.band_members, "b5": frozenset({"p3", "p9"})})
+    assert plan_reconcile(state).changes == []
