@@ -7,6 +7,7 @@ from datetime import date
 
 from app.sync.core.changes import (
     AddToBand,
+    Change,
     ArchivePupil,
     ChangeYear,
     CreatePupil,
@@ -107,3 +108,20 @@ def test_app_only_pupils_and_their_memberships_are_never_touched() -> None:
     state = in_step()
     state = replace(state, band_members={**state.band_members, "b5": frozenset({"p3", "p9"})})
     assert plan_reconcile(state).changes == []
+
+
+def test_mass_removals_are_held_and_the_rest_applies() -> None:
+    from app.sync.core.changes import AddToBand as Add
+    from app.sync.core.safeguards import Thresholds, safeguard
+
+    leavers: list[Change] = [ArchivePupil(f"p{i}", f"s{i}", "no longer in the MIS") for i in range(30)]
+    joiner: list[Change] = [CreatePupil("new:s99", "s99", "New", "Child", 4), Add("b4", "new:s99")]
+    decision = safeguard([*leavers, *joiner], linked_pupils=100, thresholds=Thresholds())
+    assert decision.apply == joiner
+    assert [h.change for h in decision.held] == leavers
+    assert "30 pupils would be removed" in decision.held[0].reason
+    few = safeguard(leavers[:5], linked_pupils=100, thresholds=Thresholds())
+    assert (few.apply, few.held) == (leavers[:5], [])
+    vanished = safeguard([UnlinkBand("b5", "C5")], linked_pupils=100, thresholds=Thresholds())
+    assert vanished.apply == []
+    assert len(vanished.held) == 1
