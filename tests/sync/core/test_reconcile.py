@@ -7,8 +7,8 @@ from datetime import date
 
 from app.sync.core.changes import (
     AddToBand,
-    Change,
     ArchivePupil,
+    Change,
     ChangeYear,
     CreatePupil,
     RemoveFromBand,
