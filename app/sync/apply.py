@@ -7,7 +7,9 @@ resolved here. Nothing commits here: the merge job's unit of work commits all of
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, insert, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +20,22 @@ from app.models import Band, BandMembership, Pupil
 from app.pupils.repository import PupilRepository
 from app.pupils.usernames import allocate_usernames
 from app.sync import credentials
-from app.sync.core.plan import NEW, AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, Plan, RemoveFromBand
+from app.sync.core.changes import (
+    NEW,
+    AddToBand,
+    ArchivePupil,
+    ChangeYear,
+    CreateBand,
+    CreatePupil,
+    LinkBand,
+    LinkPupil,
+    Plan,
+    RemoveFromBand,
+    RenameBand,
+    RenamePupil,
+    RestorePupil,
+    UnlinkBand,
+)
 from app.sync.journal import Entry, record
 from app.sync.uploader_state import SchoolState
 
@@ -29,11 +46,28 @@ class Applied:
     created_pupils: list[uuid.UUID] = field(default_factory=list)
 
 
-def _container_columns(state: SchoolState, wonde_id: str) -> dict[str, uuid.UUID | None]:
-    container = state.containers[wonde_id]
-    if container.kind == "class":
-        return {"mis_class_id": container.id, "mis_group_id": None}
-    return {"mis_class_id": None, "mis_group_id": container.id}
+@dataclass(frozen=True)
+class Lookup:
+    """Our ids for the Wonde ids a plan speaks in, and the bands it may change."""
+
+    student_ids: Mapping[str, uuid.UUID]
+    containers: Mapping[str, tuple[uuid.UUID, str]]  # Wonde id -> (id, "class" | "group")
+    bands: Mapping[uuid.UUID, Band]
+
+    @classmethod
+    def of(cls, state: SchoolState) -> Lookup:
+        return cls(
+            {w: s.id for w, s in state.students.items()},
+            {w: (c.id, c.kind) for w, c in state.containers.items()},
+            state.bands,
+        )
+
+
+def _container_columns(lookup: Lookup, wonde_id: str) -> dict[str, uuid.UUID | None]:
+    container_id, kind = lookup.containers[wonde_id]
+    if kind == "class":
+        return {"mis_class_id": container_id, "mis_group_id": None}
+    return {"mis_class_id": None, "mis_group_id": container_id}
 
 
 async def apply_plan(
@@ -42,12 +76,12 @@ async def apply_plan(
     run_id: uuid.UUID,
     actor: str | None,
     plan: Plan,
-    state: SchoolState,
+    lookup: Lookup,
     box: SecretBox,
 ) -> Applied:
     refs: dict[str, uuid.UUID] = {}
     entries: list[Entry] = []
-    student_ids = {w: s.id for w, s in state.students.items()}
+    student_ids = lookup.student_ids
 
     def resolve(ref: str) -> uuid.UUID:
         return refs[ref] if ref.startswith(NEW) else uuid.UUID(ref)
@@ -56,7 +90,7 @@ async def apply_plan(
     band_rows = []
     for created in new_bands:
         refs[created.ref] = uuid.uuid4()
-        columns = _container_columns(state, created.container)
+        columns = _container_columns(lookup, created.container)
         band_rows.append(
             {
                 "id": refs[created.ref],
@@ -83,10 +117,10 @@ async def apply_plan(
     band_links = [c for c in plan.changes if isinstance(c, LinkBand)]
     if band_links:
         await session.execute(
-            update(Band), [{"id": uuid.UUID(c.band), **_container_columns(state, c.container)} for c in band_links]
+            update(Band), [{"id": uuid.UUID(c.band), **_container_columns(lookup, c.container)} for c in band_links]
         )
     for linking in band_links:
-        band = state.bands[uuid.UUID(linking.band)]
+        band = lookup.bands[uuid.UUID(linking.band)]
         before = {
             "mis_class_id": str(band.mis_class_id) if band.mis_class_id else None,
             "mis_group_id": str(band.mis_group_id) if band.mis_group_id else None,
@@ -191,5 +225,82 @@ async def apply_plan(
         )
         for b, p in removals
     ]
+    entries += await _apply_copycat(session, plan)
     await record(session, school_id, run_id, actor, entries)
     return Applied(plan.counts(), [refs[c.ref] for c in new_pupils])
+
+
+async def _apply_copycat(session: AsyncSession, plan: Plan) -> list[Entry]:
+    """The reconcile's own changes: names, years, band names, leavers, returners, vanished classes."""
+    now = utc_now()
+    entries: list[Entry] = []
+    pupil_updates: list[dict[str, object]] = []
+    band_updates: list[dict[str, object]] = []
+    for change in plan.changes:
+        if isinstance(change, RenamePupil):
+            pupil = uuid.UUID(change.pupil)
+            pupil_updates.append({"id": pupil, "first_name": change.after[0][:100], "last_name": change.after[1][:100]})
+            before, after = (
+                dict(zip(("first_name", "last_name"), change.before, strict=True)),
+                dict(zip(("first_name", "last_name"), change.after, strict=True)),
+            )
+            entries.append(Entry("pupil", change.pupil, "rename_pupil", before, after, pupil_id=pupil))
+        elif isinstance(change, ChangeYear):
+            pupil = uuid.UUID(change.pupil)
+            pupil_updates.append({"id": pupil, "year_group": change.after})
+            entries.append(
+                Entry(
+                    "pupil",
+                    change.pupil,
+                    "change_year",
+                    {"year_group": change.before},
+                    {"year_group": change.after},
+                    pupil_id=pupil,
+                )
+            )
+        elif isinstance(change, ArchivePupil | RestorePupil):
+            pupil = uuid.UUID(change.pupil)
+            leaving = isinstance(change, ArchivePupil)
+            pupil_updates.append({"id": pupil, "archived_at": now if leaving else None})
+            archived: dict[str, Any] = {"archived_at": now.isoformat()}
+            if isinstance(change, ArchivePupil):
+                archived["reason"] = change.reason
+            was: dict[str, Any] = {"archived_at": None} if leaving else dict(archived)
+            becomes: dict[str, Any] = archived if leaving else {"archived_at": None}
+            entries.append(
+                Entry(
+                    "pupil",
+                    change.pupil,
+                    "archive_pupil" if leaving else "restore_pupil",
+                    was,
+                    becomes,
+                    pupil_id=pupil,
+                )
+            )
+        elif isinstance(change, RenameBand):
+            band = uuid.UUID(change.band)
+            band_updates.append({"id": band, "name": change.after[:200]})
+            entries.append(
+                Entry("band", change.band, "rename_band", {"name": change.before}, {"name": change.after}, band_id=band)
+            )
+        elif isinstance(change, UnlinkBand):
+            band = uuid.UUID(change.band)
+            band_updates.append({"id": band, "mis_class_id": None, "mis_group_id": None})
+            entries.append(
+                Entry(
+                    "band",
+                    change.band,
+                    "unlink_band",
+                    {"container": change.container},
+                    {"container": None},
+                    band_id=band,
+                )
+            )
+    for model, rows in ((Pupil, pupil_updates), (Band, band_updates)):
+        # Bulk UPDATE by primary key groups rows with the same columns; keep each group together.
+        by_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
+        for row in rows:
+            by_columns.setdefault(tuple(sorted(row)), []).append(row)
+        for group in by_columns.values():
+            await session.execute(update(model), group)
+    return entries

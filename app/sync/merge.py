@@ -17,7 +17,7 @@ from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
-from app.sync.apply import apply_plan
+from app.sync.apply import Lookup, apply_plan
 from app.sync.core.matching import MatchResult, match
 from app.sync.core.plan import Plan, plan_merge
 from app.sync.disconnect import SyncAlreadyRunning
@@ -76,7 +76,7 @@ async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretB
             state, result, plan = await compute_plan(session, run.school_id)
             if waiting := unresolved(state, result):
                 raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first.")
-            applied = await apply_plan(session, run.school_id, run.id, run.actor, plan, state, box)
+            applied = await apply_plan(session, run.school_id, run.id, run.actor, plan, Lookup.of(state), box)
             school = await session.get(School, run.school_id, with_for_update=True)
             assert school is not None
             school.state = "syncing"
