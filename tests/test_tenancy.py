@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.kit.time import utc_now
 from app.main import create_app
-from app.models import Band, MisClass, MisMembership, MisStudent, Pupil, School, SyncRun, UploaderDecision
+from app.models import Band, Change, MisClass, MisMembership, MisStudent, Pupil, School, SyncRun, UploaderDecision
 from tests.conftest import TokenFactory
 
 ROSTER = "pupil_id,first_name,last_name,band,year_group\np1,Amy,Jones,4B,4\n"
@@ -49,6 +49,13 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/schools/{school_id}/uploader/merge"): {},
     ("GET", "/v1/schools/{school_id}/runs/{run_id}/credentials"): {},
     ("POST", "/v1/schools/{school_id}/pupils/{pupil_id}/password"): {},
+    ("POST", "/v1/schools/{school_id}/sync"): {},
+    ("GET", "/v1/schools/{school_id}/sync/preview"): {},
+    ("GET", "/v1/schools/{school_id}/held-changes"): {},
+    ("POST", "/v1/schools/{school_id}/held-changes/{change_id}/approve"): {},
+    ("POST", "/v1/schools/{school_id}/held-changes/{change_id}/reject"): {},
+    ("POST", "/v1/schools/{school_id}/held-changes/approve-all"): {},
+    ("POST", "/v1/schools/{school_id}/held-changes/reject-all"): {},
 }
 # Reads only an admin may make: the uploader is the admin's screen, and login details are passwords.
 ADMIN_ONLY_READS = {
@@ -98,8 +105,22 @@ async def target(session: AsyncSession, school: School) -> Target:
             UploaderDecision(school_id=school.id, mis_class_id=mis_class.id, action="import"),
         ]
     )
+    held = Change(
+        school_id=school.id,
+        run_id=run.id,
+        entity_type="band",
+        entity_id=str(band.id),
+        action="held",
+        status="held",
+        after={
+            "change": {"type": "RenameBand", "band": str(band.id), "before": "4B", "after": "4B Oak"},
+            "reason": "test",
+        },
+    )
+    session.add(held)
+    (await session.get(School, school.id)).state = "syncing"  # type: ignore[union-attr]
     await session.commit()
-    ids = {"band_id": str(band.id), "pupil_id": str(pupil.id), "run_id": str(run.id)}
+    ids = {"band_id": str(band.id), "pupil_id": str(pupil.id), "run_id": str(run.id), "change_id": str(held.id)}
     return Target(school, ids | {"wonde_class_id": "C-4B", "wonde_student_id": "S-1"})
 
 

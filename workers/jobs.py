@@ -14,6 +14,7 @@ from app.sync import credentials
 from app.sync.disconnect import revoke_access
 from app.sync.fetch import run_read
 from app.sync.merge import run_merge
+from app.sync.reconcile import run_sync
 from app.sync.runs import complete_ping
 from app.webhooks.processing import process_event
 from app.wonde.errors import WondeError
@@ -64,3 +65,8 @@ async def expire_credentials(ctx: dict[str, Any]) -> int:
         cleared = await credentials.expire(session, utc_now())
     logger.info("expired login details", extra={"cleared": cleared})
     return cleared
+
+
+async def sync_school(ctx: dict[str, Any], run_id: str) -> str:
+    """ "Sync now" and the nightly sync: read the school, then reconcile (``app.sync.reconcile``)."""
+    return await run_sync(ctx["sessionmaker"], ctx["queue"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))

@@ -20,6 +20,7 @@ class WorkerSettings:
         jobs.process_webhook,
         jobs.revoke_wonde_access,
         jobs.merge_school,
+        jobs.sync_school,
     ]
     cron_jobs: ClassVar[list[Any]] = [cron(jobs.expire_credentials, minute=17, unique=True)]
     on_startup = context.startup

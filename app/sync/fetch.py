@@ -40,6 +40,8 @@ FULL_READ = "full_read"
 DELTA_READ = "delta_read"
 # Wonde's updated_after semantics at the edges are unconfirmed: ask again for the last hour.
 DELTA_SAFETY_MARGIN = timedelta(hours=1)
+# "Sync now" reads only what changed when the last full read is younger than this; nightly runs read all.
+FULL_READ_EVERY = timedelta(hours=24)
 # A read that adds this many rows (a school's first) refreshes planner statistics before the joins.
 ANALYZE_AFTER_INSERTS = 200
 

@@ -1,0 +1,284 @@
+"""The daily sync's shell: load a syncing school, plan the copycat reconcile, hold what the safeguards
+hold, apply the rest in one transaction under the school's lock, and journal both.
+
+Held changes are journal rows with status "held" carrying the change itself, so an admin's approval
+applies exactly what was shown and a rejection leaves the pupils as they were.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.errors import Conflict, NotFound
+from app.kit.crypto import SecretBox
+from app.kit.jobs import JobQueue, enqueue
+from app.kit.locking import lock_school
+from app.kit.time import utc_now
+from app.kit.unit_of_work import unit_of_work
+from app.models import (
+    Band,
+    BandMembership,
+    MisClass,
+    MisGroup,
+    MisMembership,
+    MisStudent,
+    Pupil,
+    School,
+    SyncRun,
+)
+from app.models import (
+    Change as Journal,
+)
+from app.sync import fetch
+from app.sync.apply import Lookup, apply_plan
+from app.sync.core import changes as kinds
+from app.sync.core.changes import Plan
+from app.sync.core.plan import StudentFacts
+from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile
+from app.sync.core.safeguards import Decision, Thresholds, safeguard
+from app.sync.disconnect import SyncAlreadyRunning
+from app.sync.journal import Entry, record
+from app.wonde.client import WondeClient
+
+
+class NotSyncing(Conflict):
+    """The school is not syncing: finish onboarding (merge) first."""
+
+
+class ChangeAlreadyDecided(Conflict):
+    """This change was already applied or rejected."""
+
+
+class HeldChangeNotFound(NotFound):
+    """No held change with this id in the school."""
+
+
+async def load(session: AsyncSession, school_id: str) -> tuple[ReconcileState, Lookup, int]:
+    """The school as the reconcile sees it, in a fixed number of queries; and how many pupils are linked."""
+    classes = list(await session.scalars(select(MisClass).where(MisClass.school_id == school_id)))
+    groups = list(
+        await session.scalars(select(MisGroup).where(MisGroup.school_id == school_id, MisGroup.type == "REGISTRATION"))
+    )
+    containers = {c.id: (c.wonde_id, c.name, c.deleted_at is None, "class") for c in classes}
+    containers |= {g.id: (g.wonde_id, g.name, g.deleted_at is None, "group") for g in groups}
+    students = list(await session.scalars(select(MisStudent).where(MisStudent.school_id == school_id)))
+    wonde_of = {s.id: s.wonde_id for s in students}
+    live = {s.wonde_id: s for s in students if s.deleted_at is None}
+    members: dict[str, set[str]] = defaultdict(set)
+    for student_id, class_id, group_id in await session.execute(
+        select(MisMembership.mis_student_id, MisMembership.mis_class_id, MisMembership.mis_group_id).where(
+            MisMembership.school_id == school_id, MisMembership.deleted_at.is_(None)
+        )
+    ):
+        container = containers.get(class_id or group_id)  # type: ignore[arg-type]
+        if container and container[2] and wonde_of.get(student_id) in live:
+            members[container[0]].add(wonde_of[student_id])
+    bands = {
+        b.id: b
+        for b in await session.scalars(select(Band).where(Band.school_id == school_id, Band.archived_at.is_(None)))
+    }
+    pupils = list(await session.scalars(select(Pupil).where(Pupil.school_id == school_id)))
+    band_members: dict[str, set[str]] = defaultdict(set)
+    for band_id, pupil_id in await session.execute(
+        select(BandMembership.band_id, BandMembership.pupil_id).where(BandMembership.school_id == school_id)
+    ):
+        band_members[str(band_id)].add(str(pupil_id))
+    synced = {
+        str(b.id): containers[link][0]
+        for b in bands.values()
+        if (link := b.mis_class_id or b.mis_group_id) in containers
+    }
+    state = ReconcileState(
+        today=utc_now().date(),
+        synced=synced,
+        band_names={str(b.id): b.name for b in bands.values()},
+        container_names={w: name for w, name, alive, _ in containers.values() if alive},
+        members={k: frozenset(v) for k, v in members.items()},
+        students={
+            w: MisPupil(StudentFacts(s.forename, s.surname, s.year_group), s.leaving_date) for w, s in live.items()
+        },
+        pupils={
+            str(p.id): AppPupil(
+                p.first_name,
+                p.last_name,
+                p.year_group,
+                wonde_of.get(p.mis_student_id) if p.mis_student_id else None,
+                p.archived_at is not None,
+            )
+            for p in pupils
+        },
+        band_members={k: frozenset(v) for k, v in band_members.items()},
+    )
+    lookup = Lookup(
+        {s.wonde_id: s.id for s in students},
+        {w: (cid, kind) for cid, (w, _, _, kind) in containers.items()},
+        bands,
+    )
+    linked = sum(1 for p in pupils if p.mis_student_id is not None and p.archived_at is None)
+    return state, lookup, linked
+
+
+def thresholds_of(school: School) -> Thresholds:
+    return Thresholds(min_pupils=school.hold_min_pupils, fraction=float(school.hold_fraction))
+
+
+async def plan_for(session: AsyncSession, school: School) -> tuple[Plan, Decision, Lookup]:
+    state, lookup, linked = await load(session, school.id)
+    plan = plan_reconcile(state)
+    return plan, safeguard(plan.changes, linked, thresholds_of(school)), lookup
+
+
+def _held_entry(school_id: str, change: kinds.Change, reason: str) -> Entry:
+    """A held change in the journal, carrying the change itself (and its pupil or band, for the timeline)."""
+    pupil = getattr(change, "pupil", None)
+    band = getattr(change, "band", None)
+    return Entry(
+        "pupil" if pupil else "band",
+        pupil or band or school_id,
+        "held",
+        None,
+        {"change": _serialise(change), "reason": reason},
+        pupil_id=uuid.UUID(pupil) if pupil and not pupil.startswith(kinds.NEW) else None,
+        band_id=uuid.UUID(band) if band and not band.startswith(kinds.NEW) else None,
+        status="held",
+    )
+
+
+def _serialise(change: kinds.Change) -> dict[str, Any]:
+    return {"type": type(change).__name__, **dataclasses.asdict(change)}
+
+
+def deserialise(data: dict[str, Any]) -> kinds.Change:
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "type"}
+    change: kinds.Change = getattr(kinds, data["type"])(**fields)
+    return change
+
+
+async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict[str, int]:
+    """Plan, hold and apply for one school, in the caller's transaction (under the school's lock)."""
+    await lock_school(session, run.school_id)
+    school = await session.get(School, run.school_id, with_for_update=True)
+    assert school is not None
+    if school.state != "syncing":
+        raise NotSyncing()
+    _, decision, lookup = await plan_for(session, school)
+    applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), lookup, box)
+    await record(
+        session, school.id, run.id, run.actor, [_held_entry(school.id, h.change, h.reason) for h in decision.held]
+    )
+    counts = Plan(list(decision.apply)).counts(tuple(kinds.LABELS))
+    return (
+        {k: v for k, v in counts.items() if v}
+        | {"held": len(decision.held)}
+        | {"pupils_created": len(applied.created_pupils)}
+    )
+
+
+async def start_sync(session: AsyncSession, school_id: str, *, trigger: str, actor: str | None) -> SyncRun:
+    """Queue "sync now": a read of the school, then a reconcile, as one run (409 while another runs)."""
+    school = await session.get(School, school_id)
+    if school is None or school.state != "syncing":
+        raise NotSyncing()
+    run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind="reconcile", trigger=trigger, status="queued", actor=actor)
+    try:
+        async with session.begin_nested():
+            session.add(run)
+            await session.flush()
+    except Exception as exc:
+        raise SyncAlreadyRunning() from exc
+    enqueue(session, "sync_school", str(run.id), job_id=f"sync:{run.id}")
+    return run
+
+
+async def run_sync(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    queue: JobQueue | None,
+    wonde: WondeClient,
+    box: SecretBox,
+    run_id: uuid.UUID,
+) -> str:
+    """Read the school from Wonde (a full read if the last one is a day old, else a delta), then
+    reconcile. A failed read applies nothing: the run fails with the read's reason."""
+    async with unit_of_work(sessionmaker, None) as session:
+        run = await session.get(SyncRun, run_id, with_for_update=True)
+        if run is None or run.status != "queued":
+            return run.status if run else "missing"
+        school = await session.get(School, run.school_id)
+        assert school is not None
+        recent = school.last_full_read_at is not None and utc_now() - school.last_full_read_at < fetch.FULL_READ_EVERY
+        read = SyncRun(
+            school_id=school.id,
+            kind=fetch.DELTA_READ if recent else fetch.FULL_READ,
+            trigger=run.trigger,
+            status="queued",
+            actor=run.actor,
+        )
+        session.add(read)
+        run.status, run.started_at = "running", utc_now()
+    status = await fetch.run_read(sessionmaker, wonde, box, read.id)
+    async with unit_of_work(sessionmaker, queue) as session:
+        run = await session.get(SyncRun, run_id, with_for_update=True)
+        assert run is not None
+        if status != "succeeded":
+            finished = await session.get(SyncRun, read.id)
+            run.status, run.finished_at = "failed", utc_now()
+            run.error = f"the read failed, nothing was applied: {finished.error if finished else status}"
+            return "failed"
+        try:
+            async with session.begin_nested():
+                run.counts = await reconcile(session, run, box)
+        except NotSyncing as exc:
+            run.status, run.finished_at, run.error = "failed", utc_now(), str(exc)
+            return "failed"
+        run.status, run.finished_at = "succeeded", utc_now()
+    return "succeeded"
+
+
+async def held_changes(session: AsyncSession, school_id: str) -> list[Journal]:
+    rows = await session.scalars(
+        select(Journal).where(Journal.school_id == school_id, Journal.status == "held").order_by(Journal.id)
+    )
+    return list(rows)
+
+
+async def decide_held(
+    session: AsyncSession, school_id: str, change_id: int | None, *, approve: bool, actor: str, box: SecretBox
+) -> list[Journal]:
+    """Approve (apply exactly what was held) or reject (leave it) one held change, or all of them."""
+    await lock_school(session, school_id)
+    query = select(Journal).where(Journal.school_id == school_id, Journal.action == "held")
+    if change_id is not None:
+        query = query.where(Journal.id == change_id)
+    rows = list(await session.scalars(query.with_for_update()))
+    if change_id is not None and not rows:
+        raise HeldChangeNotFound()
+    if change_id is not None and rows[0].status != "held":
+        raise ChangeAlreadyDecided()
+    waiting = [r for r in rows if r.status == "held"]
+    now = utc_now()
+    if approve and waiting:
+        _, lookup, _ = await load(session, school_id)
+        approval = SyncRun(
+            school_id=school_id,
+            kind="reconcile",
+            trigger="manual",
+            status="succeeded",
+            actor=actor,
+            started_at=now,
+            finished_at=now,
+        )
+        session.add(approval)
+        await session.flush()
+        plan = Plan([deserialise((r.after or {})["change"]) for r in waiting])
+        await apply_plan(session, school_id, approval.id, actor, plan, lookup, box)
+        approval.counts = {k: v for k, v in plan.counts(tuple(kinds.LABELS)).items() if v}
+    for row in waiting:
+        row.status, row.decided_at, row.actor = ("applied" if approve else "rejected"), now, actor
+    await session.flush()
+    return waiting
