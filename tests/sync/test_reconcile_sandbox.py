@@ -1,0 +1,184 @@
+"""The daily sync against the Wonde sandbox: after each scripted MIS event, a sync makes the app equal
+to the copycat projection of the MIS — computed here from the sandbox's own export, independently of
+the planner — and a second sync applies nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.kit.crypto import SecretBox
+from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, UploaderDecision
+from app.sync.fetch import run_read
+from app.sync.merge import run_merge
+from app.sync.reconcile import decide_held, run_sync
+from app.wonde.client import RetryPolicy, WondeClient
+from app.wonde.sandbox.dump import export_dump
+from app.wonde.sandbox.server import SandboxServer, running_sandbox
+from tests.conftest import Committed
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with running_sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
+    async with httpx.AsyncClient() as http:
+        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=1))
+
+
+async def _run(committed: Committed, school_id: str, kind: str) -> uuid.UUID:
+    async with committed.sessionmaker() as session:
+        run = SyncRun(school_id=school_id, kind=kind, trigger="manual", status="queued", actor="test")
+        session.add(run)
+        await session.commit()
+        return run.id
+
+
+async def _onboarded(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, box: SecretBox
+) -> tuple[str, str]:
+    """A syncing school whose every MIS class was imported by a merge."""
+    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
+        generated = (
+            await admin.post(
+                "/schools/generate", json={"phase": "secondary", "pupils": 300, "seed": uuid.uuid4().int % 10_000}
+            )
+        ).json()
+    school_id = committed.track(f"rec-{uuid.uuid4().hex[:8]}")
+    async with committed.sessionmaker() as session:
+        session.add(
+            School(
+                id=school_id,
+                name="Reconcile Primary",
+                state="approved",
+                wonde_school_id=generated["school_id"],
+                wonde_domain=sandbox.domain,
+                wonde_token_encrypted=box.encrypt(generated["token"]),
+            )
+        )
+        await session.commit()
+    assert (
+        await run_read(committed.sessionmaker, wonde, box, await _run(committed, school_id, "full_read")) == "succeeded"
+    )
+    async with committed.sessionmaker() as session:
+        for mis_class in await session.scalars(select(MisClass).where(MisClass.school_id == school_id)):
+            session.add(UploaderDecision(school_id=school_id, mis_class_id=mis_class.id, action="import"))
+        await session.commit()
+    assert await run_merge(committed.sessionmaker, box, await _run(committed, school_id, "merge")) == "succeeded"
+    return school_id, generated["school_id"]
+
+
+async def _sync(committed: Committed, wonde: WondeClient, box: SecretBox, school_id: str) -> dict[str, Any]:
+    run_id = await _run(committed, school_id, "reconcile")
+    assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
+    async with committed.sessionmaker() as session:
+        run = await session.get(SyncRun, run_id)
+        assert run is not None
+        return dict(run.counts)
+
+
+async def _assert_copycat(committed: Committed, sandbox: SandboxServer, school_id: str, wonde_school: str) -> None:
+    dump = export_dump(sandbox.state, wonde_school)
+    expected_members: dict[str, set[str]] = {}
+    names = {s["id"]: (s["forename"], s["surname"]) for s in dump["students"]}
+    for student in dump["students"]:
+        for item in student["classes"]["data"]:
+            expected_members.setdefault(item["id"], set()).add(student["id"])
+    async with committed.sessionmaker() as session:
+        students = {
+            s.id: s.wonde_id for s in await session.scalars(select(MisStudent).where(MisStudent.school_id == school_id))
+        }
+        pupils = list(await session.scalars(select(Pupil).where(Pupil.school_id == school_id)))
+        classes = {
+            c.id: c.wonde_id for c in await session.scalars(select(MisClass).where(MisClass.school_id == school_id))
+        }
+        bands = list(await session.scalars(select(Band).where(Band.school_id == school_id)))
+        memberships = list(
+            await session.execute(
+                select(BandMembership.band_id, BandMembership.pupil_id).where(BandMembership.school_id == school_id)
+            )
+        )
+    linked = {students[p.mis_student_id]: p for p in pupils if p.mis_student_id}
+    # No child has two accounts; every current student has one, live, with the MIS names.
+    assert len(linked) == sum(1 for p in pupils if p.mis_student_id)
+    for wonde_id, (forename, surname) in names.items():
+        pupil = linked[wonde_id]
+        assert (pupil.first_name, pupil.last_name, pupil.archived_at) == (forename, surname, None), wonde_id
+    # Pupils whose student left are archived, never deleted.
+    assert all(p.archived_at is not None for w, p in linked.items() if w not in names)
+    # A synced band holds exactly the accounts of its class's students.
+    by_band: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for band_id, pupil_id in memberships:
+        by_band.setdefault(band_id, set()).add(pupil_id)
+    for band in bands:
+        if band.mis_class_id is None:
+            continue
+        wonde_class = classes[band.mis_class_id]
+        expected = {linked[s].id for s in expected_members.get(wonde_class, set())}
+        assert by_band.get(band.id, set()) == expected, band.name
+
+
+async def test_a_scripted_term_follows_the_mis_after_every_step(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
+) -> None:
+    box = SecretBox(settings.encryption_key)
+    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    await _assert_copycat(committed, sandbox, school_id, wonde_school)
+    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
+        for event in (
+            {"kind": "joiner"},
+            {"kind": "leaver"},
+            {"kind": "rename"},
+            {"kind": "move"},
+            {"kind": "change_year", "year": 9},
+            {"kind": "joiner", "year": 8},
+        ):
+            response = await admin.post(f"/schools/{wonde_school}/events", json=event)
+            assert response.status_code == 200, response.text
+            counts = await _sync(committed, wonde, box, school_id)
+            assert counts, event
+            await _assert_copycat(committed, sandbox, school_id, wonde_school)
+            again = await _sync(committed, wonde, box, school_id)
+            assert again == {"held": 0, "pupils_created": 0}, (event, again)
+
+
+async def test_a_mass_leaving_is_held_until_approved_or_rejected(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
+) -> None:
+    box = SecretBox(settings.encryption_key)
+    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    dump = export_dump(sandbox.state, wonde_school)
+    leaving = [s["id"] for s in dump["students"][: len(dump["students"]) * 3 // 10]]
+    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
+        for student_id in leaving:
+            await admin.post(f"/schools/{wonde_school}/events", json={"kind": "leaver", "student_id": student_id})
+        await admin.post(f"/schools/{wonde_school}/events", json={"kind": "joiner"})
+    counts = await _sync(committed, wonde, box, school_id)
+    assert counts["pupils_created"] == 1  # the joiner applies
+    assert counts["held"] >= len(leaving)  # the leavers wait
+    async with committed.sessionmaker() as session:
+        archived = await session.scalar(
+            select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id, Pupil.archived_at.is_not(None))
+        )
+        assert archived == 0
+        held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))
+        # Reject one, approve the rest.
+        rejected = await decide_held(session, school_id, held[0].id, approve=False, actor="admin", box=box)
+        approved = await decide_held(session, school_id, None, approve=True, actor="admin", box=box)
+        await session.commit()
+        assert len(rejected) == 1
+        assert len(approved) == len(held) - 1
+        archived = await session.scalar(
+            select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id, Pupil.archived_at.is_not(None))
+        )
+    assert archived in (len(leaving), len(leaving) - 1)
