@@ -22,6 +22,7 @@ from app.pupils.endpoints import router as pupils_router
 from app.roster.endpoints import router as roster_router
 from app.schools.endpoints import router as schools_router
 from app.sync.endpoints import router as sync_router
+from app.sync.journal_endpoints import router as journal_router
 from app.sync.sync_endpoints import router as sync_now_router
 from app.sync.uploader_endpoints import router as uploader_router
 from app.webhooks.endpoints import router as webhooks_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sync_router,
         uploader_router,
         sync_now_router,
+        journal_router,
         webhooks_router,
     ):
         v1.include_router(router)

@@ -56,6 +56,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/schools/{school_id}/held-changes/{change_id}/reject"): {},
     ("POST", "/v1/schools/{school_id}/held-changes/approve-all"): {},
     ("POST", "/v1/schools/{school_id}/held-changes/reject-all"): {},
+    ("GET", "/v1/schools/{school_id}/changes"): {"params": {"action": "held"}},
+    ("GET", "/v1/schools/{school_id}/pupils/{pupil_id}/timeline"): {},
 }
 # Reads only an admin may make: the uploader is the admin's screen, and login details are passwords.
 ADMIN_ONLY_READS = {

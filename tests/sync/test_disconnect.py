@@ -61,6 +61,12 @@ async def test_disconnect_unlinks_everything_and_keeps_every_account(
     school_row = await session.get(School, school_id)
     assert school_row is not None
     assert school_row.state == "disconnected"
+    listed = (
+        await client.get(f"/v1/schools/{school_id}/changes", params={"run_id": run["id"]}, headers=auth(school_id))
+    ).json()
+    assert sorted(c["action"] for c in listed["items"]) == ["unlink_band", "unlink_pupil"]
+    timeline = (await client.get(f"/v1/schools/{school_id}/pupils/{pupil_id}/timeline", headers=auth(school_id))).json()
+    assert [(c["action"], c["before"]) for c in timeline] == [("unlink_pupil", {"mis_student_id": str(student_id)})]
 
 
 async def test_disconnect_is_refused_while_a_merge_runs(
