@@ -16,6 +16,7 @@ from app.sync.fetch import run_read
 from app.sync.merge import run_merge
 from app.sync.reconcile import run_sync
 from app.sync.runs import complete_ping
+from app.sync.schedule import queue_nightly_syncs
 from app.webhooks.processing import process_event
 from app.wonde.errors import WondeError
 
@@ -70,3 +71,11 @@ async def expire_credentials(ctx: dict[str, Any]) -> int:
 async def sync_school(ctx: dict[str, Any], run_id: str) -> str:
     """ "Sync now" and the nightly sync: read the school, then reconcile (``app.sync.reconcile``)."""
     return await run_sync(ctx["sessionmaker"], ctx["queue"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
+
+
+async def nightly_syncs(ctx: dict[str, Any]) -> int:
+    """Every quarter of an hour: queue the syncing schools whose nightly slot has come."""
+    async with unit_of_work(ctx["sessionmaker"], ctx["queue"]) as session:
+        queued = await queue_nightly_syncs(session, utc_now())
+    logger.info("nightly syncs queued", extra={"schools": len(queued)})
+    return len(queued)

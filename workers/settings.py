@@ -22,7 +22,10 @@ class WorkerSettings:
         jobs.merge_school,
         jobs.sync_school,
     ]
-    cron_jobs: ClassVar[list[Any]] = [cron(jobs.expire_credentials, minute=17, unique=True)]
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(jobs.expire_credentials, minute=17, unique=True),
+        cron(jobs.nightly_syncs, minute={0, 15, 30, 45}, unique=True),
+    ]
     on_startup = context.startup
     on_shutdown = context.shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)

@@ -128,10 +128,14 @@ def thresholds_of(school: School) -> Thresholds:
     return Thresholds(min_pupils=school.hold_min_pupils, fraction=float(school.hold_fraction))
 
 
+MIGRATING = "the school's MIS is being migrated (every id changes): changes wait until pupils are re-linked"
+
+
 async def plan_for(session: AsyncSession, school: School) -> tuple[Plan, Decision, Lookup]:
     state, lookup, linked = await load(session, school.id)
     plan = plan_reconcile(state)
-    return plan, safeguard(plan.changes, linked, thresholds_of(school)), lookup
+    hold_all = MIGRATING if school.migrating_since is not None else None
+    return plan, safeguard(plan.changes, linked, thresholds_of(school), hold_all=hold_all), lookup
 
 
 def _held_entry(school_id: str, change: kinds.Change, reason: str) -> Entry:

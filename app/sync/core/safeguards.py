@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.sync.core.changes import ArchivePupil, Change, RemoveFromBand, UnlinkBand
+from app.sync.core.changes import ArchivePupil, Change, CreatePupil, RemoveFromBand, UnlinkBand
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,18 @@ class Decision:
     held: list[Held]
 
 
-def safeguard(changes: Sequence[Change], linked_pupils: int, thresholds: Thresholds) -> Decision:
+def safeguard(
+    changes: Sequence[Change], linked_pupils: int, thresholds: Thresholds, *, hold_all: str | None = None
+) -> Decision:
+    """Split a plan into what applies now and what waits. ``hold_all`` (a reason) holds everything:
+    during an MIS migration every id changes, and only re-linking may follow."""
+    if hold_all is not None:
+        return Decision([], [Held(change, hold_all) for change in changes])
     removals = [c for c in changes if isinstance(c, ArchivePupil | RemoveFromBand)]
+    joiners = [c for c in changes if isinstance(c, CreatePupil)]
+    too_many_joiners = len(joiners) > thresholds.min_pupils and len(joiners) > thresholds.fraction * max(
+        linked_pupils, 1
+    )
     leaving = {c.pupil for c in removals}
     too_many = len(leaving) > thresholds.min_pupils and len(leaving) > thresholds.fraction * max(linked_pupils, 1)
     reason = (
@@ -43,8 +53,13 @@ def safeguard(changes: Sequence[Change], linked_pupils: int, thresholds: Thresho
     )
     apply: list[Change] = []
     held: list[Held] = []
+    new_refs = {c.ref for c in joiners} if too_many_joiners else set()
     for change in changes:
-        if isinstance(change, UnlinkBand):
+        if too_many_joiners and (isinstance(change, CreatePupil) or getattr(change, "pupil", None) in new_refs):
+            # So many new children at once usually means the MIS changed its ids: new accounts would
+            # be second accounts for children who already have one.
+            held.append(Held(change, f"{len(joiners)} new accounts in one run: held until an admin approves"))
+        elif isinstance(change, UnlinkBand):
             held.append(Held(change, "the MIS class this band follows has vanished (a new school year?)"))
         elif too_many and isinstance(change, ArchivePupil | RemoveFromBand):
             held.append(Held(change, reason))

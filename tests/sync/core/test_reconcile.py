@@ -125,3 +125,16 @@ def test_mass_removals_are_held_and_the_rest_applies() -> None:
     vanished = safeguard([UnlinkBand("b5", "C5")], linked_pupils=100, thresholds=Thresholds())
     assert vanished.apply == []
     assert len(vanished.held) == 1
+
+
+def test_a_flood_of_joiners_and_a_migration_hold_every_new_account() -> None:
+    from app.sync.core.safeguards import Thresholds, safeguard
+
+    joiners: list[Change] = [
+        c for i in range(30) for c in (CreatePupil(f"new:s{i}", f"s{i}", "A", "B", 4), AddToBand("b4", f"new:s{i}"))
+    ]
+    flood = safeguard(joiners, linked_pupils=100, thresholds=Thresholds())
+    assert (flood.apply, len(flood.held)) == ([], 60)
+    rename: list[Change] = [RenamePupil("p1", ("Amy", "Jones"), ("Amelia", "Jones"))]
+    migrating = safeguard(rename, linked_pupils=100, thresholds=Thresholds(), hold_all="migrating")
+    assert (migrating.apply, [h.reason for h in migrating.held]) == ([], ["migrating"])
