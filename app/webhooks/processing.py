@@ -24,6 +24,7 @@ from app.models import School, WebhookEvent
 from app.schools.service import connect_to_wonde
 from app.sync.disconnect import disconnect_school
 from app.sync.fetch import FULL_READ, start_read
+from app.sync.reconcile import start_sync
 from app.wonde.client import WondeClient
 from app.wonde.errors import WondeAuthError, WondeError, WondeNotFound
 
@@ -116,7 +117,10 @@ async def process_event(
                 domain=domain,
                 box=box,
             )
-            await start_read(session, school.id, kind=FULL_READ, trigger="webhook")
+            if school.state == "syncing":  # re-approved (a new token): catch up at once
+                await start_sync(session, school.id, trigger="webhook", actor="wonde")
+            else:
+                await start_read(session, school.id, kind=FULL_READ, trigger="webhook")
         elif event.payload_type in ("accessRevoked", "accessDeclined"):
             if school.state != "disconnected":
                 await disconnect_school(session, school.id, trigger="webhook", actor="wonde", revoke=False)
