@@ -51,7 +51,8 @@ def _roster(dump: dict[str, Any]) -> bytes:
             continue  # a joiner: no app account yet
         forms = [g["name"] for g in student["groups"]["data"] if g["type"] == "REGISTRATION"]
         forename, surname = (student["forename"], student["surname"])
-        lines.append(f"app{index},{forename},{surname},Form {forms[0]},")
+        year = student["education_details"]["data"]["current_nc_year"]
+        lines.append(f"app{index},{forename},{surname},Form {forms[0]},{year}")
     return ("\n".join(lines) + "\n").encode()
 
 
