@@ -58,6 +58,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/schools/{school_id}/held-changes/reject-all"): {},
     ("GET", "/v1/schools/{school_id}/changes"): {"params": {"action": "held"}},
     ("GET", "/v1/schools/{school_id}/pupils/{pupil_id}/timeline"): {},
+    ("POST", "/v1/schools/{school_id}/runs/{run_id}/undo"): {},
 }
 # Reads only an admin may make: the uploader is the admin's screen, and login details are passwords.
 ADMIN_ONLY_READS = {
@@ -119,7 +120,18 @@ async def target(session: AsyncSession, school: School) -> Target:
             "reason": "test",
         },
     )
-    session.add(held)
+    renamed = Change(
+        school_id=school.id,
+        run_id=run.id,
+        entity_type="band",
+        entity_id=str(band.id),
+        band_id=band.id,
+        action="rename_band",
+        status="applied",
+        before={"name": "4B"},
+        after={"name": "4B"},
+    )
+    session.add_all([held, renamed])
     (await session.get(School, school.id)).state = "syncing"  # type: ignore[union-attr]
     await session.commit()
     ids = {"band_id": str(band.id), "pupil_id": str(pupil.id), "run_id": str(run.id), "change_id": str(held.id)}

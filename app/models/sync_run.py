@@ -10,11 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, TimestampMixin
 from app.models._types import UUIDPrimaryKey, in_list
 
-RUN_KINDS = ("full_read", "delta_read", "merge", "reconcile", "disconnect", "ping")
+RUN_KINDS = ("full_read", "delta_read", "merge", "reconcile", "disconnect", "undo", "ping")
 RUN_TRIGGERS = ("schedule", "webhook", "manual")
 RUN_STATUSES = ("queued", "running", "succeeded", "failed")
 # Runs that change the app's state; at most one of them is queued or running per school.
-MUTATING_RUN_KINDS = ("merge", "reconcile", "disconnect")
+MUTATING_RUN_KINDS = ("merge", "reconcile", "disconnect", "undo")
 
 
 class SyncRun(TimestampMixin, Base):

@@ -13,6 +13,7 @@ from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.sync import runs
 from app.sync.disconnect import SyncAlreadyRunning, disconnect_school
 from app.sync.schemas import Run
+from app.sync.undo import NothingToUndo, UndoBlocked, undo_run
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["runs"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -50,3 +51,16 @@ async def disconnect(school_id: str, principal: SchoolAdmin, session: Session) -
     """Stop syncing: unlink every band and pupil (each link kept in the journal), keep every account and
     membership, and revoke access in Wonde (in the background; retried if Wonde does not answer)."""
     return await disconnect_school(session, school_id, trigger="manual", actor=principal.subject, revoke=True)
+
+
+@router.post(
+    "/runs/{run_id}/undo",
+    response_model=Run,
+    responses=error_responses(
+        NotAuthenticated, Forbidden, runs.RunNotFound, NothingToUndo, UndoBlocked, SyncAlreadyRunning
+    ),
+)
+async def undo(school_id: str, run_id: uuid.UUID, principal: SchoolAdmin, session: Session) -> object:
+    """Revert every change the run applied (a run of its own, journalled); refused where a later run
+    changed the same pupils or bands. Accounts the run created are archived, never deleted."""
+    return await undo_run(session, school_id, run_id, principal.subject)

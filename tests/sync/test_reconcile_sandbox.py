@@ -182,3 +182,46 @@ async def test_a_mass_leaving_is_held_until_approved_or_rejected(
             select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id, Pupil.archived_at.is_not(None))
         )
     assert archived in (len(leaving), len(leaving) - 1)
+
+
+async def _rows(committed: Committed, school_id: str) -> dict[str, Any]:
+    async with committed.sessionmaker() as session:
+        pupils = {
+            p.id: (p.first_name, p.last_name, p.year_group, p.username, p.mis_student_id, p.archived_at)
+            for p in await session.scalars(select(Pupil).where(Pupil.school_id == school_id))
+        }
+        bands = {
+            b.id: (b.name, b.year_group, b.mis_class_id, b.mis_group_id, b.archived_at)
+            for b in await session.scalars(select(Band).where(Band.school_id == school_id))
+        }
+        members = set(
+            await session.execute(
+                select(BandMembership.band_id, BandMembership.pupil_id).where(BandMembership.school_id == school_id)
+            )
+        )
+    return {"pupils": pupils, "bands": bands, "members": {tuple(m) for m in members}}
+
+
+async def test_undo_restores_the_exact_prior_state(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
+) -> None:
+    from app.sync.undo import NothingToUndo, undo_run
+
+    box = SecretBox(settings.encryption_key)
+    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    await _sync(committed, wonde, box, school_id)  # catch up first: the run to undo is the next one
+    before = await _rows(committed, school_id)
+    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
+        for event in ({"kind": "rename"}, {"kind": "move"}, {"kind": "change_year", "year": 9}, {"kind": "leaver"}):
+            assert (await admin.post(f"/schools/{wonde_school}/events", json=event)).status_code == 200
+    run_id = await _run(committed, school_id, "reconcile")
+    assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
+    assert await _rows(committed, school_id) != before
+    async with committed.sessionmaker() as session:
+        undo = await undo_run(session, school_id, run_id, "admin")
+        await session.commit()
+        assert undo.counts["undone"] >= 4
+    assert await _rows(committed, school_id) == before
+    async with committed.sessionmaker() as session:
+        with pytest.raises(NothingToUndo):
+            await undo_run(session, school_id, run_id, "admin")
