@@ -59,6 +59,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/schools/{school_id}/changes"): {"params": {"action": "held"}},
     ("GET", "/v1/schools/{school_id}/pupils/{pupil_id}/timeline"): {},
     ("POST", "/v1/schools/{school_id}/runs/{run_id}/undo"): {},
+    ("POST", "/v1/schools/{school_id}/held-changes/{change_id}/accept-suggestion"): {},
 }
 # Reads only an admin may make: the uploader is the admin's screen, and login details are passwords.
 ADMIN_ONLY_READS = {
@@ -116,8 +117,8 @@ async def target(session: AsyncSession, school: School) -> Target:
         action="held",
         status="held",
         after={
-            "change": {"type": "RenameBand", "band": str(band.id), "before": "4B", "after": "4B Oak"},
-            "reason": "test",
+            "change": {"type": "UnlinkBand", "band": str(band.id), "container": "C-OLD", "suggestion": "C-4B"},
+            "reason": "the class vanished",
         },
     )
     renamed = Change(

@@ -40,7 +40,7 @@ from app.sync.apply import Lookup, apply_plan
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
 from app.sync.core.plan import StudentFacts
-from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile
+from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile, plan_relinks
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
 from app.sync.disconnect import SyncAlreadyRunning
 from app.sync.journal import Entry, record
@@ -101,7 +101,8 @@ async def load(session: AsyncSession, school_id: str) -> tuple[ReconcileState, L
         container_names={w: name for w, name, alive, _ in containers.values() if alive},
         members={k: frozenset(v) for k, v in members.items()},
         students={
-            w: MisPupil(StudentFacts(s.forename, s.surname, s.year_group), s.leaving_date) for w, s in live.items()
+            w: MisPupil(StudentFacts(s.forename, s.surname, s.year_group), s.leaving_date, s.upn)
+            for w, s in live.items()
         },
         pupils={
             str(p.id): AppPupil(
@@ -114,6 +115,7 @@ async def load(session: AsyncSession, school_id: str) -> tuple[ReconcileState, L
             for p in pupils
         },
         band_members={k: frozenset(v) for k, v in band_members.items()},
+        gone_upns={s.wonde_id: s.upn for s in students if s.deleted_at is not None and s.upn},
     )
     lookup = Lookup(
         {s.wonde_id: s.id for s in students},
@@ -122,6 +124,23 @@ async def load(session: AsyncSession, school_id: str) -> tuple[ReconcileState, L
     )
     linked = sum(1 for p in pupils if p.mis_student_id is not None and p.archived_at is None)
     return state, lookup, linked
+
+
+async def _relink_after_migration(session: AsyncSession, school: School, run: SyncRun, box: SecretBox) -> int:
+    """Re-link pupils whose students came back under new ids (matched by UPN); once no linked pupil
+    points at a vanished student, the migration is over and the normal reconcile resumes."""
+    state, lookup, _ = await load(session, school.id)
+    relinks = plan_relinks(state)
+    if relinks:
+        await apply_plan(session, school.id, run.id, run.actor, Plan(relinks), lookup, box)
+    state, _, _ = await load(session, school.id)
+    stranded = [
+        p for p in state.pupils.values() if p.student is not None and not p.archived and p.student not in state.students
+    ]
+    if not stranded:
+        school.migrating_since = None
+        await session.flush()
+    return len(relinks)
 
 
 def thresholds_of(school: School) -> Thresholds:
@@ -171,12 +190,15 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
     assert school is not None
     if school.state != "syncing":
         raise NotSyncing()
+    relinked = 0
+    if school.migrating_since is not None:
+        relinked = await _relink_after_migration(session, school, run, box)
     _, decision, lookup = await plan_for(session, school)
     applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), lookup, box)
     await record(
         session, school.id, run.id, run.actor, [_held_entry(school.id, h.change, h.reason) for h in decision.held]
     )
-    counts = Plan(list(decision.apply)).counts(tuple(kinds.LABELS))
+    counts = Plan(list(decision.apply)).counts(tuple(kinds.LABELS)) | {"pupils_relinked": relinked}
     return (
         {k: v for k, v in counts.items() if v}
         | {"held": len(decision.held)}
@@ -286,3 +308,48 @@ async def decide_held(
         row.status, row.decided_at, row.actor = ("applied" if approve else "rejected"), now, actor
     await session.flush()
     return waiting
+
+
+class NoSuggestion(Conflict):
+    """This held change has no suggested class to follow instead."""
+
+
+async def accept_suggestion(
+    session: AsyncSession, school_id: str, change_id: int, *, actor: str, box: SecretBox
+) -> Journal:
+    """For a band whose class vanished (a new school year): follow the suggested new class instead."""
+    await lock_school(session, school_id)
+    row = await session.scalar(
+        select(Journal)
+        .where(Journal.school_id == school_id, Journal.id == change_id, Journal.action == "held")
+        .with_for_update()
+    )
+    if row is None:
+        raise HeldChangeNotFound()
+    if row.status != "held":
+        raise ChangeAlreadyDecided()
+    change = deserialise((row.after or {})["change"])
+    if not isinstance(change, kinds.UnlinkBand) or change.suggestion is None:
+        raise NoSuggestion()
+    now = utc_now()
+    state, lookup, _ = await load(session, school_id)
+    if change.suggestion in state.synced.values():
+        raise NoSuggestion("The suggested class is already followed by another band.")
+    run = SyncRun(
+        school_id=school_id,
+        kind="reconcile",
+        trigger="manual",
+        status="succeeded",
+        actor=actor,
+        started_at=now,
+        finished_at=now,
+    )
+    session.add(run)
+    await session.flush()
+    await apply_plan(
+        session, school_id, run.id, actor, Plan([kinds.LinkBand(change.band, change.suggestion)]), lookup, box
+    )
+    run.counts = {"bands_linked": 1}
+    row.status, row.decided_at, row.actor = "applied", now, actor
+    await session.flush()
+    return row

@@ -123,6 +123,14 @@ def _decider_all(approve: bool) -> Any:
     return decide_all
 
 
+async def _accept(
+    school_id: str, change_id: int, request: Request, principal: SchoolAdmin, session: Session
+) -> HeldChange:
+    """Follow the suggested new MIS class instead of unlinking the band (after a new school year)."""
+    box = SecretBox(request.app.state.settings.encryption_key)
+    return _held(await reconcile.accept_suggestion(session, school_id, change_id, actor=principal.subject, box=box))
+
+
 _ERRORS = error_responses(NotAuthenticated, Forbidden, reconcile.HeldChangeNotFound, reconcile.ChangeAlreadyDecided)
 router.add_api_route(
     "/held-changes/{change_id}/approve",
@@ -155,4 +163,12 @@ router.add_api_route(
     response_model=list[HeldChange],
     responses=_ERRORS,
     summary="Reject every held change",
+)
+router.add_api_route(
+    "/held-changes/{change_id}/accept-suggestion",
+    _accept,
+    methods=["POST"],
+    response_model=HeldChange,
+    responses=_ERRORS | error_responses(reconcile.NoSuggestion),
+    summary="Follow the suggested class instead",
 )

@@ -225,3 +225,74 @@ async def test_undo_restores_the_exact_prior_state(
     async with committed.sessionmaker() as session:
         with pytest.raises(NothingToUndo):
             await undo_run(session, school_id, run_id, "admin")
+
+
+async def _linked_counts(committed: Committed, school_id: str) -> tuple[int, int, int]:
+    async with committed.sessionmaker() as session:
+        pupils = await session.scalar(select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id))
+        linked = await session.scalar(
+            select(func.count(func.distinct(Pupil.mis_student_id))).where(
+                Pupil.school_id == school_id, Pupil.mis_student_id.is_not(None)
+            )
+        )
+        links = await session.scalar(
+            select(func.count())
+            .select_from(Pupil)
+            .where(Pupil.school_id == school_id, Pupil.mis_student_id.is_not(None))
+        )
+    return int(pupils or 0), int(linked or 0), int(links or 0)
+
+
+async def test_an_mis_migration_relinks_by_upn_and_creates_no_account(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
+) -> None:
+    box = SecretBox(settings.encryption_key)
+    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    await _sync(committed, wonde, box, school_id)
+    pupils_before, _, _ = await _linked_counts(committed, school_id)
+    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
+        assert (await admin.post(f"/schools/{wonde_school}/events", json={"kind": "migration"})).status_code == 200
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        assert school is not None
+        school.migrating_since = school.updated_at  # as the schoolMigration webhook does
+        await session.commit()
+    counts = await _sync(committed, wonde, box, school_id)
+    assert counts["pupils_relinked"] == pupils_before
+    pupils, linked, links = await _linked_counts(committed, school_id)
+    assert (pupils, linked, links) == (pupils_before, pupils_before, pupils_before)  # no new account, one link each
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        assert school is not None
+        assert school.migrating_since is None
+        held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))
+    # Classes were recreated too: each band waits with the new class suggested.
+    suggested = [h for h in held if (h.after or {}).get("change", {}).get("type") == "UnlinkBand"]
+    assert suggested
+    assert all(h.after and h.after["change"]["suggestion"] for h in suggested)
+
+
+async def test_a_new_school_year_suggests_the_next_class_for_each_band(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
+) -> None:
+    from app.sync.reconcile import accept_suggestion
+
+    box = SecretBox(settings.encryption_key)
+    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    await _sync(committed, wonde, box, school_id)
+    pupils_before, _, _ = await _linked_counts(committed, school_id)
+    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
+        assert (await admin.post(f"/schools/{wonde_school}/events", json={"kind": "rollover"})).status_code == 200
+    counts = await _sync(committed, wonde, box, school_id)
+    assert counts["held"] > 0
+    async with committed.sessionmaker() as session:
+        held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))
+        vanished = [h for h in held if (h.after or {}).get("change", {}).get("type") == "UnlinkBand"]
+        with_suggestion = [h for h in vanished if h.after and h.after["change"]["suggestion"]]
+        assert len(with_suggestion) >= len(vanished) // 2
+        for row in with_suggestion:
+            await accept_suggestion(session, school_id, row.id, actor="admin", box=box)
+        await session.commit()
+    pupils, linked, links = await _linked_counts(committed, school_id)
+    assert links == linked  # never two accounts for one child
+    assert pupils >= pupils_before

@@ -88,10 +88,12 @@ class RestorePupil:
 
 @dataclass(frozen=True)
 class UnlinkBand:
-    """A synced class vanished from the MIS: the band stops following it (always held for the admin)."""
+    """A synced class vanished from the MIS: the band stops following it (always held for the admin).
+    ``suggestion`` is the new class that holds most of the band's pupils (a new school year)."""
 
     band: str
     container: str
+    suggestion: str | None = None
 
 
 Change = (

@@ -10,7 +10,7 @@ app-only bands are not in ``synced`` and so never appear. A school in step gives
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from app.sync.core.changes import (
@@ -20,6 +20,7 @@ from app.sync.core.changes import (
     Change,
     ChangeYear,
     CreatePupil,
+    LinkPupil,
     Plan,
     RemoveFromBand,
     RenameBand,
@@ -36,6 +37,7 @@ class MisPupil:
 
     facts: StudentFacts
     leaving_date: date | None = None
+    upn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,50 @@ class ReconcileState:
     students: Mapping[str, MisPupil]  # live students (on roll or not)
     pupils: Mapping[str, AppPupil]
     band_members: Mapping[str, frozenset[str]]
+    # UPNs of students the MIS no longer has, to re-link their pupils after an MIS migration.
+    gone_upns: Mapping[str, str] = field(default_factory=dict)
+
+
+def plan_relinks(state: ReconcileState) -> list[Change]:
+    """After an MIS migration every student has a new id; a pupil whose old student is gone is re-linked
+    to the one live, unclaimed student with the same UPN. No UPN, or two candidates: left for review."""
+    claimed = {p.student for p in state.pupils.values() if p.student is not None}
+    by_upn: dict[str, list[str]] = {}
+    for wonde_id, student in state.students.items():
+        if student.upn and wonde_id not in claimed:
+            by_upn.setdefault(student.upn, []).append(wonde_id)
+    relinks: list[Change] = []
+    for pupil_id, pupil in sorted(state.pupils.items()):
+        if pupil.student is None or pupil.student in state.students:
+            continue
+        found = by_upn.get(state.gone_upns.get(pupil.student, ""), [])
+        if len(found) == 1:
+            relinks.append(LinkPupil(pupil_id, found[0]))
+    return relinks
+
+
+def _successors(state: ReconcileState, pupil_of: Mapping[str, str]) -> dict[str, str]:
+    """For bands whose class vanished: the unsynced live class holding most of each band's linked
+    pupils (at least half of them), each class offered to one band at most — the strongest claim wins."""
+    synced = set(state.synced.values())
+    vanished = [b for b, c in state.synced.items() if c not in state.container_names]
+    claims = []
+    for band in vanished:
+        pupils = state.band_members.get(band, frozenset())
+        linked = sum(1 for p in pupils if p in state.pupils and state.pupils[p].student is not None)
+        for container, students in state.members.items():
+            if container in synced:
+                continue
+            count = sum(1 for s in students if pupil_of.get(s) in pupils)
+            if count and count * 2 >= max(linked, 1):
+                claims.append((-count, band, container))
+    chosen: dict[str, str] = {}
+    taken: set[str] = set()
+    for _, band, container in sorted(claims):
+        if band not in chosen and container not in taken:
+            chosen[band] = container
+            taken.add(container)
+    return chosen
 
 
 def _on_roll(student: MisPupil | None, today: date) -> bool:
@@ -88,10 +134,11 @@ def plan_reconcile(state: ReconcileState) -> Plan:
                 changes.append(ChangeYear(pupil_id, pupil.year_group, record.facts.year_group))
 
     created: set[str] = set()
+    successors = _successors(state, pupil_of)
     for band, container in sorted(state.synced.items()):
         current = state.band_members.get(band, frozenset()) & linked
         if container not in state.container_names:
-            changes.append(UnlinkBand(band, container))
+            changes.append(UnlinkBand(band, container, successors.get(band)))
             continue
         if state.band_names.get(band) != state.container_names[container]:
             changes.append(RenameBand(band, state.band_names.get(band, ""), state.container_names[container]))
