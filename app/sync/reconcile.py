@@ -237,7 +237,11 @@ async def run_sync(
             return run.status if run else "missing"
         school = await session.get(School, run.school_id)
         assert school is not None
-        recent = school.last_full_read_at is not None and utc_now() - school.last_full_read_at < fetch.FULL_READ_EVERY
+        recent = (
+            run.trigger != "schedule"  # the nightly sync always reads everything
+            and school.last_full_read_at is not None
+            and utc_now() - school.last_full_read_at < fetch.FULL_READ_EVERY
+        )
         read = SyncRun(
             school_id=school.id,
             kind=fetch.DELTA_READ if recent else fetch.FULL_READ,
