@@ -8,6 +8,7 @@ applies exactly what was shown and a rejection leaves the pupils as they were.
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -173,6 +174,10 @@ def _held_entry(school_id: str, change: kinds.Change, reason: str) -> Entry:
     )
 
 
+def _canonical(change: Any) -> str:
+    return json.dumps(change, sort_keys=True)
+
+
 def _serialise(change: kinds.Change) -> dict[str, Any]:
     return {"type": type(change).__name__, **dataclasses.asdict(change)}
 
@@ -195,9 +200,10 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
         relinked = await _relink_after_migration(session, school, run, box)
     _, decision, lookup = await plan_for(session, school)
     applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), lookup, box)
-    await record(
-        session, school.id, run.id, run.actor, [_held_entry(school.id, h.change, h.reason) for h in decision.held]
-    )
+    # A change still waiting from an earlier night is not held a second time.
+    waiting = {_canonical((row.after or {}).get("change")) for row in await held_changes(session, school.id)}
+    fresh = [h for h in decision.held if _canonical(_serialise(h.change)) not in waiting]
+    await record(session, school.id, run.id, run.actor, [_held_entry(school.id, h.change, h.reason) for h in fresh])
     counts = Plan(list(decision.apply)).counts(tuple(kinds.LABELS)) | {"pupils_relinked": relinked}
     return (
         {k: v for k, v in counts.items() if v}

@@ -296,3 +296,26 @@ async def test_a_new_school_year_suggests_the_next_class_for_each_band(
     pupils, linked, links = await _linked_counts(committed, school_id)
     assert links == linked  # never two accounts for one child
     assert pupils >= pupils_before
+
+
+async def test_a_change_still_waiting_is_not_held_twice(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
+) -> None:
+    box = SecretBox(settings.encryption_key)
+    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    dump = export_dump(sandbox.state, wonde_school)
+    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
+        for student in dump["students"][:60]:
+            await admin.post(f"/schools/{wonde_school}/events", json={"kind": "leaver", "student_id": student["id"]})
+    await _sync(committed, wonde, box, school_id)
+    async with committed.sessionmaker() as session:
+        first = await session.scalar(
+            select(func.count()).select_from(Change).where(Change.school_id == school_id, Change.status == "held")
+        )
+    await _sync(committed, wonde, box, school_id)
+    async with committed.sessionmaker() as session:
+        second = await session.scalar(
+            select(func.count()).select_from(Change).where(Change.school_id == school_id, Change.status == "held")
+        )
+    assert first
+    assert second == first
