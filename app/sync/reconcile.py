@@ -276,6 +276,25 @@ async def run_sync(
     return "succeeded"
 
 
+def still_applies(change: kinds.Change, state: ReconcileState) -> bool:
+    """Whether a held change still makes sense now: a later run (or the MIS) may have done it already."""
+    if isinstance(change, kinds.CreatePupil):
+        return all(p.student != change.student for p in state.pupils.values())
+    if isinstance(change, kinds.LinkPupil):
+        return all(p.student != change.student for p in state.pupils.values())
+    if isinstance(change, kinds.AddToBand):
+        return change.pupil.startswith(kinds.NEW) or change.pupil not in state.band_members.get(
+            change.band, frozenset()
+        )
+    if isinstance(change, kinds.RemoveFromBand):
+        return change.pupil in state.band_members.get(change.band, frozenset())
+    if isinstance(change, kinds.UnlinkBand):
+        return state.synced.get(change.band) == change.container
+    if isinstance(change, kinds.ArchivePupil):
+        return change.pupil in state.pupils and not state.pupils[change.pupil].archived
+    return True
+
+
 async def held_changes(session: AsyncSession, school_id: str) -> list[Journal]:
     rows = await session.scalars(
         select(Journal).where(Journal.school_id == school_id, Journal.status == "held").order_by(Journal.id)
@@ -299,7 +318,7 @@ async def decide_held(
     waiting = [r for r in rows if r.status == "held"]
     now = utc_now()
     if approve and waiting:
-        _, lookup, _ = await load(session, school_id)
+        state, lookup, _ = await load(session, school_id)
         approval = SyncRun(
             school_id=school_id,
             kind="reconcile",
@@ -311,7 +330,16 @@ async def decide_held(
         )
         session.add(approval)
         await session.flush()
-        plan = Plan([deserialise((r.after or {})["change"]) for r in waiting])
+        held = [deserialise((r.after or {})["change"]) for r in waiting]
+        kept = [c for c in held if still_applies(c, state)]
+        created = {c.ref for c in kept if isinstance(c, kinds.CreatePupil)}
+        plan = Plan(
+            [
+                c
+                for c in kept
+                if not (isinstance(c, kinds.AddToBand) and c.pupil.startswith(kinds.NEW) and c.pupil not in created)
+            ]
+        )
         await apply_plan(session, school_id, approval.id, actor, plan, lookup, box)
         approval.counts = {k: v for k, v in plan.counts(tuple(kinds.LABELS)).items() if v}
     for row in waiting:
