@@ -40,6 +40,9 @@ from app.sync import fetch
 from app.sync.apply import Lookup, apply_plan
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
+from app.sync.core.matching import AppPupil as MatchPupil
+from app.sync.core.matching import MatchInput, match
+from app.sync.core.matching import MisStudent as MatchStudent
 from app.sync.core.plan import StudentFacts
 from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile, plan_relinks
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
@@ -128,20 +131,87 @@ async def load(session: AsyncSession, school_id: str) -> tuple[ReconcileState, L
 
 
 async def _relink_after_migration(session: AsyncSession, school: School, run: SyncRun, box: SecretBox) -> int:
-    """Re-link pupils whose students came back under new ids (matched by UPN); once no linked pupil
-    points at a vanished student, the migration is over and the normal reconcile resumes."""
+    """Re-link pupils whose students came back under new ids: by UPN where the MIS gives one, else by
+    the matcher on names and year (automatic only where it is certain). What stays uncertain is held
+    for the admin (the likeliest student, or archiving when there is none); once no linked pupil points
+    at a vanished student, the migration is over and the normal reconcile resumes."""
     state, lookup, _ = await load(session, school.id)
     relinks = plan_relinks(state)
+    matched, doubtful = _match_stranded(_after(state, relinks))
+    relinks += matched
     if relinks:
         await apply_plan(session, school.id, run.id, run.actor, Plan(relinks), lookup, box)
     state, _, _ = await load(session, school.id)
     stranded = [
         p for p in state.pupils.values() if p.student is not None and not p.archived and p.student not in state.students
     ]
-    if not stranded:
+    if stranded:
+        waiting = {_canonical((row.after or {}).get("change")) for row in await held_changes(session, school.id)}
+        await record(
+            session,
+            school.id,
+            run.id,
+            run.actor,
+            [_held_entry(school.id, c, reason) for c, reason in doubtful if _canonical(_serialise(c)) not in waiting],
+        )
+    else:
         school.migrating_since = None
         await session.flush()
     return len(relinks)
+
+
+def _after(state: ReconcileState, relinks: list[kinds.Change]) -> ReconcileState:
+    moved = {c.pupil: c.student for c in relinks if isinstance(c, kinds.LinkPupil)}
+    pupils = {pid: dataclasses.replace(p, student=moved.get(pid, p.student)) for pid, p in state.pupils.items()}
+    return dataclasses.replace(state, pupils=pupils)
+
+
+def _match_stranded(state: ReconcileState) -> tuple[list[kinds.Change], list[tuple[kinds.Change, str]]]:
+    """The matcher over the pupils still pointing at vanished students and the students nobody claims."""
+    claimed = {p.student for p in state.pupils.values() if p.student is not None}
+    stranded = {
+        pid: p
+        for pid, p in state.pupils.items()
+        if p.student is not None and not p.archived and p.student not in state.students
+    }
+    if not stranded:
+        return [], []
+    # Every live student goes in, so names weigh what they weigh in this school; the claimed ones are
+    # settled (never candidates).
+    result = match(
+        MatchInput(
+            bands=(),
+            pupils=tuple(MatchPupil(pid, p.first_name, p.last_name, p.year_group) for pid, p in stranded.items()),
+            containers=(),
+            students=tuple(
+                MatchStudent(w, s.facts.forename, s.facts.surname, year_group=s.facts.year_group)
+                for w, s in state.students.items()
+            ),
+            members={},
+            settled_students=frozenset(claimed & state.students.keys()),
+        )
+    )
+    matched: list[kinds.Change] = []
+    doubtful: list[tuple[kinds.Change, str]] = []
+    for decision in result.pupils:
+        old = stranded[decision.pupil_id].student or ""
+        if decision.status == "auto" and decision.student_id:
+            matched.append(kinds.LinkPupil(decision.pupil_id, decision.student_id))
+        elif decision.candidates:
+            reason = (
+                "re-link after the MIS migration: the likeliest student, not certain ("
+                + "; ".join(decision.evidence)
+                + ")"
+            )
+            doubtful.append((kinds.LinkPupil(decision.pupil_id, decision.candidates[0].id), reason))
+        else:
+            doubtful.append(
+                (
+                    kinds.ArchivePupil(decision.pupil_id, old, "not found after the MIS migration"),
+                    "no student matches after the MIS migration",
+                )
+            )
+    return matched, doubtful
 
 
 def thresholds_of(school: School) -> Thresholds:
