@@ -28,6 +28,7 @@ ROSTER = "pupil_id,first_name,last_name,band,year_group\np1,Amy,Jones,4B,4\n"
 # A request that would succeed for the school's own admin, for each route.
 SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/schools/{school_id}"): {},
+    ("PATCH", "/v1/schools/{school_id}"): {"json": {"hold_min_pupils": 10, "hold_fraction": 0.2}},
     ("GET", "/v1/schools/{school_id}/bands"): {},
     ("POST", "/v1/schools/{school_id}/bands"): {"json": {"name": "5C"}},
     ("GET", "/v1/schools/{school_id}/bands/{band_id}"): {},

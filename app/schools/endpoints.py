@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import CurrentPrincipal, SchoolReader, require_school
+from app.auth import CurrentPrincipal, SchoolAdmin, SchoolReader, require_school
 from app.errors import Forbidden, NotAuthenticated, SchoolAlreadyExists, SchoolNotFound, error_responses
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.schools import service
-from app.schools.schemas import School, SchoolCreate
+from app.schools.schemas import School, SchoolCreate, SchoolUpdate
 
 router = APIRouter(prefix="/schools", tags=["schools"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -37,3 +37,12 @@ async def list_schools(principal: CurrentPrincipal, session: Session, page: Pagi
 @router.get("/{school_id}", response_model=School, responses=error_responses(NotAuthenticated, SchoolNotFound))
 async def get_school(school_id: str, _: SchoolReader, session: Session) -> object:
     return await service.get_school(session, school_id)
+
+
+@router.patch(
+    "/{school_id}", response_model=School, responses=error_responses(NotAuthenticated, Forbidden, SchoolNotFound)
+)
+async def update_school(school_id: str, data: SchoolUpdate, _: SchoolAdmin, session: Session) -> object:
+    """The school's settings: name, time zone (the nightly sync runs in its early morning), how long
+    leavers stay restorable, and when removals are held for an admin."""
+    return await service.update_school(session, school_id, data)

@@ -31,6 +31,27 @@ class SchoolCreate(InputSchema):
         return value
 
 
+class SchoolUpdate(InputSchema):
+    """The school's own settings; every field is optional."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    timezone: str | None = None
+    leaver_grace_days: int | None = Field(default=None, ge=0, le=3660, description="How long leavers stay restorable.")
+    hold_min_pupils: int | None = Field(
+        default=None, ge=0, le=100_000, description="Hold removals above this many pupils…"
+    )
+    hold_fraction: Decimal | None = Field(
+        default=None, ge=0, le=1, description="…and above this share of linked pupils."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise ValueError(f"unknown time zone {value!r}")
+        return value
+
+
 class School(Schema):
     id: str
     name: str

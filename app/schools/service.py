@@ -9,7 +9,7 @@ from app.kit.pagination import PageParams
 from app.kit.repository import paginate
 from app.models import School
 from app.schools.repository import SchoolRepository
-from app.schools.schemas import SchoolCreate
+from app.schools.schemas import SchoolCreate, SchoolUpdate
 
 
 async def create_school(session: AsyncSession, data: SchoolCreate) -> School:
@@ -52,4 +52,15 @@ async def connect_to_wonde(
     if school.state in ("pending", "disconnected"):
         school.state = "approved"
     await session.flush()
+    return school
+
+
+async def update_school(session: AsyncSession, school_id: str, data: SchoolUpdate) -> School:
+    """Change the school's name, time zone or safeguard settings."""
+    school = await get_school(session, school_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(school, field, value)
+    await session.flush()
+    await session.refresh(school)
     return school

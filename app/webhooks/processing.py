@@ -126,4 +126,6 @@ async def process_event(
                 await disconnect_school(session, school.id, trigger="webhook", actor="wonde", revoke=False)
         elif event.payload_type == "schoolMigration":
             school.migrating_since = school.migrating_since or utc_now()
+            if event.payload.get("completed_at") and school.state == "syncing":
+                await start_sync(session, school.id, trigger="webhook", actor="wonde")  # re-link now
         return await _finish(session, event, "processed")

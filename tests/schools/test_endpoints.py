@@ -59,3 +59,18 @@ async def test_a_school_in_the_token_but_not_registered_is_404(client: httpx.Asy
     response = await client.get("/v1/schools/unknown/bands", headers=auth("unknown"))
     assert response.status_code == 404
     assert response.json() == {"error": "SchoolNotFound", "detail": "School not found."}
+
+
+async def test_an_admin_changes_the_schools_settings(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School
+) -> None:
+    url = f"/v1/schools/{school.id}"
+    changed = await client.patch(
+        url, json={"hold_min_pupils": 12, "hold_fraction": 0.25, "leaver_grace_days": 90}, headers=auth(school.id)
+    )
+    assert changed.status_code == 200
+    body = changed.json()
+    assert (body["hold_min_pupils"], body["hold_fraction"], body["leaver_grace_days"]) == (12, "0.250", 90)
+    for bad in ({"hold_fraction": 2}, {"timezone": "Mars/Base"}, {"leaver_grace_days": -1}, {"state": "syncing"}):
+        assert (await client.patch(url, json=bad, headers=auth(school.id))).status_code == 422, bad
+    assert (await client.patch(url, json={"name": "X"}, headers=auth(school.id, role="teacher"))).status_code == 403
