@@ -65,6 +65,7 @@ class HeldChangeNotFound(NotFound):
 
 async def load(session: AsyncSession, school_id: str) -> tuple[ReconcileState, Lookup, int]:
     """The school as the reconcile sees it, in a fixed number of queries; and how many pupils are linked."""
+    school = await session.get(School, school_id)
     classes = list(await session.scalars(select(MisClass).where(MisClass.school_id == school_id)))
     groups = list(
         await session.scalars(select(MisGroup).where(MisGroup.school_id == school_id, MisGroup.type == "REGISTRATION"))
@@ -115,11 +116,13 @@ async def load(session: AsyncSession, school_id: str) -> tuple[ReconcileState, L
                 p.year_group,
                 wonde_of.get(p.mis_student_id) if p.mis_student_id else None,
                 p.archived_at is not None,
+                p.archived_at.date() if p.archived_at else None,
             )
             for p in pupils
         },
         band_members={k: frozenset(v) for k, v in band_members.items()},
         gone_upns={s.wonde_id: s.upn for s in students if s.deleted_at is not None and s.upn},
+        leaver_grace_days=school.leaver_grace_days if school else 183,
     )
     lookup = Lookup(
         {s.wonde_id: s.id for s in students},

@@ -84,6 +84,7 @@ class ArchivePupil:
 class RestorePupil:
     pupil: str
     student: str
+    after_grace: bool = False  # archived longer than the school's grace period: an admin confirms
 
 
 @dataclass(frozen=True)

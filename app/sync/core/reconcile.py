@@ -47,6 +47,7 @@ class AppPupil:
     year_group: int | None
     student: str | None  # the linked MIS student's Wonde id
     archived: bool
+    archived_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class ReconcileState:
     band_members: Mapping[str, frozenset[str]]
     # UPNs of students the MIS no longer has, to re-link their pupils after an MIS migration.
     gone_upns: Mapping[str, str] = field(default_factory=dict)
+    leaver_grace_days: int = 183
 
 
 def plan_relinks(state: ReconcileState) -> list[Change]:
@@ -122,7 +124,8 @@ def plan_reconcile(state: ReconcileState) -> Plan:
         record = state.students.get(pupil.student)
         on_roll = _on_roll(record, state.today)
         if on_roll and pupil.archived:
-            changes.append(RestorePupil(pupil_id, pupil.student))
+            late = pupil.archived_on is not None and (state.today - pupil.archived_on).days > state.leaver_grace_days
+            changes.append(RestorePupil(pupil_id, pupil.student, after_grace=late))
         elif not on_roll and not pupil.archived:
             reason = "left the school (off roll)" if record is not None else "no longer in the MIS"
             changes.append(ArchivePupil(pupil_id, pupil.student, reason))

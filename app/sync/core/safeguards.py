@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.sync.core.changes import ArchivePupil, Change, CreatePupil, RemoveFromBand, UnlinkBand
+from app.sync.core.changes import ArchivePupil, Change, CreatePupil, RemoveFromBand, RestorePupil, UnlinkBand
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ def safeguard(
             # So many new children at once usually means the MIS changed its ids: new accounts would
             # be second accounts for children who already have one.
             held.append(Held(change, f"{len(joiners)} new accounts in one run: held until an admin approves"))
+        elif isinstance(change, RestorePupil) and change.after_grace:
+            held.append(Held(change, "back after the leaver grace period: confirm it is the same child"))
         elif isinstance(change, UnlinkBand):
             held.append(Held(change, "the MIS class this band follows has vanished (a new school year?)"))
         elif too_many and isinstance(change, ArchivePupil | RemoveFromBand):

@@ -138,3 +138,21 @@ def test_a_flood_of_joiners_and_a_migration_hold_every_new_account() -> None:
     rename: list[Change] = [RenamePupil("p1", ("Amy", "Jones"), ("Amelia", "Jones"))]
     migrating = safeguard(rename, linked_pupils=100, thresholds=Thresholds(), hold_all="migrating")
     assert (migrating.apply, [h.reason for h in migrating.held]) == ([], ["migrating"])
+
+
+def test_a_return_after_the_grace_period_waits_for_an_admin() -> None:
+    from app.sync.core.safeguards import Thresholds, safeguard
+
+    state = in_step()
+    recent = replace(
+        state, pupils={**state.pupils, "p2": replace(state.pupils["p2"], archived=True, archived_on=date(2026, 10, 1))}
+    )
+    [restore] = plan_reconcile(recent).changes
+    assert restore == RestorePupil("p2", "s2")
+    assert safeguard([restore], 100, Thresholds()).apply == [restore]
+    long_ago = replace(
+        state, pupils={**state.pupils, "p2": replace(state.pupils["p2"], archived=True, archived_on=date(2025, 1, 1))}
+    )
+    [late] = plan_reconcile(long_ago).changes
+    assert late == RestorePupil("p2", "s2", after_grace=True)
+    assert safeguard([late], 100, Thresholds()).apply == []
