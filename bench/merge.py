@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
 from app.db import create_sessionmaker
@@ -56,16 +56,9 @@ def _roster(dump: dict[str, Any]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-async def _measure(database_url: str) -> dict[str, float]:
-    engine = create_async_engine(database_url)
-    statements = 0
-
-    def count(*_: Any) -> None:
-        nonlocal statements
-        statements += 1
-
-    sessionmaker = create_sessionmaker(engine)
-    box = SecretBox(Settings().encryption_key)
+async def school_with_forms_matched(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+    """A 2,000-pupil secondary read into the mirror, the app's accounts imported in one band per form,
+    and every form matched to its band in the uploader."""
     dump = generate_school("secondary", 2000, 5)
     school_id = f"bench-{uuid.uuid4().hex[:8]}"
     async with unit_of_work(sessionmaker, None) as session:
@@ -76,12 +69,25 @@ async def _measure(database_url: str) -> dict[str, float]:
     async with unit_of_work(sessionmaker, None) as session:
         bands = {b.name: b.id for b in await session.scalars(select(Band).where(Band.school_id == school_id))}
         for group in await session.scalars(select(MisGroup).where(MisGroup.school_id == school_id)):
-            if f"Form {group.name}" in bands:
+            if (band_id := bands.get(f"Form {group.name}")) is not None:
                 session.add(
-                    UploaderDecision(
-                        school_id=school_id, mis_group_id=group.id, action="match", band_id=bands[f"Form {group.name}"]
-                    )
+                    UploaderDecision(school_id=school_id, mis_group_id=group.id, action="match", band_id=band_id)
                 )
+    return school_id
+
+
+async def _measure(database_url: str) -> dict[str, float]:
+    engine = create_async_engine(database_url)
+    statements = 0
+
+    def count(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    sessionmaker = create_sessionmaker(engine)
+    box = SecretBox(Settings().encryption_key)
+    school_id = await school_with_forms_matched(sessionmaker)
+    async with unit_of_work(sessionmaker, None) as session:
         sets = await session.scalars(
             select(MisClass).where(MisClass.school_id == school_id, MisClass.name.like("%Ma%")).limit(5)
         )

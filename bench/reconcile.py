@@ -19,30 +19,16 @@ from app.config import Settings
 from app.db import create_sessionmaker
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
-from app.models import Band, MisClass, MisGroup, MisStudent, Pupil, School, SyncRun, UploaderDecision
-from app.roster.parser import parse_roster
-from app.roster.service import import_roster
-from app.sync.fetch import write_read
+from app.models import MisClass, MisStudent, Pupil, SyncRun, UploaderDecision
 from app.sync.merge import compute_plan, run_merge, unresolved
 from app.sync.reconcile import reconcile
-from app.wonde.sandbox.generate import generate_school
-from bench.merge import _mis_read, _roster
+from bench.merge import school_with_forms_matched
 from tests.conftest import create_migrated_database, drop_database
 
 
 async def _syncing_school(sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox) -> str:
-    dump = generate_school("secondary", 2000, 5)
-    school_id = f"bench-{uuid.uuid4().hex[:8]}"
+    school_id = await school_with_forms_matched(sessionmaker)
     async with unit_of_work(sessionmaker, None) as session:
-        session.add(School(id=school_id, name="Bench Academy", state="approved"))
-    async with unit_of_work(sessionmaker, None) as session:
-        await write_read(session, school_id, _mis_read(dump), complete=True)
-        await import_roster(session, school_id, parse_roster(_roster(dump)))
-    async with unit_of_work(sessionmaker, None) as session:
-        bands = {b.name: b.id for b in await session.scalars(select(Band).where(Band.school_id == school_id))}
-        for group in await session.scalars(select(MisGroup).where(MisGroup.school_id == school_id)):
-            band_id = bands[f"Form {group.name}"]
-            session.add(UploaderDecision(school_id=school_id, mis_group_id=group.id, action="match", band_id=band_id))
         for mis_class in await session.scalars(select(MisClass).where(MisClass.school_id == school_id)):
             session.add(UploaderDecision(school_id=school_id, mis_class_id=mis_class.id, action="import"))
     async with unit_of_work(sessionmaker, None) as session:

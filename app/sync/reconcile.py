@@ -349,6 +349,16 @@ async def run_sync(
     return "succeeded"
 
 
+async def _decision_run(session: AsyncSession, school_id: str, actor: str) -> SyncRun:
+    """The run an admin's decision on held changes is journalled under."""
+    now = utc_now()
+    run = SyncRun(school_id=school_id, kind="reconcile", trigger="manual", status="succeeded", actor=actor)
+    run.started_at = run.finished_at = now
+    session.add(run)
+    await session.flush()
+    return run
+
+
 def still_applies(change: kinds.Change, state: ReconcileState) -> bool:
     """Whether a held change still makes sense now: a later run (or the MIS) may have done it already."""
     if isinstance(change, kinds.CreatePupil):
@@ -392,17 +402,7 @@ async def decide_held(
     now = utc_now()
     if approve and waiting:
         state, lookup, _ = await load(session, school_id)
-        approval = SyncRun(
-            school_id=school_id,
-            kind="reconcile",
-            trigger="manual",
-            status="succeeded",
-            actor=actor,
-            started_at=now,
-            finished_at=now,
-        )
-        session.add(approval)
-        await session.flush()
+        approval = await _decision_run(session, school_id, actor)
         held = [deserialise((r.after or {})["change"]) for r in waiting]
         kept = [c for c in held if still_applies(c, state)]
         created = {c.ref for c in kept if isinstance(c, kinds.CreatePupil)}
@@ -446,17 +446,7 @@ async def accept_suggestion(
     state, lookup, _ = await load(session, school_id)
     if change.suggestion in state.synced.values():
         raise NoSuggestion("The suggested class is already followed by another band.")
-    run = SyncRun(
-        school_id=school_id,
-        kind="reconcile",
-        trigger="manual",
-        status="succeeded",
-        actor=actor,
-        started_at=now,
-        finished_at=now,
-    )
-    session.add(run)
-    await session.flush()
+    run = await _decision_run(session, school_id, actor)
     await apply_plan(
         session, school_id, run.id, actor, Plan([kinds.LinkBand(change.band, change.suggestion)]), lookup, box
     )
