@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from arq.connections import ArqRedis
 from fastapi import APIRouter, FastAPI
 
-from app import health
+from app import health, metrics
 from app.bands.endpoints import router as bands_router
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost, so the access line carries the request id
     app.include_router(health.router)
+    app.include_router(metrics.router)
     v1 = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
     for router in (
         schools_router,
