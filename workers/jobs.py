@@ -8,6 +8,7 @@ from typing import Any
 
 from arq.worker import Retry
 
+from app.kit.log_context import log_context
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.sync import credentials
@@ -25,11 +26,12 @@ logger = logging.getLogger(__name__)
 
 async def ping_school(ctx: dict[str, Any], run_id: str) -> str | None:
     """Complete a ping run (see ``app.sync.runs.start_ping``)."""
-    async with unit_of_work(ctx["sessionmaker"], ctx["queue"]) as session:
-        run = await complete_ping(session, uuid.UUID(run_id))
-        status = run.status if run else None
-    logger.info("ping run finished", extra={"run_id": run_id, "status": status})
-    return status
+    with log_context(run_id=run_id):
+        async with unit_of_work(ctx["sessionmaker"], ctx["queue"]) as session:
+            run = await complete_ping(session, uuid.UUID(run_id))
+            status = run.status if run else None
+        logger.info("ping run finished", extra={"status": status})
+        return status
 
 
 async def read_school(ctx: dict[str, Any], run_id: str) -> str:
@@ -57,7 +59,8 @@ async def revoke_wonde_access(ctx: dict[str, Any], run_id: str) -> str:
 
 async def merge_school(ctx: dict[str, Any], run_id: str) -> str:
     """Apply a queued merge (``app.sync.merge``), all or nothing."""
-    return await run_merge(ctx["sessionmaker"], ctx["secret_box"], uuid.UUID(run_id))
+    with log_context(run_id=run_id):
+        return await run_merge(ctx["sessionmaker"], ctx["secret_box"], uuid.UUID(run_id))
 
 
 async def expire_credentials(ctx: dict[str, Any]) -> int:
@@ -70,7 +73,8 @@ async def expire_credentials(ctx: dict[str, Any]) -> int:
 
 async def sync_school(ctx: dict[str, Any], run_id: str) -> str:
     """ "Sync now" and the nightly sync: read the school, then reconcile (``app.sync.reconcile``)."""
-    return await run_sync(ctx["sessionmaker"], ctx["queue"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
+    with log_context(run_id=run_id):
+        return await run_sync(ctx["sessionmaker"], ctx["queue"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
 
 
 async def nightly_syncs(ctx: dict[str, Any]) -> int:

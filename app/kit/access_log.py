@@ -8,6 +8,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.kit.log_context import log_context
+
 logger = logging.getLogger("bandsync.access")
 
 
@@ -28,15 +30,19 @@ class AccessLogMiddleware:
                 status = message["status"]
             await send(message)
 
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            logger.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                },
-            )
+        # The school a request is about, from its path: every line the request writes carries it.
+        parts = scope["path"].split("/")
+        school = parts[3] if len(parts) > 3 and parts[1:3] == ["v1", "schools"] else None
+        with log_context(school_id=school):
+            try:
+                await self.app(scope, receive, record_status)
+            finally:
+                logger.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )

@@ -10,6 +10,7 @@ import logging
 import sys
 from typing import Any
 
+from app.kit.log_context import run_id_var, school_id_var
 from app.kit.request_id import request_id_var
 
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -23,18 +24,29 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = request_id_var.get()
-        if request_id:
-            entry["request_id"] = request_id
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS})
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
+_CONTEXT = (("request_id", request_id_var), ("school_id", school_id_var), ("run_id", run_id_var))
+_plain_factory = logging.getLogRecordFactory()
+
+
+def _record_with_context(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Every record is stamped, when it is made, with the request, school and run it belongs to."""
+    record = _plain_factory(*args, **kwargs)
+    for name, var in _CONTEXT:
+        if (value := var.get()) is not None:
+            setattr(record, name, value)
+    return record
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    logging.setLogRecordFactory(_record_with_context)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.kit.crypto import SecretBox
 from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
+from app.kit.log_context import log_context
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
@@ -189,6 +190,13 @@ async def run_read(
     sessionmaker: async_sessionmaker[AsyncSession], wonde: WondeClient, box: SecretBox, run_id: uuid.UUID
 ) -> str:
     """Carry out a queued read run; returns its final status. Safe to call twice for one run."""
+    with log_context(run_id=str(run_id)):
+        return await _read(sessionmaker, wonde, box, run_id)
+
+
+async def _read(
+    sessionmaker: async_sessionmaker[AsyncSession], wonde: WondeClient, box: SecretBox, run_id: uuid.UUID
+) -> str:
     started = time.monotonic()
     plan: ReadPlan | None = None
     try:
@@ -202,13 +210,11 @@ async def run_read(
             await _finish(session, run_id, plan, counts, started)
     except (WondeError, ReadNotPossible) as exc:
         await _record_failure(sessionmaker, run_id, exc, plan.client.requests_made if plan else 0)
-        logger.warning("read failed", extra={"run_id": str(run_id), "reason": str(exc)})
+        logger.warning("read failed", extra={"reason": str(exc)})
         return "failed"
     except Exception as exc:
         await _record_failure(sessionmaker, run_id, exc, plan.client.requests_made if plan else 0)
         raise
     assert plan is not None
-    logger.info(
-        "read succeeded", extra={"run_id": str(run_id), "kind": plan.kind, "requests": plan.client.requests_made}
-    )
+    logger.info("read succeeded", extra={"kind": plan.kind, "requests": plan.client.requests_made})
     return "succeeded"

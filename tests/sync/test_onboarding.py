@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app.config import Settings, WondeSettings
+from app.kit.logging import JsonFormatter
 from app.main import create_app
 from app.models import Band, BandMembership, Change, MisStudent, Pupil, School, SyncRun
 from app.wonde.sandbox.server import SandboxServer, running_sandbox
@@ -56,8 +57,17 @@ def _forms(dump_students: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
 
 
 async def test_onboarding_end_to_end(
-    client: httpx.AsyncClient, live_settings: Settings, sandbox: SandboxServer, committed: Committed, auth: TokenFactory
+    client: httpx.AsyncClient,
+    live_settings: Settings,
+    sandbox: SandboxServer,
+    committed: Committed,
+    auth: TokenFactory,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Keep pytest's log capture in place when the workers start (they configure logging on start-up).
+    monkeypatch.setattr("workers.context.configure_logging", lambda _: None)
+    caplog.set_level("INFO")
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         wonde_school = (
             await admin.post("/schools/generate", json={"phase": "primary", "pupils": 120, "seed": 21})
@@ -225,3 +235,15 @@ async def test_onboarding_end_to_end(
             select(func.count()).select_from(SyncRun).where(SyncRun.school_id == school_id, SyncRun.kind == "merge")
         )
         assert runs == 2
+
+    # Privacy: no child's name, no password and no token in any log line of the whole flow.
+    formatter = JsonFormatter()
+    lines = [formatter.format(record) for record in caplog.records]
+    assert len(lines) > 20
+    secrets = [payload["school_token"], *(d["password"] for d in details)]
+    names = [f"{s['forename']} {s['surname']}" for s in dump["students"]] + [
+        f"{s['forename']}, {s['surname']}" for s in dump["students"]
+    ]
+    leaks = [word for word in secrets + names if any(word in line for line in lines)]
+    assert leaks == []
+    assert any('"school_id": "' + school_id + '"' in line for line in lines)  # lines say which school
