@@ -30,8 +30,10 @@ from sqlalchemy.pool import NullPool
 
 from app.auth import Role, mint_token
 from app.config import JWTSettings, Settings
+from app.kit.crypto import SecretBox
 from app.main import create_app
 from app.models import School, WebhookEvent
+from app.wonde.sandbox.server import SandboxServer, running_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_DATABASE_URL = os.environ.get(
@@ -154,6 +156,18 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 TokenFactory = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def box(settings: Settings) -> SecretBox:
+    return SecretBox(settings.encryption_key)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    """The Wonde sandbox on a free port; a module's tests each generate their own school in it."""
+    with running_sandbox() as server:
+        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ Wonde's access revoked afterwards (against the sandbox over real HTTP)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,7 +16,7 @@ from app.kit.crypto import SecretBox
 from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun
 from app.sync.disconnect import revoke_access
 from app.wonde.client import RetryPolicy, WondeClient
-from app.wonde.sandbox.server import SandboxServer, running_sandbox
+from app.wonde.sandbox.server import SandboxServer
 from tests.conftest import Committed, TokenFactory
 
 
@@ -77,12 +77,6 @@ async def test_disconnect_is_refused_while_a_merge_runs(
     response = await client.post(f"/v1/schools/{school.id}/disconnect", headers=auth(school.id))
     assert response.status_code == 409
     assert response.json()["error"] == "SyncAlreadyRunning"
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as server:
-        yield server
 
 
 @pytest.fixture

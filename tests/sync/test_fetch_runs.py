@@ -14,7 +14,6 @@ import pytest
 import respx
 from sqlalchemy import func, select
 
-from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.models import MisStudent, School, SyncRun
 from app.sync.fetch import run_read
@@ -38,11 +37,6 @@ async def _no_sleep(_: float) -> None:
 async def wonde() -> AsyncIterator[WondeClient]:
     async with httpx.AsyncClient() as http:
         yield WondeClient(http, base_url=BASE, retry=RetryPolicy(attempts=2, base_delay=0), sleep=_no_sleep)
-
-
-@pytest.fixture
-def box(settings: Settings) -> SecretBox:
-    return SecretBox(settings.encryption_key)
 
 
 @pytest.fixture

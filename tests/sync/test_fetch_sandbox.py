@@ -9,26 +9,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.models import MisClass, MisGroup, MisMembership, MisStudent, School, SyncRun
 from app.sync.fetch import run_read
 from app.wonde.client import RetryPolicy, WondeClient
-from app.wonde.sandbox.server import SandboxServer, running_sandbox
+from app.wonde.sandbox.server import SandboxServer
 from tests.conftest import Committed
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as server:
-        yield server
 
 
 def _admin(sandbox: SandboxServer, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -63,11 +56,6 @@ async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
     # Short timeouts and no waiting between attempts: the faults below are injected on purpose.
     async with httpx.AsyncClient(timeout=httpx.Timeout(1.0)) as http:
         yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=2, base_delay=0), sleep=_no_sleep)
-
-
-@pytest.fixture
-def box(settings: Settings) -> SecretBox:
-    return SecretBox(settings.encryption_key)
 
 
 async def _connect(committed: Committed, box: SecretBox, sandbox: SandboxServer, wonde_school: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,19 +18,13 @@ from app.config import Settings, WondeSettings
 from app.kit.logging import JsonFormatter
 from app.main import create_app
 from app.models import Band, BandMembership, Change, MisStudent, Pupil, School, SyncRun
-from app.wonde.sandbox.server import SandboxServer, running_sandbox
+from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload
 from tests.conftest import Committed, TokenFactory
 from tests.workers.burst import run_burst_worker
 from workers import jobs
 
 JOBS = [jobs.process_webhook, jobs.read_school, jobs.merge_school]
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as server:
-        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ the planner — and a second sync applies nothing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,14 +20,8 @@ from app.sync.merge import run_merge
 from app.sync.reconcile import decide_held, run_sync
 from app.wonde.client import RetryPolicy, WondeClient
 from app.wonde.sandbox.dump import export_dump
-from app.wonde.sandbox.server import SandboxServer, running_sandbox
+from app.wonde.sandbox.server import SandboxServer
 from tests.conftest import Committed
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as server:
-        yield server
 
 
 @pytest.fixture

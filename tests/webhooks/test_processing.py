@@ -4,29 +4,22 @@ supplied token before anything changes; revocation and decline disconnect; migra
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import delete, func, select
 
-from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
 from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, WebhookEvent
 from app.webhooks.intake import store_event
 from app.webhooks.processing import process_event
 from app.wonde.client import RetryPolicy, WondeClient
-from app.wonde.sandbox.server import SandboxServer, running_sandbox
+from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload
 from tests.conftest import Committed
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as server:
-        yield server
 
 
 @pytest.fixture
@@ -48,11 +41,6 @@ async def wonde_school(sandbox: SandboxServer, committed: Committed) -> AsyncIte
 async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
     async with httpx.AsyncClient() as http:
         yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=1))
-
-
-@pytest.fixture
-def box(settings: Settings) -> SecretBox:
-    return SecretBox(settings.encryption_key)
 
 
 async def _school(committed: Committed, wonde_school: str) -> str:

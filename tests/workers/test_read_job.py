@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from arq.connections import ArqRedis
 
 from app.config import Settings, WondeSettings
@@ -16,16 +14,10 @@ from app.kit.jobs import JobQueue
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
 from app.sync.fetch import start_read
-from app.wonde.sandbox.server import SandboxServer, running_sandbox
+from app.wonde.sandbox.server import SandboxServer
 from tests.conftest import Committed
 from tests.workers.burst import run_burst_worker
 from workers import jobs
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as server:
-        yield server
 
 
 async def test_a_queued_read_is_carried_out_by_a_worker(
