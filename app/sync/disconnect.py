@@ -11,10 +11,8 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.errors import Conflict
 from app.kit.crypto import SecretBox
 from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
@@ -22,12 +20,9 @@ from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import Band, Pupil, School, SyncRun
 from app.sync.journal import Entry, record
+from app.sync.runs import claim_school
 from app.wonde.client import WondeClient
 from app.wonde.errors import WondeAuthError, WondeError, WondeNotFound
-
-
-class SyncAlreadyRunning(Conflict):
-    """A merge, reconcile or disconnect of this school is already queued or running."""
 
 
 def _id(value: uuid.UUID | None) -> str | None:
@@ -47,12 +42,7 @@ async def disconnect_school(
         id=uuid.uuid4(), school_id=school_id, kind="disconnect", trigger=trigger, status="running", actor=actor
     )
     run.started_at = now
-    try:
-        async with session.begin_nested():
-            session.add(run)
-            await session.flush()
-    except IntegrityError as exc:
-        raise SyncAlreadyRunning() from exc
+    await claim_school(session, run)
 
     bands = list(
         await session.scalars(

@@ -11,7 +11,8 @@ from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_respon
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.sync import runs
-from app.sync.disconnect import SyncAlreadyRunning, disconnect_school
+from app.sync.disconnect import disconnect_school
+from app.sync.runs import SyncAlreadyRunning
 from app.sync.schemas import Run
 from app.sync.undo import NothingToUndo, UndoBlocked, undo_run
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import InvalidInput
@@ -20,7 +19,7 @@ from app.models import School, SyncRun
 from app.sync.apply import Lookup, apply_plan
 from app.sync.core.matching import MatchResult, match
 from app.sync.core.plan import Plan, plan_merge
-from app.sync.disconnect import SyncAlreadyRunning
+from app.sync.runs import claim_school
 from app.sync.uploader_state import SchoolState, load_state, match_input, merge_state
 
 
@@ -53,12 +52,7 @@ async def start_merge(session: AsyncSession, school_id: str, actor: str) -> Sync
     if waiting := unresolved(state, result):
         raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first (GET .../uploader/issues).")
     run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind="merge", trigger="manual", status="queued", actor=actor)
-    try:
-        async with session.begin_nested():
-            session.add(run)
-            await session.flush()
-    except IntegrityError as exc:
-        raise SyncAlreadyRunning() from exc
+    await claim_school(session, run)
     enqueue(session, "merge_school", str(run.id), job_id=f"merge:{run.id}")
     return run
 

@@ -46,8 +46,8 @@ from app.sync.core.matching import MisStudent as MatchStudent
 from app.sync.core.plan import StudentFacts
 from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile, plan_relinks
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
-from app.sync.disconnect import SyncAlreadyRunning
 from app.sync.journal import Entry, record
+from app.sync.runs import claim_school
 from app.wonde.client import WondeClient
 
 
@@ -291,12 +291,7 @@ async def start_sync(session: AsyncSession, school_id: str, *, trigger: str, act
     if school is None or school.state != "syncing":
         raise NotSyncing()
     run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind="reconcile", trigger=trigger, status="queued", actor=actor)
-    try:
-        async with session.begin_nested():
-            session.add(run)
-            await session.flush()
-    except Exception as exc:
-        raise SyncAlreadyRunning() from exc
+    await claim_school(session, run)
     enqueue(session, "sync_school", str(run.id), job_id=f"sync:{run.id}")
     return run
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.kit.jobs import enqueue
 from app.kit.pagination import PageParams
 from app.kit.repository import SchoolScoped, paginate
@@ -19,8 +20,24 @@ class RunNotFound(NotFound):
     """Run not found."""
 
 
+class SyncAlreadyRunning(Conflict):
+    """A merge, reconcile or disconnect of this school is already queued or running."""
+
+
 class RunRepository(SchoolScoped[SyncRun]):
     model = SyncRun
+
+
+async def claim_school(session: AsyncSession, run: SyncRun) -> SyncRun:
+    """Add a run that must be the school's only active one: the one-active-run index refuses it
+    (409) while another merge, reconcile, undo or disconnect is queued or running."""
+    try:
+        async with session.begin_nested():
+            session.add(run)
+            await session.flush()
+    except IntegrityError as exc:
+        raise SyncAlreadyRunning() from exc
+    return run
 
 
 async def start_ping(session: AsyncSession, school_id: str, actor: str) -> SyncRun:

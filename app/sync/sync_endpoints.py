@@ -15,7 +15,7 @@ from app.schools.service import get_school
 from app.sync import reconcile
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
-from app.sync.disconnect import SyncAlreadyRunning
+from app.sync.runs import SyncAlreadyRunning
 from app.sync.schemas import Run
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["sync"], route_class=UnitOfWorkRoute)

@@ -17,9 +17,8 @@ from app.errors import Conflict
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.models import Band, BandMembership, Change, MisClass, MisGroup, Pupil, SyncRun
-from app.sync.disconnect import SyncAlreadyRunning
 from app.sync.journal import Entry, record
-from app.sync.runs import get_run
+from app.sync.runs import claim_school, get_run
 
 
 class NothingToUndo(Conflict):
@@ -128,12 +127,7 @@ async def undo_run(session: AsyncSession, school_id: str, run_id: uuid.UUID, act
         actor=actor,
         started_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(undo)
-            await session.flush()
-    except Exception as exc:
-        raise SyncAlreadyRunning() from exc
+    await claim_school(session, undo)
     for change in applied:
         await _revert(session, school_id, change)
         change.status, change.decided_at = "undone", now

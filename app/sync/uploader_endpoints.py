@@ -15,10 +15,9 @@ from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.schools.service import get_school
 from app.sync import credentials, uploader
-from app.sync.disconnect import SyncAlreadyRunning
 from app.sync.login_cards import render_cards
 from app.sync.merge import NothingToMerge, UnresolvedIssues, start_merge
-from app.sync.runs import RunNotFound, get_run
+from app.sync.runs import RunNotFound, SyncAlreadyRunning, get_run
 from app.sync.schemas import Run
 from app.sync.uploader_schemas import (
     ClassDecisionIn,
