@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install services run worker demo migrate test lint typecheck openapi openapi-check dockerfile-lint bench lock clean
+.PHONY: help install services run worker demo migrate test proof lint typecheck openapi openapi-check dockerfile-lint bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ openapi-check: install ## fail when openapi/openapi.json is stale
 
 test: install services lint typecheck dockerfile-lint openapi-check ## everything CI checks, then the test suite
 	$(BIN)/pytest
+
+proof: install services ## the stress proof: property test (500 examples), faults, restarts, concurrency; prints counts
+	BANDSYNC_PROOF_EXAMPLES=$${BANDSYNC_PROOF_EXAMPLES:-500} $(BIN)/pytest tests/proof -m "proof or not proof" -p no:cacheprovider
 
 bench: install services ## run the benchmarks and print their figures
 	$(BIN)/python -m bench.roster_import

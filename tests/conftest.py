@@ -222,3 +222,13 @@ async def committed(database_url: str) -> AsyncIterator[Committed]:
             await s.execute(delete(School).where(School.id.in_(db.schools)))
             await s.commit()
     await engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the proof counts (tests/proof/report.py) when any proof recorded them."""
+    from tests.proof.report import summary
+
+    if lines := summary():
+        terminalreporter.section("proof counts")
+        for line in lines:
+            terminalreporter.write_line(line)
