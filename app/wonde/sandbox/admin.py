@@ -16,7 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.wonde.sandbox.deps import Sandbox
 from app.wonde.sandbox.dump import DumpInvalid, export_dump, load_dump
-from app.wonde.sandbox.events import EventError, change_year, joiner, leaver, move, rename, return_student
+from app.wonde.sandbox.events import (
+    EventError,
+    change_year,
+    close_class,
+    joiner,
+    leaver,
+    move,
+    new_class,
+    rename,
+    return_student,
+)
 from app.wonde.sandbox.faults import FaultRule
 from app.wonde.sandbox.generate import MAX_PUPILS, Phase, generate_school
 from app.wonde.sandbox.shapes import wonde_time
@@ -27,7 +37,9 @@ from app.wonde.sandbox.yearly import migration, rollover
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 Json = dict[str, Any]
-EventKind = Literal["joiner", "leaver", "return", "rename", "move", "change_year", "rollover", "migration"]
+EventKind = Literal[
+    "joiner", "leaver", "return", "rename", "move", "change_year", "new_class", "close_class", "rollover", "migration"
+]
 EVENTS: dict[str, Callable[..., Json]] = {
     "joiner": joiner,
     "leaver": leaver,
@@ -35,6 +47,8 @@ EVENTS: dict[str, Callable[..., Json]] = {
     "rename": rename,
     "move": move,
     "change_year": change_year,
+    "new_class": new_class,
+    "close_class": close_class,
     "rollover": rollover,
     "migration": migration,
 }
@@ -60,6 +74,8 @@ class EventRequest(BaseModel):
     legal_surname: str | None = None
     from_class_id: str | None = None
     to_class_id: str | None = None
+    class_id: str | None = None
+    size: int | None = Field(default=None, ge=0)
     intake: int | None = Field(default=None, ge=0)
     to_mis: str | None = None
 

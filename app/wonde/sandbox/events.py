@@ -14,7 +14,7 @@ from typing import Any
 from app.sync.core.year_groups import normalise_year
 from app.wonde.sandbox.people import draw_family, draw_origin, draw_surname, full_names, initials, new_student
 from app.wonde.sandbox.placement import place, student_year, unplace, year_places
-from app.wonde.sandbox.records import SandboxSchool, Student
+from app.wonde.sandbox.records import MisClass, SandboxSchool, Student
 from app.wonde.sandbox.state import SandboxState
 from app.wonde.sandbox.years import nc_code
 
@@ -165,6 +165,59 @@ def change_year(
             "left": vars(left),
             "joined": vars(joined),
         }
+
+
+def new_class(state: SandboxState, school_id: str, year: str | int | None = None, size: int | None = None) -> Json:
+    """A new class starts (an intervention group, a new set): ``size`` pupils of ``year`` (a year with
+    pupils when omitted; up to 8 of them by default) join a class with a new id."""
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        by_year: dict[int, list[str]] = {}
+        for student in school.students.values():
+            if (known := student_year(school, student)) is not None:
+                by_year.setdefault(known, []).append(student.id)
+        if year is not None:
+            target = _year(year)
+        elif by_year:
+            target = school.rng.choice(sorted(by_year))
+        else:
+            raise EventError("no pupil has a known year; give a year")
+        pupils = sorted(by_year.get(target, []))
+        chosen = school.rng.sample(pupils, min(len(pupils), 8 if size is None else size))
+        number = sum(1 for record in school.classes.values() if record.name.startswith(f"{target}I/")) + 1
+        record = MisClass(
+            id=school.new_id(),
+            mis_id=school.new_mis_id(),
+            name=f"{target}I/In{number}",
+            created_at=now,
+            updated_at=now,
+            description="Intervention",
+            year=target,
+        )
+        school.classes[record.id] = record
+        for student_id in chosen:
+            school.class_links.add(record.id, student_id)
+            school.students[student_id].updated_at = now
+        return {"kind": "new_class", "class_id": record.id, "year": nc_code(target), "students": sorted(chosen)}
+
+
+def close_class(state: SandboxState, school_id: str, class_id: str | None = None) -> Json:
+    """A class ends: gone from the class list with a ``class`` deletion row; its pupils' class lists
+    lose it (and they are bumped, as their includes changed)."""
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        if class_id is None:
+            if not school.classes:
+                raise EventError("the school has no classes")
+            class_id = school.rng.choice(sorted(school.classes))
+        if class_id not in school.classes:
+            raise EventError(f"unknown class {class_id!r}")
+        record = school.classes.pop(class_id)
+        school.record_deletion("class", class_id, record.mis_id, now)
+        members = school.class_links.drop_owner(class_id)
+        for student_id in members:
+            school.students[student_id].updated_at = now
+        return {"kind": "close_class", "class_id": class_id, "students": sorted(members)}
 
 
 def _year(value: str | int) -> int:

@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 
 from app.wonde.sandbox.dump import load_dump
-from app.wonde.sandbox.events import EventError, change_year, joiner, leaver, move, rename, return_student
+from app.wonde.sandbox.events import (
+    EventError,
+    change_year,
+    close_class,
+    joiner,
+    leaver,
+    move,
+    new_class,
+    rename,
+    return_student,
+)
 from app.wonde.sandbox.state import SandboxState
 from app.wonde.sandbox.yearly import migration, rollover
 from tests.wonde.sandbox.conftest import Sandbox, generated
@@ -58,6 +68,31 @@ def test_leaver_goes_with_memberships_and_a_deletion_row(sandbox: Sandbox) -> No
     assert ids(sandbox.get("/classes", updated_after=mark)["data"]) == set(event["classes"])
     [row] = sandbox.get("/deletions", updated_after=mark)["data"]
     assert (row["type"], row["id"], row["restored_at"]) == ("student", gone, None)
+
+
+def test_new_class_takes_pupils_of_its_year_and_shows_in_a_delta(sandbox: Sandbox) -> None:
+    mark = since(sandbox)
+    event = new_class(sandbox.state, sandbox.school_id, year=9, size=5)
+    [record] = sandbox.get("/classes", updated_after=mark, include="students")["data"]
+    assert record["id"] == event["class_id"] and record["name"] == "9I/In1"
+    assert ids(record["students"]["data"]) == set(event["students"]) and len(event["students"]) == 5
+    assert all(student(sandbox, i)["year"]["data"]["name"] == "Year 9" for i in event["students"])
+    assert ids(sandbox.get("/students", updated_after=mark)["data"]) == set(event["students"])
+    assert new_class(sandbox.state, sandbox.school_id, year=9)["class_id"] != event["class_id"]
+
+
+def test_close_class_removes_it_with_a_deletion_row(sandbox: Sandbox) -> None:
+    victim = sorted(sandbox.school.classes)[0]
+    members = set(sandbox.school.class_links.members_of(victim))
+    mark = since(sandbox)
+    event = close_class(sandbox.state, sandbox.school_id, class_id=victim)
+    assert set(event["students"]) == members and members
+    assert victim not in ids(sandbox.walk("/classes", per_page=200))
+    [row] = sandbox.get("/deletions", updated_after=mark)["data"]
+    assert (row["type"], row["id"]) == ("class", victim)
+    assert ids(sandbox.get("/students", updated_after=mark)["data"]) == members
+    with pytest.raises(EventError):
+        close_class(sandbox.state, sandbox.school_id, class_id=victim)
 
 
 def test_return_restores_the_same_id(sandbox: Sandbox) -> None:
