@@ -15,65 +15,16 @@ import uuid
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings
 from app.db import create_sessionmaker
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
-from app.models import Band, MisClass, MisGroup, School, SyncRun, UploaderDecision
-from app.roster.parser import parse_roster
-from app.roster.service import import_roster
-from app.sync.core.mis_read import MisRead
-from app.sync.fetch import write_read
+from app.models import MisClass, SyncRun, UploaderDecision
 from app.sync.merge import run_merge
-from app.wonde.sandbox.generate import generate_school
-from app.wonde.schemas import WondeClass, WondeGroup, WondeStudent
+from bench.schools import school_with_forms_matched
 from tests.conftest import create_migrated_database, drop_database
-
-
-def _mis_read(dump: dict[str, Any]) -> MisRead:
-    read = MisRead()
-    for student in dump["students"]:
-        read.add_student(WondeStudent.model_validate(student))
-    for item in dump["classes"]:
-        read.add_class(WondeClass.model_validate(item))
-    for group in dump["groups"]:
-        if group["type"] == "REGISTRATION":
-            read.add_group(WondeGroup.model_validate(group))
-    return read.finish()
-
-
-def _roster(dump: dict[str, Any]) -> bytes:
-    lines = ["pupil_id,first_name,last_name,band,year_group"]
-    for index, student in enumerate(dump["students"]):
-        if index % 25 == 0:
-            continue  # a joiner: no app account yet
-        forms = [g["name"] for g in student["groups"]["data"] if g["type"] == "REGISTRATION"]
-        forename, surname = (student["forename"], student["surname"])
-        year = student["education_details"]["data"]["current_nc_year"]
-        lines.append(f"app{index},{forename},{surname},Form {forms[0]},{year}")
-    return ("\n".join(lines) + "\n").encode()
-
-
-async def school_with_forms_matched(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
-    """A 2,000-pupil secondary read into the mirror, the app's accounts imported in one band per form,
-    and every form matched to its band in the uploader."""
-    dump = generate_school("secondary", 2000, 5)
-    school_id = f"bench-{uuid.uuid4().hex[:8]}"
-    async with unit_of_work(sessionmaker, None) as session:
-        session.add(School(id=school_id, name="Bench Academy", state="approved"))
-    async with unit_of_work(sessionmaker, None) as session:
-        await write_read(session, school_id, _mis_read(dump), complete=True)
-        await import_roster(session, school_id, parse_roster(_roster(dump)))
-    async with unit_of_work(sessionmaker, None) as session:
-        bands = {b.name: b.id for b in await session.scalars(select(Band).where(Band.school_id == school_id))}
-        for group in await session.scalars(select(MisGroup).where(MisGroup.school_id == school_id)):
-            if (band_id := bands.get(f"Form {group.name}")) is not None:
-                session.add(
-                    UploaderDecision(school_id=school_id, mis_group_id=group.id, action="match", band_id=band_id)
-                )
-    return school_id
 
 
 async def _measure(database_url: str) -> dict[str, float]:

@@ -19,28 +19,10 @@ from app.config import Settings
 from app.db import create_sessionmaker
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
-from app.models import MisClass, MisStudent, Pupil, SyncRun, UploaderDecision
-from app.sync.merge import compute_plan, run_merge, unresolved
+from app.models import MisStudent, Pupil, SyncRun
 from app.sync.reconcile import reconcile
-from bench.merge import school_with_forms_matched
+from bench.schools import syncing_school
 from tests.conftest import create_migrated_database, drop_database
-
-
-async def _syncing_school(sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox) -> str:
-    school_id = await school_with_forms_matched(sessionmaker)
-    async with unit_of_work(sessionmaker, None) as session:
-        for mis_class in await session.scalars(select(MisClass).where(MisClass.school_id == school_id)):
-            session.add(UploaderDecision(school_id=school_id, mis_class_id=mis_class.id, action="import"))
-    async with unit_of_work(sessionmaker, None) as session:
-        state, result, _ = await compute_plan(session, school_id)
-        for wonde_id in unresolved(state, result):  # leave the matcher's doubtful few out of the bench
-            session.add(
-                UploaderDecision(school_id=school_id, mis_student_id=state.students[wonde_id].id, resolution="skip")
-            )
-        run = SyncRun(school_id=school_id, kind="merge", trigger="manual", status="queued")
-        session.add(run)
-    assert await run_merge(sessionmaker, box, run.id) == "succeeded"
-    return school_id
 
 
 async def _timed_reconcile(
@@ -106,7 +88,7 @@ async def _measure(database_url: str) -> list[tuple[str, float, int, Any]]:
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     sessionmaker = create_sessionmaker(engine)
     box = SecretBox(Settings().encryption_key)
-    school_id = await _syncing_school(sessionmaker, box)
+    school_id = await syncing_school(sessionmaker, box)
     results = []
     seconds, statements, counts = await _timed_reconcile(sessionmaker, box, school_id, counter)
     results.append(("first reconcile after merge", seconds, statements, counts))
