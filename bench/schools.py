@@ -95,6 +95,23 @@ async def school_with_forms_matched(
     return school_id
 
 
+async def import_all_and_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox, school_id: str) -> None:
+    """Import every MIS class, skip the matcher's doubtful few, and apply the merge: the school is then
+    ``syncing``."""
+    async with unit_of_work(sessionmaker, None) as session:
+        for mis_class in await session.scalars(select(MisClass).where(MisClass.school_id == school_id)):
+            session.add(UploaderDecision(school_id=school_id, mis_class_id=mis_class.id, action="import"))
+    async with unit_of_work(sessionmaker, None) as session:
+        state, result, _ = await compute_plan(session, school_id)
+        for wonde_id in unresolved(state, result):  # leave the matcher's doubtful few out of the bench
+            session.add(
+                UploaderDecision(school_id=school_id, mis_student_id=state.students[wonde_id].id, resolution="skip")
+            )
+        run = SyncRun(school_id=school_id, kind="merge", trigger="manual", status="queued")
+        session.add(run)
+    assert await run_merge(sessionmaker, box, run.id) == "succeeded"
+
+
 async def syncing_school(
     sessionmaker: async_sessionmaker[AsyncSession],
     box: SecretBox,
@@ -109,16 +126,5 @@ async def syncing_school(
     school_id = await school_with_forms_matched(
         sessionmaker, phase=phase, pupils=pupils, seed=seed, wonde=wonde, box=box
     )
-    async with unit_of_work(sessionmaker, None) as session:
-        for mis_class in await session.scalars(select(MisClass).where(MisClass.school_id == school_id)):
-            session.add(UploaderDecision(school_id=school_id, mis_class_id=mis_class.id, action="import"))
-    async with unit_of_work(sessionmaker, None) as session:
-        state, result, _ = await compute_plan(session, school_id)
-        for wonde_id in unresolved(state, result):  # leave the matcher's doubtful few out of the bench
-            session.add(
-                UploaderDecision(school_id=school_id, mis_student_id=state.students[wonde_id].id, resolution="skip")
-            )
-        run = SyncRun(school_id=school_id, kind="merge", trigger="manual", status="queued")
-        session.add(run)
-    assert await run_merge(sessionmaker, box, run.id) == "succeeded"
+    await import_all_and_merge(sessionmaker, box, school_id)
     return school_id

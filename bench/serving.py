@@ -129,10 +129,16 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class ApiServer:
+    process: Process
+    base_url: str
+
+
 @contextlib.contextmanager
-def api_server(scratch: Scratch, **env: str) -> Iterator[str]:
-    """The API in its own uvicorn process (one event loop, as each production instance), on a free
-    port; yields its base URL once /healthz answers."""
+def api_server(scratch: Scratch, **env: str) -> Iterator[ApiServer]:
+    """The API in its own uvicorn process (one process, one event loop: one production instance), on a
+    free port; yields it once /healthz answers."""
     port = free_port()
     process = Process(
         [
@@ -152,7 +158,7 @@ def api_server(scratch: Scratch, **env: str) -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until(lambda: httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200, process, "uvicorn")
-        yield base_url
+        yield ApiServer(process, base_url)
     finally:
         process.stop()
 
