@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install services run worker demo migrate test proof lint typecheck openapi openapi-check dockerfile-lint bench lock clean
+.PHONY: help install services run worker demo migrate test proof fuzz lint typecheck openapi openapi-check dockerfile-lint bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -59,6 +59,16 @@ test: install services lint typecheck dockerfile-lint openapi-check ## everythin
 proof: install services ## the stress proof: property test (500 examples), faults, restarts, concurrency; prints counts
 	BANDSYNC_PROOF_EXAMPLES=$${BANDSYNC_PROOF_EXAMPLES:-500} $(BIN)/pytest tests/proof -m "proof or not proof" -p no:cacheprovider
 
+FUZZ_VENV := .venv-fuzz
+
+$(FUZZ_VENV)/.installed: requirements-fuzz.lock
+	@test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-fuzz.lock
+	@touch $@
+
+fuzz: install services $(FUZZ_VENV)/.installed ## schemathesis against a live local API: no 5xx, responses match openapi.json
+	$(BIN)/python scripts/fuzz.py
+
 bench: install services ## run the benchmarks and print their figures
 	$(BIN)/python -m bench.roster_import
 	$(BIN)/python -m bench.fetch
@@ -67,6 +77,7 @@ bench: install services ## run the benchmarks and print their figures
 lock: install ## re-resolve the lock files (versions and hashes, no download addresses)
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-header --quiet -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev -c requirements.lock --python-version 3.11 --generate-hashes --no-header --quiet -o requirements-dev.lock
+	$(BIN)/uv pip compile scripts/fuzz-requirements.in --python-version 3.11 --generate-hashes --no-header --quiet -o requirements-fuzz.lock
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(FUZZ_VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

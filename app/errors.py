@@ -127,8 +127,16 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 _HTTP_ERROR_NAMES = {404: "NotFound", 405: "MethodNotAllowed", 401: "NotAuthenticated", 403: "Forbidden"}
 
 
+# FastAPI answers 400 with this detail when a body cannot even be decoded (bytes that are not UTF-8);
+# that is a payload error like malformed JSON, so it gets the same documented 422 answer.
+_UNPARSEABLE_BODY = "There was an error parsing the body"
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSEABLE_BODY:
+        detail = [{"loc": ["body"], "msg": "the body cannot be decoded as JSON text", "type": "json_invalid"}]
+        return JSONResponse(_body("ValidationError", detail), status_code=422)
     name = _HTTP_ERROR_NAMES.get(exc.status_code, "HTTPError")
     return JSONResponse(_body(name, exc.detail), status_code=exc.status_code, headers=exc.headers)
 

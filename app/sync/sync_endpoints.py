@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Path, Request, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,8 @@ from app.sync.schemas import Run
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["sync"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
+# Journal ids are bigint: a larger number is a 422, not a database error.
+ChangeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class SyncPreview(BaseModel):
@@ -101,7 +103,7 @@ async def list_held(school_id: str, _: SchoolReader, session: Session) -> list[H
 
 def _decider(approve: bool) -> Any:
     async def decide(
-        school_id: str, change_id: int, request: Request, principal: SchoolAdmin, session: Session
+        school_id: str, change_id: ChangeId, request: Request, principal: SchoolAdmin, session: Session
     ) -> HeldChange:
         box = SecretBox(request.app.state.settings.encryption_key)
         [row] = await reconcile.decide_held(
@@ -124,7 +126,7 @@ def _decider_all(approve: bool) -> Any:
 
 
 async def _accept(
-    school_id: str, change_id: int, request: Request, principal: SchoolAdmin, session: Session
+    school_id: str, change_id: ChangeId, request: Request, principal: SchoolAdmin, session: Session
 ) -> HeldChange:
     """Follow the suggested new MIS class instead of unlinking the band (after a new school year)."""
     box = SecretBox(request.app.state.settings.encryption_key)
