@@ -73,6 +73,9 @@ bench: install services ## run the benchmarks and print their figures
 	$(BIN)/python -m bench.roster_import
 	$(BIN)/python -m bench.fetch
 	$(BIN)/python -m bench.matching --seeds 20
+	$(BIN)/python -m bench.nightly --schools 200
+	$(BIN)/python -m bench.webhook_intake --rate 200 --seconds 30
+	$(BIN)/python -m bench.api_latency --requests 200
 
 lock: install ## re-resolve the lock files (versions and hashes, no download addresses)
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-header --quiet -o requirements.lock
