@@ -12,13 +12,17 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, select
 
 from app.models import Change, SyncRun
 
 router = APIRouter(tags=["health"])
+
+# Upper bounds (seconds) of the run duration buckets: a delta read takes seconds, a first read or a
+# merge of a large school minutes, a read slowed by Wonde's rate limits up to an hour.
+DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
 class _Snapshot(Collector):
@@ -33,7 +37,7 @@ class _Snapshot(Collector):
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 async def metrics(request: Request) -> Response:
-    """Runs by kind and outcome, run durations, Wonde requests, changes by type, held changes, queue depth."""
+    """Runs by kind and outcome, run durations, Wonde requests and responses, changes, held changes, queue depth."""
     state = request.app.state
     async with state.sessionmaker() as session:
         runs = (
@@ -41,16 +45,28 @@ async def metrics(request: Request) -> Response:
                 select(SyncRun.kind, SyncRun.status, func.count()).group_by(SyncRun.kind, SyncRun.status)
             )
         ).all()
+        seconds = func.extract("epoch", SyncRun.finished_at - SyncRun.started_at)
         durations = (
             await session.execute(
                 select(
                     SyncRun.kind,
                     func.count(),
-                    func.coalesce(func.sum(func.extract("epoch", SyncRun.finished_at - SyncRun.started_at)), 0),
+                    func.coalesce(func.sum(seconds), 0),
                     func.coalesce(func.sum(SyncRun.requests_made), 0),
+                    *(func.count().filter(seconds <= bound) for bound in DURATION_BUCKETS),
                 )
                 .where(SyncRun.finished_at.is_not(None), SyncRun.started_at.is_not(None))
                 .group_by(SyncRun.kind)
+            )
+        ).all()
+        # Read runs keep how their Wonde requests ended in counts["wonde_responses"] ({"200": n, ...}).
+        tally = func.jsonb_each_text(SyncRun.counts["wonde_responses"]).table_valued("key", "value")
+        responses = (
+            await session.execute(
+                select(tally.c.key, func.sum(tally.c.value.cast(Integer)))
+                .select_from(SyncRun)
+                .join(tally, SyncRun.counts.has_key("wonde_responses"))
+                .group_by(tally.c.key)
             )
         ).all()
         changes = (
@@ -64,13 +80,23 @@ async def metrics(request: Request) -> Response:
     by_outcome = CounterMetricFamily("bandsync_runs", "Runs by kind and status", labels=["kind", "status"])
     for kind, status, count in runs:
         by_outcome.add_metric([kind, status], count)
-    duration = CounterMetricFamily("bandsync_run_duration_seconds", "Time spent in finished runs", labels=["kind"])
+    duration = HistogramMetricFamily(
+        "bandsync_run_duration_seconds", "Duration of finished runs, from started_at to finished_at", labels=["kind"]
+    )
     finished = CounterMetricFamily("bandsync_runs_finished", "Finished runs", labels=["kind"])
     requests = CounterMetricFamily("bandsync_wonde_requests", "HTTP requests made to Wonde by runs", labels=["kind"])
-    for kind, count, seconds, made in durations:
-        duration.add_metric([kind], float(seconds))
+    for kind, count, total, made, *within in durations:
+        buckets = [(str(bound), n) for bound, n in zip(DURATION_BUCKETS, within, strict=True)]
+        duration.add_metric([kind], [*buckets, ("+Inf", count)], float(total))
         finished.add_metric([kind], count)
         requests.add_metric([kind], int(made))
+    by_status = CounterMetricFamily(
+        "bandsync_wonde_responses",
+        "Wonde requests made by reads, by HTTP status, or timeout/error when no response came",
+        labels=["status"],
+    )
+    for status, count in responses:
+        by_status.add_metric([status], int(count))
     journal = CounterMetricFamily(
         "bandsync_changes", "Journalled changes by action and status", labels=["action", "status"]
     )
@@ -80,7 +106,7 @@ async def metrics(request: Request) -> Response:
         journal.add_metric([action, status], count)
     depth = GaugeMetricFamily("bandsync_queue_depth", "Jobs waiting in the queue")
     depth.add_metric([], queued)
-    families += [by_outcome, duration, finished, requests, journal, held, depth]
+    families += [by_outcome, duration, finished, requests, by_status, journal, held, depth]
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(families))

@@ -2,7 +2,8 @@
 
 A read runs in three steps, each its own transaction or none:
 1. mark the run ``running`` (so progress is visible) and decide full or delta;
-2. read every page from Wonde with no transaction open; any failure stops here, nothing written;
+2. read every page from Wonde with no transaction open; any failure stops here, nothing written
+   (but the run's ``progress``, counts only, is updated in short transactions of its own);
 3. write the whole read in one transaction under the school's lock, and mark the run done.
 A failure anywhere records the run as failed with the reason, and leaves the mirror as it was.
 
@@ -17,10 +18,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.crypto import SecretBox
@@ -45,6 +48,9 @@ DELTA_SAFETY_MARGIN = timedelta(hours=1)
 FULL_READ_EVERY = timedelta(hours=24)
 # A read that adds this many rows (a school's first) refreshes planner statistics before the joins.
 ANALYZE_AFTER_INSERTS = 200
+# Progress is written after a page at most this often (seconds), so its statements do not grow with a
+# school's size; the phases ("reading", "writing", "done") are always written.
+PROGRESS_EVERY_SECONDS = 2.0
 
 
 class ReadNotPossible(Exception):
@@ -57,6 +63,41 @@ class ReadPlan:
     kind: str
     since: datetime | None
     client: SchoolClient
+
+
+class ReadProgress:
+    """The run's ``progress`` while it reads: pages and students so far, never names.
+
+    Each write is one UPDATE in its own short transaction, so the API shows it while the read goes on;
+    page updates are throttled to one per ``PROGRESS_EVERY_SECONDS``.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        run_id: uuid.UUID,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.run_id = run_id
+        self.clock = clock
+        self.written_at = clock()
+        self.pages = 0
+        self.students = 0
+
+    def state(self, phase: str) -> dict[str, Any]:
+        return {"phase": phase, "pages": self.pages, "students": self.students}
+
+    async def page(self, pages: int, students: int) -> None:
+        """A page arrived; written when the last write is old enough."""
+        self.pages, self.students = pages, students
+        if self.clock() - self.written_at >= PROGRESS_EVERY_SECONDS:
+            await self.write("reading")
+
+    async def write(self, phase: str) -> None:
+        async with unit_of_work(self.sessionmaker, None) as session:
+            await session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(progress=self.state(phase)))
+        self.written_at = self.clock()
 
 
 async def start_read(
@@ -88,6 +129,7 @@ async def _begin(session: AsyncSession, run_id: uuid.UUID, wonde: WondeClient, b
     school = await session.get(School, run.school_id)
     assert school is not None  # runs are deleted with their school
     run.status, run.started_at, run.finished_at, run.error = "running", utc_now(), None, None
+    run.progress = {"phase": "reading", "pages": 0, "students": 0}
     if school.wonde_school_id is None or school.wonde_token_encrypted is None:
         raise ReadNotPossible("the school is not connected to Wonde")
     since = delta_since(school) if run.kind == DELTA_READ else None
@@ -98,18 +140,35 @@ async def _begin(session: AsyncSession, run_id: uuid.UUID, wonde: WondeClient, b
     return ReadPlan(school.id, run.kind, since, client)
 
 
-async def read_from_wonde(client: SchoolClient, since: datetime | None) -> MisRead:
-    """Every page of what the read needs; raises before anything is written if any page fails."""
+async def read_from_wonde(
+    client: SchoolClient, since: datetime | None, progress: ReadProgress | None = None
+) -> MisRead:
+    """Every page of what the read needs; raises before anything is written if any page fails.
+    ``progress`` hears of each new page (pages and students so far)."""
     read = MisRead()
+    pages = client.pages_read
+
+    async def new_page() -> None:
+        nonlocal pages
+        if progress is not None and client.pages_read != pages:
+            pages = client.pages_read
+            await progress.page(pages, len(read.students))
+
     async for student in client.students(updated_after=since):
+        await new_page()
         read.add_student(student)
     async for item in client.classes(updated_after=since):
+        await new_page()
         read.add_class(item)
     async for group in client.groups(updated_after=since):
+        await new_page()
         read.add_group(group)
     if since is not None:
         async for deletion in client.deletions(updated_after=since):
+            await new_page()
             read.add_deletion(deletion)
+    if progress is not None:
+        progress.pages, progress.students = client.pages_read, len(read.students)
     return read.finish()
 
 
@@ -156,8 +215,18 @@ async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, co
     }
 
 
+def wonde_responses(client: SchoolClient) -> dict[str, int]:
+    """How the read's requests ended, by status; stored as ``counts["wonde_responses"]`` for /metrics."""
+    return dict(sorted(client.responses.items()))
+
+
 async def _finish(
-    session: AsyncSession, run_id: uuid.UUID, plan: ReadPlan, counts: dict[str, Any], started: float
+    session: AsyncSession,
+    run_id: uuid.UUID,
+    plan: ReadPlan,
+    counts: dict[str, Any],
+    started: float,
+    progress: ReadProgress,
 ) -> SyncRun:
     run = await session.get(SyncRun, run_id, with_for_update=True)
     school = await session.get(School, plan.school_id, with_for_update=True)
@@ -169,21 +238,29 @@ async def _finish(
     else:
         school.last_delta_read_at = run.started_at
     run.status, run.finished_at = "succeeded", utc_now()
-    run.counts = counts | {"duration_seconds": round(time.monotonic() - started, 3)}
+    run.counts = counts | {
+        "duration_seconds": round(time.monotonic() - started, 3),
+        "wonde_responses": wonde_responses(plan.client),
+    }
     run.requests_made = plan.client.requests_made
+    run.progress = progress.state("done")
     await session.flush()
     return run
 
 
 async def _record_failure(
-    sessionmaker: async_sessionmaker[AsyncSession], run_id: uuid.UUID, error: Exception, requests: int
+    sessionmaker: async_sessionmaker[AsyncSession], run_id: uuid.UUID, error: Exception, plan: ReadPlan | None
 ) -> None:
     async with unit_of_work(sessionmaker, None) as session:
         run = await session.get(SyncRun, run_id, with_for_update=True)
         if run is not None:
             run.status, run.finished_at = "failed", utc_now()
             run.error = f"{type(error).__name__}: {error}"[:2000]
-            run.requests_made = requests
+            if plan is not None:
+                run.requests_made = plan.client.requests_made
+                run.counts = {**run.counts, "wonde_responses": wonde_responses(plan.client)}
+                if run.progress:
+                    run.progress = {**run.progress, "phase": "failed"}
 
 
 async def run_read(
@@ -204,16 +281,18 @@ async def _read(
             plan = await _begin(session, run_id, wonde, box)
         if plan is None:
             return "finished already"
-        read = await read_from_wonde(plan.client, plan.since)
+        progress = ReadProgress(sessionmaker, run_id)
+        read = await read_from_wonde(plan.client, plan.since, progress)
+        await progress.write("writing")
         async with unit_of_work(sessionmaker, None) as session:
             counts = await write_read(session, plan.school_id, read, complete=plan.kind == FULL_READ)
-            await _finish(session, run_id, plan, counts, started)
+            await _finish(session, run_id, plan, counts, started, progress)
     except (WondeError, ReadNotPossible) as exc:
-        await _record_failure(sessionmaker, run_id, exc, plan.client.requests_made if plan else 0)
+        await _record_failure(sessionmaker, run_id, exc, plan)
         logger.warning("read failed", extra={"reason": str(exc)})
         return "failed"
     except Exception as exc:
-        await _record_failure(sessionmaker, run_id, exc, plan.client.requests_made if plan else 0)
+        await _record_failure(sessionmaker, run_id, exc, plan)
         raise
     assert plan is not None
     logger.info("read succeeded", extra={"kind": plan.kind, "requests": plan.client.requests_made})

@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -140,7 +141,12 @@ class WondeClient:
 
 
 class SchoolClient:
-    """Calls for one school with its own token. ``requests_made`` counts every HTTP request, retries included."""
+    """Calls for one school with its own token.
+
+    ``requests_made`` counts every HTTP request, retries included; ``responses`` tallies how each one
+    ended, by HTTP status (``"200"``, ``"429"`` …) or ``"timeout"``/``"error"`` when none came back;
+    ``pages_read`` counts list pages received, for progress.
+    """
 
     def __init__(self, client: WondeClient, school_id: str, token: str, base_url: str) -> None:
         self._client = client
@@ -148,6 +154,8 @@ class SchoolClient:
         self._token = token
         self.base_url = base_url
         self.requests_made = 0
+        self.responses: Counter[str] = Counter()
+        self.pages_read = 0
 
     # -- single objects --------------------------------------------------------------------------
 
@@ -200,6 +208,7 @@ class SchoolClient:
                 page = WondeListPage.model_validate(body)
             except ValidationError as exc:
                 raise WondeProtocolError(f"{resource} page {page_number} is not a Wonde list") from exc
+            self.pages_read += 1
             for index, item in enumerate(page.data):
                 yield self._validate(model, item, f"{resource} page {page_number} item {index + 1}")
             pagination = page.meta.pagination if page.meta else None
@@ -253,10 +262,13 @@ class SchoolClient:
         try:
             response = await self._client.http.request(method, url, params=params, headers=headers)
         except httpx.TimeoutException as exc:
+            self.responses["timeout"] += 1
             raise WondeTransientError(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
+            self.responses["error"] += 1
             raise WondeTransientError(f"connection failed ({type(exc).__name__})") from exc
         status = response.status_code
+        self.responses[str(status)] += 1
         if status == 429:
             raise WondeTransientError("rate limited (429)", retry_after=_retry_after(response))
         if status >= 500:

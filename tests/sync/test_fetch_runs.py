@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,9 +17,10 @@ from sqlalchemy import func, select
 
 from app.kit.crypto import SecretBox
 from app.models import MisStudent, School, SyncRun
+from app.sync import fetch
 from app.sync.fetch import run_read
 from app.wonde.client import RetryPolicy, WondeClient
-from tests.conftest import Committed
+from tests.conftest import Committed, TokenFactory
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "wonde_payloads"
 BASE = "https://api.wonde.com/v1.0"
@@ -195,3 +197,93 @@ async def test_bad_pages_fail_the_read_and_leave_the_mirror_as_it_was(
     assert run.error is not None
     assert reason in run.error
     assert after == before
+
+
+async def test_a_read_keeps_how_its_wonde_requests_ended_whether_it_succeeds_or_fails(
+    committed: Committed, wonde: WondeClient, box: SecretBox, mock: respx.MockRouter
+) -> None:
+    school_id = await _school(committed, box)
+    _serve_school(mock)
+    mock.get(f"{BASE}/schools/{WONDE_SCHOOL}/groups").side_effect = [
+        httpx.Response(429, headers={"Retry-After": "0"}),
+        httpx.Response(200, json=payload("groups")),
+    ]
+    succeeded_id = await _run(committed, school_id)
+    assert await run_read(committed.sessionmaker, wonde, box, succeeded_id) == "succeeded"
+
+    mock.get(f"{BASE}/schools/{WONDE_SCHOOL}/students").mock(
+        return_value=httpx.Response(200, json=payload("students_page2"))
+    )
+    mock.get(f"{BASE}/schools/{WONDE_SCHOOL}/classes").side_effect = [httpx.Response(500), httpx.ReadTimeout("slow")]
+    failed_id = await _run(committed, school_id)
+    assert await run_read(committed.sessionmaker, wonde, box, failed_id) == "failed"
+
+    async with committed.sessionmaker() as session:
+        succeeded = await session.get(SyncRun, succeeded_id)
+        failed = await session.get(SyncRun, failed_id)
+    assert succeeded is not None
+    assert failed is not None
+    assert succeeded.counts["wonde_responses"] == {"200": 4, "429": 1}
+    assert failed.counts["wonde_responses"] == {"200": 1, "500": 1, "timeout": 1}
+    assert failed.requests_made == 3
+    assert failed.progress["phase"] == "failed"
+
+
+async def test_progress_is_committed_page_by_page_while_the_read_goes_on(
+    committed: Committed,
+    wonde: WondeClient,
+    box: SecretBox,
+    mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    client: httpx.AsyncClient,
+    auth: TokenFactory,
+) -> None:
+    monkeypatch.setattr(fetch, "PROGRESS_EVERY_SECONDS", 0.0)
+    seen: list[dict[str, Any] | None] = []
+    write = fetch.ReadProgress.write
+
+    async def write_and_look(progress: fetch.ReadProgress, phase: str) -> None:
+        await write(progress, phase)
+        # Another connection sees it at once: it was committed, not left in the read's transaction.
+        async with committed.sessionmaker() as session:
+            seen.append(await session.scalar(select(SyncRun.progress).where(SyncRun.id == progress.run_id)))
+
+    monkeypatch.setattr(fetch.ReadProgress, "write", write_and_look)
+    school_id = await _school(committed, box)
+    run_id = await _run(committed, school_id)
+    _serve_school(mock)
+    assert await run_read(committed.sessionmaker, wonde, box, run_id) == "succeeded"
+
+    assert seen == [
+        {"phase": "reading", "pages": 1, "students": 0},
+        {"phase": "reading", "pages": 2, "students": 2},
+        {"phase": "reading", "pages": 3, "students": 3},
+        {"phase": "reading", "pages": 4, "students": 3},
+        {"phase": "writing", "pages": 4, "students": 3},
+    ]
+    response = await client.get(f"/v1/schools/{school_id}/runs/{run_id}", headers=auth(school_id))
+    assert response.status_code == 200
+    assert response.json()["progress"] == {"phase": "done", "pages": 4, "students": 3}
+    assert "Jones" not in json.dumps(seen) + response.text  # counts only, never a pupil's name
+
+
+async def test_progress_writes_are_throttled_but_phases_are_always_written(
+    committed: Committed, wonde: WondeClient, box: SecretBox, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phases: list[str] = []
+    write = fetch.ReadProgress.write
+
+    async def record(progress: fetch.ReadProgress, phase: str) -> None:
+        phases.append(phase)
+        await write(progress, phase)
+
+    monkeypatch.setattr(fetch.ReadProgress, "write", record)
+    school_id = await _school(committed, box)
+    run_id = await _run(committed, school_id)
+    _serve_school(mock)
+    assert await run_read(committed.sessionmaker, wonde, box, run_id) == "succeeded"
+    assert phases == ["writing"]  # four pages well within PROGRESS_EVERY_SECONDS: no page write
+    async with committed.sessionmaker() as session:
+        run = await session.get(SyncRun, run_id)
+    assert run is not None
+    assert run.progress == {"phase": "done", "pages": 4, "students": 3}

@@ -151,6 +151,8 @@ async def test_a_full_read_of_a_2000_pupil_school_then_a_second_that_changes_not
     assert first.counts["classes"]["inserted"] > 50
     assert first.counts["memberships"]["inserted"] >= 2000 * 4
     assert first.requests_made >= 2000 // 200 + 2
+    assert first.counts["wonde_responses"] == {"200": first.requests_made}
+    assert first.progress == {"phase": "done", "pages": first.requests_made, "students": 2000}
     snapshot = await _snapshot(committed, school_id, with_timestamps=True)
     assert sum(1 for s in snapshot["students"].values() if s[-2]) == 2000
 
@@ -217,6 +219,9 @@ def _ids(description: Any) -> list[str]:
     return []
 
 
+FAULT_STATUS = {"429": "429", "500": "500", "slow": "timeout", "truncated": "200", "401": "401"}
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -250,6 +255,11 @@ async def test_a_fault_on_a_middle_page_changes_nothing_and_the_next_read_succee
     assert failed.status == "failed"
     assert failed.error
     assert await _snapshot(committed, school_id, with_timestamps=True) == before
+    # The failed run keeps how its requests ended; the faulty page's answer is among them.
+    answered = failed.counts["wonde_responses"]
+    assert answered[FAULT_STATUS[fault["kind"]]] >= 1
+    assert sum(answered.values()) == failed.requests_made
+    assert failed.progress["phase"] == "failed"
 
     recovered = await _read(committed, wonde, box, school_id, "full_read")
     assert recovered.status == "succeeded", recovered.error

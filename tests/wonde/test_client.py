@@ -151,6 +151,40 @@ async def test_backoff_doubles_and_retry_after_is_honoured(
     assert sleeps.delays == [1.0, 2.0, 30.0]
 
 
+async def test_responses_are_tallied_by_status_or_by_what_went_wrong(
+    school: SchoolClient, mock: respx.MockRouter
+) -> None:
+    route = mock.get(f"{BASE}/schools/{SCHOOL}/classes")
+    route.side_effect = [
+        httpx.Response(429, headers={"Retry-After": "1"}),
+        httpx.ReadTimeout("slow"),
+        httpx.ConnectError("refused"),
+        httpx.Response(500),
+        httpx.Response(200, json=payload("classes")),
+    ]
+    school._client.retry = RetryPolicy(attempts=5, base_delay=0)
+    assert len([c async for c in school.classes()]) == 2
+    assert school.responses == {"429": 1, "timeout": 1, "error": 1, "500": 1, "200": 1}
+    assert sum(school.responses.values()) == school.requests_made == 5
+    assert school.pages_read == 1
+
+    mock.get(f"{BASE}/schools/{SCHOOL}").mock(return_value=httpx.Response(401))
+    with pytest.raises(WondeAuthError):
+        await school.get_school()
+    assert school.responses["401"] == 1
+    assert school.pages_read == 1  # a single object is not a list page
+
+
+async def test_pages_are_counted_as_they_arrive(school: SchoolClient, mock: respx.MockRouter) -> None:
+    mock.get(STUDENTS).side_effect = [
+        httpx.Response(200, json=payload("students_page1")),
+        httpx.Response(200, json=payload("students_page2")),
+    ]
+    seen = [school.pages_read async for _ in school.students()]
+    assert seen[0] == 1
+    assert seen[-1] == school.pages_read == 2
+
+
 async def test_the_attempt_limit_ends_retrying(school: SchoolClient, mock: respx.MockRouter, sleeps: Sleeps) -> None:
     route = mock.get(f"{BASE}/schools/{SCHOOL}/classes").mock(return_value=httpx.Response(502))
     with pytest.raises(WondeRetriesExhausted, match="gave up after 4 attempts"):
