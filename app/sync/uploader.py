@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
@@ -106,6 +106,16 @@ async def decide_class(
         linked = state.band_link(band)
         if taken or (linked is not None and linked != wonde_class_id):
             raise BandAlreadyMatched()
+        # A decision about a class that has since gone from the MIS (ended, or renumbered by a rollover
+        # or a migration) means nothing any more; it must not keep holding the band.
+        live = [d.id for d in state.class_decisions.values()]
+        await session.execute(
+            delete(UploaderDecision).where(
+                UploaderDecision.school_id == school_id,
+                UploaderDecision.band_id == band_id,
+                UploaderDecision.id.not_in(live),
+            )
+        )
     decision = state.class_decisions.get(wonde_class_id)
     if decision is None:
         decision = UploaderDecision(school_id=school_id)

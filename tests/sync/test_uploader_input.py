@@ -38,6 +38,24 @@ async def test_bad_class_decisions(
     assert (taken.status_code, taken.json()["error"]) == (409, "BandAlreadyMatched")
 
 
+async def test_a_band_matched_to_a_class_that_has_gone_can_be_matched_again(
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession
+) -> None:
+    """Found by the model test: after a class ended (or a rollover renumbered it), its old decision
+    kept holding the band, and matching the band to the new class failed with a 500."""
+    school = await small_school(session)
+    headers = auth(school.school_id)
+    base = f"/v1/schools/{school.school_id}/uploader/classes"
+    body = {"action": "match", "band_id": str(school.band.id)}
+    assert (await client.put(f"{base}/C-4B", json=body, headers=headers)).status_code == 200
+    school.form.deleted_at = utc_now()  # the MIS no longer has 4B
+    await session.commit()
+    again = await client.put(f"{base}/C-4C", json=body, headers=headers)
+    assert again.status_code == 200, again.text
+    view = (await client.get(f"/v1/schools/{school.school_id}/uploader", headers=headers)).json()
+    assert [row["wonde_class_id"] for row in view if (row["decision"] or {}).get("band_id")] == ["C-4C"]
+
+
 async def test_bad_pupil_resolutions(client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession) -> None:
     school = await small_school(session)
     archived = school.pupils[4]
