@@ -120,10 +120,15 @@ async def _onboard(database_url: str, sandbox_admin: str, domain: str, schools: 
             )
             generated.raise_for_status()
             wonde = WondeLink(generated.json()["school_id"], domain, generated.json()["token"])
-            school_id = await syncing_school(
-                sessionmaker, box, phase=planned.phase, pupils=planned.pupils, seed=planned.seed, wonde=wonde
-            )
-            await _first_reconcile(sessionmaker, box, school_id)
+            try:
+                school_id = await syncing_school(
+                    sessionmaker, box, phase=planned.phase, pupils=planned.pupils, seed=planned.seed, wonde=wonde
+                )
+                await _first_reconcile(sessionmaker, box, school_id)
+            except Exception as exc:  # one school's setup failing should not cost the whole batch
+                # The class name only: a message could quote a pupil's name or username.
+                print(f"could not onboard {planned} ({type(exc).__name__}); left out", flush=True)
+                continue
             done.append(Onboarded(school_id, planned.phase, planned.pupils, wonde.school_id))
     await engine.dispose()
     return done

@@ -1,14 +1,16 @@
 """Benchmark: Wonde webhook intake (``POST /v1/webhooks/wonde``) under a fixed offered rate.
 
 The API runs in its own uvicorn process (one process, as one production instance) on a scratch
-database and queue. Requests are sent open-loop on a fixed schedule (``--rate`` a second for
-``--seconds``), whatever the replies, so a slow server shows as latency and errors rather than as a
-lower sending rate. Every request is a distinct ``schoolApproved`` event (none is a duplicate), so
-each one is stored, its token encrypted, and a ``process_webhook`` job queued in Redis; no worker
-runs, so the jobs wait in the scratch queue and are deleted at the end.
+database and queue. Requests fall due open-loop on a fixed schedule (``--rate`` a second for
+``--seconds``), whatever the replies, and go out on the first free one of 256 keep-alive connections
+(a raw HTTP/1.1 client: it must cost less CPU than the server it shares the machine with), so a slow
+server shows as latency and errors rather than as a lower sending rate. Every request is a distinct
+``schoolApproved`` event (none is a duplicate), so each one is stored, its token encrypted, and a
+``process_webhook`` job queued in Redis; no worker runs, so the jobs wait in the scratch queue and
+are deleted at the end.
 
-Latency is measured from the moment the request was due to be sent (so a client or server that
-falls behind is not hidden), to the last byte of the reply. Prints offered and achieved throughput,
+Latency is measured from the moment the request fell due (so a client or server that falls behind
+is not hidden) to the last byte of the reply. Prints offered and achieved throughput,
 p50/p95/p99/max latency, errors, and the server's CPU time per request.
 
     .venv/bin/python -m bench.webhook_intake --rate 200 --seconds 30
@@ -18,19 +20,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass
-from urllib.parse import quote
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import asyncpg
-import httpx
 
 from bench.serving import Scratch, api_server, drop_queue, new_tag, percentile
 from tests.conftest import create_migrated_database, drop_database
 
-WARM_UP_REQUESTS = 50
+WARM_UP_PER_CONNECTION = 2
+WARM_UP_REQUESTS = 25 * WARM_UP_PER_CONNECTION
 
 
 @dataclass(frozen=True)
@@ -53,31 +57,77 @@ def _payload(tag: str, index: int) -> dict[str, str]:
     }
 
 
-async def _post(client: httpx.AsyncClient, url: str, body: dict[str, str], due: float) -> Reply:
-    sent = time.perf_counter()
-    try:
-        response = await client.post(url, json=body)
-        outcome = str(response.status_code)
-    except httpx.HTTPError as exc:
-        outcome = type(exc).__name__
-    return Reply(due, sent, time.perf_counter(), outcome)
+class Connection:
+    """One keep-alive HTTP/1.1 connection, raw: a load generator built on a full client spends more CPU
+    than the server under test once replies fall behind (it shares the machine)."""
+
+    def __init__(self, host: str, port: int, path: str) -> None:
+        self.host, self.port, self.path = host, port, path
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes) -> str:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        await self.writer.drain()
+        status_line, *headers = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        fields = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in headers if h)}
+        await self.reader.readexactly(int(fields.get("content-length", "0")))
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return status_line.split(" ")[1]
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
 
-async def offer(url: str, tag: str, rate: float, seconds: float) -> list[Reply]:
-    """Send ``rate * seconds`` requests on schedule, each in its own task; wait for every reply."""
-    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
-    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0)) as client:
-        for index in range(WARM_UP_REQUESTS):  # connections open, code paths warm; not counted
-            await client.post(url, json=_payload(tag, 9_000_000 + index))
-        total = int(rate * seconds)
-        start = time.perf_counter() + 0.2
-        tasks = []
-        for index in range(total):
-            due = start + index / rate
-            if (delay := due - time.perf_counter()) > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(_post(client, url, _payload(tag, index), due)))
-        return list(await asyncio.gather(*tasks))
+async def offer(url: str, tag: str, rate: float, seconds: float, connections: int) -> list[Reply]:
+    """Requests fall due on a fixed schedule and wait for a free connection (of ``connections``); each
+    is timed from when it fell due, so waiting for a connection counts as latency."""
+    parts = urlsplit(url)
+    path = f"{parts.path}?{parts.query}"
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    due_queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
+    replies: list[Reply] = []
+
+    async def sender(warm_up: int) -> None:
+        connection = Connection(host, port, path)
+        for index in range(warm_up):  # opens the connection and warms the server's code paths; not counted
+            await connection.post(json.dumps(_payload(tag, 9_000_000 + warm_up * 1000 + index)).encode())
+        ready.set()
+        while (item := await due_queue.get()) is not None:
+            index, due = item
+            sent = time.perf_counter()
+            try:
+                outcome = await asyncio.wait_for(connection.post(json.dumps(_payload(tag, index)).encode()), 30)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                outcome = type(exc).__name__
+                connection.close()
+            replies.append(Reply(due, sent, time.perf_counter(), outcome))
+        connection.close()
+
+    ready = asyncio.Event()
+    senders = [asyncio.create_task(sender(WARM_UP_PER_CONNECTION if i < 25 else 0)) for i in range(connections)]
+    await ready.wait()
+    await asyncio.sleep(0.5)
+    total = int(rate * seconds)
+    start = time.perf_counter() + 0.1
+    for index in range(total):
+        due = start + index / rate
+        if (delay := due - time.perf_counter()) > 0:
+            await asyncio.sleep(delay)
+        due_queue.put_nowait((index, due))
+    for _ in senders:
+        due_queue.put_nowait(None)
+    await asyncio.gather(*senders)
+    return replies
 
 
 def report(replies: list[Reply], rate: float, seconds: float, cpu: float, stored: int) -> None:
@@ -88,6 +138,7 @@ def report(replies: list[Reply], rate: float, seconds: float, cpu: float, stored
     lag = max(r.sent - r.due for r in replies) * 1000
     errors = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()) if k != "202") or "none"
     print(f"webhook intake, open loop, {rate:.0f} requests/s offered for {seconds:.0f} s (one uvicorn process):")
+    print(f"(load average when done: {Path('/proc/loadavg').read_text().split()[0]})")
     print()
     print(
         "| offered | sent | accepted (202) | errors | achieved | p50 | p95 | p99 | max | server CPU/request |"
@@ -117,6 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second offered")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--connections", type=int, default=256, help="keep-alive connections the load is sent on")
     args = parser.parse_args()
     tag = new_tag()
     scratch = Scratch(tag, create_migrated_database(f"bandsync_bench_{tag}"))
@@ -125,7 +177,7 @@ def main() -> None:
         with api_server(scratch, BANDSYNC_WONDE__WEBHOOK_SECRET=secret) as server:
             url = f"{server.base_url}/v1/webhooks/wonde?secret={quote(secret, safe='')}"
             cpu_before = server.process.cpu_seconds()
-            replies = asyncio.run(offer(url, tag, args.rate, args.seconds))
+            replies = asyncio.run(offer(url, tag, args.rate, args.seconds, args.connections))
             cpu = server.process.cpu_seconds() - cpu_before
         stored = asyncio.run(_stored(scratch.database_url)) - WARM_UP_REQUESTS
         report(replies, args.rate, args.seconds, cpu, stored)
