@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
 from app.kit.locking import lock_school
-from app.models import Change, Pupil, UploaderDecision
+from app.models import Pupil, UploaderDecision
 from app.sync.core.matching import MatchResult
 from app.sync.core.plan import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand
 from app.sync.merge import compute_plan, unresolved
@@ -197,17 +197,6 @@ async def issues(session: AsyncSession, school_id: str) -> dict[str, Any]:
                     "evidence": list(candidate.evidence),
                 }
             )
-    for wonde_id, pupil_id in (await remembered_links(session, school_id, state)).items():
-        pupil = state.pupils[pupil_id]
-        candidates.setdefault(wonde_id, []).insert(
-            0,
-            {
-                "pupil_id": str(pupil_id),
-                "name": f"{pupil.first_name} {pupil.last_name}",
-                "score": 99.0,
-                "evidence": ["linked to this account before the school disconnected"],
-            },
-        )
     linked = {state.student_wonde_ids.get(p.mis_student_id) for p in state.pupils.values() if p.mis_student_id}
     students = []
     for wonde_id in sorted(in_scope - auto - linked):
@@ -229,24 +218,6 @@ async def issues(session: AsyncSession, school_id: str) -> dict[str, Any]:
         for pupil in pupils
     ]
     return {"students": students, "unmatched_pupils": leaving, "unresolved": len(unresolved(state, result))}
-
-
-async def remembered_links(session: AsyncSession, school_id: str, state: SchoolState) -> dict[str, uuid.UUID]:
-    """Student Wonde id -> the account it was linked to before a disconnect, from the journal, where
-    that account is still there and unlinked: offered first when the school reconnects."""
-    rows = await session.execute(
-        select(Change.pupil_id, Change.before)
-        .where(Change.school_id == school_id, Change.action == "unlink_pupil")
-        .order_by(Change.id)
-    )
-    remembered: dict[str, uuid.UUID] = {}
-    for pupil_id, before in rows:
-        student = (before or {}).get("mis_student_id")
-        wonde_id = state.student_wonde_ids.get(uuid.UUID(student)) if student else None
-        pupil = state.pupils.get(pupil_id) if pupil_id else None
-        if wonde_id and pupil is not None and pupil.mis_student_id is None:
-            remembered[wonde_id] = pupil.id
-    return remembered
 
 
 def _student_outcome(decision: UploaderDecision | None, has_candidates: bool) -> str:

@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Band, BandMembership, MisClass, MisGroup, MisMembership, MisStudent, Pupil, UploaderDecision
+from app.models import (
+    Band,
+    BandMembership,
+    Change,
+    MisClass,
+    MisGroup,
+    MisMembership,
+    MisStudent,
+    Pupil,
+    UploaderDecision,
+)
 from app.sync.core.matching import AppBand, AppPupil, MatchInput, MatchResult, MisContainer
 from app.sync.core.matching import MisStudent as MatchStudent
 from app.sync.core.plan import MergeState, StudentFacts
@@ -36,6 +46,9 @@ class SchoolState:
     band_members: dict[uuid.UUID, set[uuid.UUID]]
     class_decisions: dict[str, UploaderDecision]  # container Wonde id -> decision
     student_decisions: dict[str, UploaderDecision]  # student Wonde id -> resolution
+    # Student Wonde id -> the account it was linked to before a disconnect (from the journal), where
+    # that account is still there and unlinked: a reconnecting school gets its children's accounts back.
+    remembered: dict[str, uuid.UUID]
 
     def band_link(self, band: Band) -> str | None:
         """The Wonde id of the container a band is linked to now."""
@@ -114,7 +127,32 @@ async def load_state(session: AsyncSession, school_id: str) -> SchoolState:
         band_members,
         class_decisions,
         student_decisions,
+        await _remembered_links(session, school_id, student_wonde_ids, pupils),
     )
+
+
+async def _remembered_links(
+    session: AsyncSession, school_id: str, student_wonde_ids: dict[uuid.UUID, str], pupils: dict[uuid.UUID, Pupil]
+) -> dict[str, uuid.UUID]:
+    """The links a disconnect took away that still hold: the student is on roll, the account is live and
+    unlinked, and neither was linked to another since (the latest unlink of each account counts)."""
+    rows = await session.execute(
+        select(Change.pupil_id, Change.before)
+        .where(Change.school_id == school_id, Change.action == "unlink_pupil", Change.status == "applied")
+        .order_by(Change.id)
+    )
+    latest: dict[uuid.UUID, str] = {}
+    for pupil_id, before in rows:
+        student = (before or {}).get("mis_student_id")
+        if pupil_id is not None and student:
+            latest[pupil_id] = student
+    remembered: dict[str, uuid.UUID] = {}
+    for pupil_id, student in latest.items():
+        wonde_id = student_wonde_ids.get(uuid.UUID(student))
+        pupil = pupils.get(pupil_id)
+        if wonde_id and pupil is not None and pupil.mis_student_id is None:
+            remembered.setdefault(wonde_id, pupil_id)
+    return remembered
 
 
 def match_input(state: SchoolState) -> MatchInput:
@@ -130,6 +168,15 @@ def match_input(state: SchoolState) -> MatchInput:
         str(p.id): state.student_wonde_ids[p.mis_student_id]
         for p in state.pupils.values()
         if p.mis_student_id in state.student_wonde_ids
+    }
+    # A remembered link is certain (the same MIS record, the same account), unless the admin decided
+    # otherwise for the student or the account.
+    decided = {str(d.pupil_id) for d in state.student_decisions.values() if d.pupil_id}
+    taken = set(pupil_links.values())
+    pupil_links |= {
+        str(p): w
+        for w, p in state.remembered.items()
+        if w not in state.student_decisions and w not in taken and str(p) not in decided
     }
     pupil_links |= {
         str(d.pupil_id): w for w, d in state.student_decisions.items() if d.resolution == "link" and d.pupil_id

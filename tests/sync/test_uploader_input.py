@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.time import utc_now
 from app.models import Band, School
+from app.sync.core.plan import CreatePupil, LinkPupil
 from tests.conftest import TokenFactory
 from tests.sync.merge_helpers import small_school
 
@@ -89,20 +90,27 @@ async def test_a_merge_with_nothing_chosen_is_refused(
     assert (response.status_code, response.json()["error"]) == (422, "NothingToMerge")
 
 
-async def test_a_reconnecting_school_is_offered_its_old_links_first(session: AsyncSession) -> None:
+async def test_a_reconnecting_school_gets_its_old_links_back(session: AsyncSession) -> None:
+    """A disconnect takes links away; on reconnecting, each student still on roll is linked again to
+    the account it had (not offered a new one), even where names alone would never link it — the
+    model test found children getting a second account this way."""
     from app.sync.disconnect import disconnect_school
+    from app.sync.merge import compute_plan
     from app.sync.uploader import issues
     from tests.sync.merge_helpers import decide
 
     school = await small_school(session)
     pupil = school.pupils[0]
-    pupil.first_name = "A"  # an initial only: never linked automatically again
+    pupil.first_name = "A"  # an initial only: never linked automatically on names
     pupil.mis_student_id = school.students[0].id
     await session.flush()
     await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
-    session.add(decide(school, school.form, "match", school.band))
+    session.add(decide(school, school.form, "import"))
     await session.flush()
-    found = {s["wonde_student_id"]: s for s in (await issues(session, school.school_id))["students"]}
-    first = found["S0"]["candidates"][0]
-    assert first["pupil_id"] == str(pupil.id)
-    assert first["evidence"] == ["linked to this account before the school disconnected"]
+    found = {s["wonde_student_id"] for s in (await issues(session, school.school_id))["students"]}
+    assert "S0" not in found
+    _, _, plan = await compute_plan(session, school.school_id)
+    links = {(c.student, c.pupil) for c in plan.changes if isinstance(c, LinkPupil)}
+    created = {c.student for c in plan.changes if isinstance(c, CreatePupil)}
+    assert ("S0", str(pupil.id)) in links
+    assert "S0" not in created
