@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.crypto import SecretBox
@@ -18,7 +18,7 @@ from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
-from app.models import Band, Pupil, School, SyncRun
+from app.models import Band, Pupil, School, SyncRun, UploaderDecision
 from app.sync.journal import Entry, record
 from app.sync.runs import claim_school
 from app.wonde.client import WondeClient
@@ -78,6 +78,13 @@ async def disconnect_school(
     await record(session, school_id, run.id, actor, entries)
     await session.execute(update(Band).where(Band.school_id == school_id).values(mis_class_id=None, mis_group_id=None))
     await session.execute(update(Pupil).where(Pupil.school_id == school_id).values(mis_student_id=None))
+    # The uploader's answers about students were for that connection; a reconnection starts from the
+    # accounts' remembered links instead (a stale "create" would give a child a second account).
+    await session.execute(
+        delete(UploaderDecision).where(
+            UploaderDecision.school_id == school_id, UploaderDecision.mis_student_id.is_not(None)
+        )
+    )
     school.state = "disconnected"
     school.migrating_since = None
     will_revoke = revoke and school.wonde_token_encrypted is not None

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.time import utc_now
-from app.models import Band, School
+from app.models import Band, School, UploaderDecision
 from app.sync.core.plan import CreatePupil, LinkPupil
 from tests.conftest import TokenFactory
 from tests.sync.merge_helpers import small_school
@@ -103,6 +103,8 @@ async def test_a_reconnecting_school_gets_its_old_links_back(session: AsyncSessi
     pupil = school.pupils[0]
     pupil.first_name = "A"  # an initial only: never linked automatically on names
     pupil.mis_student_id = school.students[0].id
+    # What the admin answered at the first merge is for that connection only.
+    session.add(UploaderDecision(school_id=school.school_id, mis_student_id=school.students[0].id, resolution="create"))
     await session.flush()
     await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
     session.add(decide(school, school.form, "import"))
