@@ -10,22 +10,36 @@ from arq.worker import Worker
 
 from app.config import Settings
 from workers import context
+from workers.settings import WorkerSettings
 
 
-async def run_burst_worker(settings: Settings, functions: list[Callable[..., Any]]) -> None:
-    """Run the given job functions with the worker's real start-up (``workers.context``) until the
-    queue named in ``settings`` is empty."""
-    worker = Worker(
-        functions=functions,
+def burst_worker(settings: Settings, functions: list[Callable[..., Any]] | None = None) -> Worker:
+    """A worker with the real start-up (``workers.context``, run once however often it is started)
+    whose ``main()`` drains the queue named in ``settings`` and returns; ``close()`` it at the end."""
+    started = False
+
+    async def startup_once(ctx: dict[str, Any]) -> None:
+        nonlocal started
+        if not started:
+            await context.startup(ctx)
+            started = True
+
+    return Worker(
+        functions=functions if functions is not None else list(WorkerSettings.functions),
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         queue_name=settings.queue_name,
-        on_startup=context.startup,
+        on_startup=startup_once,
         on_shutdown=context.shutdown,
         ctx={"settings": settings},
         burst=True,
-        poll_delay=0.05,
+        poll_delay=0.02,
         handle_signals=False,
     )
+
+
+async def run_burst_worker(settings: Settings, functions: list[Callable[..., Any]]) -> None:
+    """Run the given job functions until the queue named in ``settings`` is empty."""
+    worker = burst_worker(settings, functions)
     try:
         await worker.main()
     finally:

@@ -1,0 +1,473 @@
+"""The whole service as a state machine (hypothesis, stateful), over real PostgreSQL, Redis, arq workers
+and the Wonde sandbox.
+
+Each example onboards a small primary school through the API as an admin would (some classes matched
+to existing bands, some imported, some left alone; an app-only club), then runs a random sequence of
+MIS events (joiners, leavers, returns, renames, moves, year changes, classes starting and ending,
+rollover, MIS migration) interleaved with syncs, decisions on held changes, undo, and disconnecting
+and reconnecting. After every step it checks the promises the product makes:
+
+- no child ever has two accounts, and no account ever belongs to two children;
+- no account is linked to two MIS students, nor a student to two accounts;
+- after a sync, synced bands hold exactly the accounts of their MIS class (the "copycat" projection,
+  computed here from the sandbox, not from our mirror), with the MIS names, unless a change is held;
+- app-only bands never change;
+- every change to an account, a band or a membership has a journal entry;
+- nothing is hard-deleted, and no run is left queued or running.
+
+``make proof`` runs 500 examples; ``make test`` a handful (BANDSYNC_PROOF_EXAMPLES).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections import Counter
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.auth import mint_token
+from app.config import Settings, WondeSettings
+from app.main import create_app
+from app.models import (
+    Band,
+    BandMembership,
+    Change,
+    MisClass,
+    MisGroup,
+    MisStudent,
+    Pupil,
+    School,
+    SyncRun,
+    WebhookEvent,
+)
+from app.sync.core.year_groups import normalise_year
+from app.wonde.sandbox.dump import export_dump
+from app.wonde.sandbox.server import SandboxServer
+from app.wonde.sandbox.webhook import webhook_payload
+from tests.proof.report import record
+from tests.workers.burst import burst_worker
+
+EXAMPLES = int(os.environ.get("BANDSYNC_PROOF_EXAMPLES", "6"))
+STEPS = int(os.environ.get("BANDSYNC_PROOF_STEPS", "12"))
+PUPILS = 42
+MIS_EVENTS = ["joiner", "leaver", "return", "rename", "move", "change_year", "new_class", "close_class"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The school's rows that the promises are about, keyed by id."""
+
+    pupils: dict[uuid.UUID, tuple[Any, ...]]
+    bands: dict[uuid.UUID, tuple[Any, ...]]
+    members: frozenset[tuple[uuid.UUID, uuid.UUID]]
+    students: dict[uuid.UUID, tuple[str, str | None, bool]]  # wonde id, UPN, deleted
+    containers: dict[uuid.UUID, str]  # mirror class or group id -> wonde id
+    changes: dict[int, tuple[Any, ...]]
+    runs: dict[uuid.UUID, str]
+
+
+async def snapshot(sessionmaker: async_sessionmaker[AsyncSession], school_id: str) -> Snapshot:
+    async with sessionmaker() as s:
+        pupils = {
+            p.id: (p.first_name, p.last_name, p.year_group, p.username, p.mis_student_id, p.archived_at)
+            for p in await s.scalars(select(Pupil).where(Pupil.school_id == school_id))
+        }
+        bands = {
+            b.id: (b.name, b.year_group, b.mis_class_id, b.mis_group_id, b.archived_at)
+            for b in await s.scalars(select(Band).where(Band.school_id == school_id))
+        }
+        members = frozenset(
+            (band, pupil)
+            for band, pupil in await s.execute(
+                select(BandMembership.band_id, BandMembership.pupil_id).where(BandMembership.school_id == school_id)
+            )
+        )
+        students = {
+            m.id: (m.wonde_id, m.upn, m.deleted_at is not None)
+            for m in await s.scalars(select(MisStudent).where(MisStudent.school_id == school_id))
+        }
+        containers = {
+            c.id: c.wonde_id for c in await s.scalars(select(MisClass).where(MisClass.school_id == school_id))
+        } | {g.id: g.wonde_id for g in await s.scalars(select(MisGroup).where(MisGroup.school_id == school_id))}
+        changes = {
+            c.id: (c.run_id, c.entity_type, c.action, c.status, c.pupil_id, c.band_id)
+            for c in await s.scalars(select(Change).where(Change.school_id == school_id))
+        }
+        runs = {r.id: r.status for r in await s.scalars(select(SyncRun).where(SyncRun.school_id == school_id))}
+    return Snapshot(pupils, bands, members, students, containers, changes, runs)
+
+
+class SchoolModel(RuleBasedStateMachine):
+    """One school's life; the sandbox is the MIS, the API is the admin's only way in."""
+
+    # Set by the test function from its fixtures.
+    app_settings: Settings
+    sandbox: SandboxServer
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.stack = AsyncExitStack()
+        self.school_id = f"prf-{uuid.uuid4().hex[:8]}"
+        self.child_of: dict[uuid.UUID, str] = {}  # pupil -> the UPN of the child it was ever linked to
+        self.app_only: dict[uuid.UUID, tuple[Any, ...]] = {}  # band -> its row and members, never to change
+        self.before: Snapshot | None = None
+        self.connected = False
+        self.steps = 0
+
+    # -- plumbing ------------------------------------------------------------------------------------
+    def run(self, coroutine: Any) -> Any:
+        return self.loop.run_until_complete(coroutine)
+
+    async def _open(self) -> None:
+        engine = create_async_engine(self.app_settings.database_url, poolclass=NullPool)
+        self.stack.push_async_callback(engine.dispose)
+        self.db = async_sessionmaker(engine, expire_on_commit=False)
+        app = create_app(self.app_settings)
+        await self.stack.enter_async_context(app.router.lifespan_context(app))
+        self.api = await self.stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        )
+        self.wonde_admin = await self.stack.enter_async_context(httpx.AsyncClient(base_url=self.sandbox.admin_url))
+        self.worker = burst_worker(self.app_settings)
+        self.stack.push_async_callback(self.worker.close)
+        token = mint_token(self.app_settings, school_ids=[self.school_id], role="admin", subject="proof-admin")
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    async def drain(self) -> None:
+        """Let the worker carry out everything queued (a real arq worker, in burst mode)."""
+        await self.worker.main()
+
+    async def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        every = self.headers | (headers or {})
+        return await self.api.request(method, f"/v1/schools/{self.school_id}{path}", headers=every, **kw)
+
+    async def webhook(self, payload_type: Any) -> None:
+        payload = webhook_payload(self.sandbox.state, self.wonde_school, payload_type)
+        secret = self.app_settings.wonde.webhook_secret.get_secret_value()
+        response = await self.api.post(f"/v1/webhooks/wonde?secret={secret}", json=payload)
+        assert response.status_code in (200, 202), response.text
+        await self.drain()
+        await self.drain()  # the read an approval queues
+
+    def dump(self) -> dict[str, Any]:
+        return export_dump(self.sandbox.state, self.wonde_school)
+
+    # -- onboarding ----------------------------------------------------------------------------------
+    @initialize(seed=st.integers(0, 9_999), imported=st.lists(st.booleans(), min_size=12, max_size=12))
+    def onboard(self, seed: int, imported: list[bool]) -> None:
+        self.run(self._open())
+        self.run(self._onboard(seed, imported))
+        self.before = self.run(snapshot(self.db, self.school_id))
+        for band_id, row in self.before.bands.items():
+            if row[2] is None and row[3] is None:
+                members = frozenset(m for m in self.before.members if m[0] == band_id)
+                self.app_only[band_id] = (row, members)
+
+    async def _onboard(self, seed: int, imported: list[bool]) -> None:
+        generated = (
+            await self.wonde_admin.post("/schools/generate", json={"phase": "primary", "pupils": PUPILS, "seed": seed})
+        ).json()
+        self.wonde_school = generated["school_id"]
+        created = await self.api.post(
+            "/v1/schools",
+            json={"id": self.school_id, "name": "Proof Primary", "wonde_school_id": self.wonde_school},
+            headers=self.headers,
+        )
+        assert created.status_code == 201, created.text
+        # The app already has one form's accounts in a band, and a club with two of them and a visitor.
+        forms: dict[str, list[dict[str, Any]]] = {}
+        for student in self.dump()["students"]:
+            for group in student["groups"]["data"]:
+                if group["type"] == "REGISTRATION":
+                    forms.setdefault(group["name"], []).append(student)
+        self.matched_form = sorted(forms)[len(forms) // 2]
+        existing = forms[self.matched_form]
+        rows = ["pupil_id,first_name,last_name,band,year_group"]
+        rows += [f"app-{s['id']},{s['forename']},{s['surname']},Class {self.matched_form}," for s in existing]
+        rows += [f"app-{s['id']},{s['forename']},{s['surname']},Chess Club," for s in existing[:2]]
+        rows += ["visitor-1,Visiting,Pupil,Chess Club,"]
+        roster = await self.call(
+            "POST", "/roster", content="\n".join(rows) + "\n", headers={"content-type": "text/csv"}
+        )
+        assert roster.status_code == 200, roster.text
+        self.existing = {s["id"] for s in existing}
+        await self.webhook("schoolApproved")
+        await self._choose_and_merge(imported)
+        self.connected = await self._state() == "syncing"
+
+    async def _choose_and_merge(self, imported: list[bool]) -> None:
+        """The admin's uploader session: match the form that has a band, import or leave the other
+        classes, settle every issue as the school knows it, and merge."""
+        view = (await self.call("GET", "/uploader")).json()
+        bands = {b["name"]: b["id"] for b in (await self.call("GET", "/bands")).json()["items"]}
+        classes = sorted((row for row in view if row["kind"] == "class"), key=lambda row: row["name"])
+        for index, row in enumerate(classes):
+            if row["name"] == self.matched_form and f"Class {row['name']}" in bands:
+                body: dict[str, Any] = {"action": "match", "band_id": bands[f"Class {row['name']}"]}
+            elif row["linked_band_id"]:
+                body = {"action": "match", "band_id": row["linked_band_id"]}
+            else:
+                body = {"action": "import" if imported[index % len(imported)] else "no_action"}
+            decided = await self.call("PUT", f"/uploader/classes/{row['wonde_class_id']}", json=body)
+            assert decided.status_code == 200, decided.text
+        await self._settle_issues()
+        merge = await self.call("POST", "/uploader/merge")
+        if merge.status_code == 422:  # nothing chosen
+            return
+        assert merge.status_code == 202, merge.text
+        await self.drain()
+        run = (await self.call("GET", f"/runs/{merge.json()['id']}")).json()
+        assert run["status"] == "succeeded", run["error"]
+
+    async def _settle_issues(self) -> None:
+        """A perfect admin: links a student to the account the child already has, else creates one."""
+        issues = (await self.call("GET", "/uploader/issues")).json()
+        accounts = await self._accounts_by_child()
+        students = {s.wonde_id: s.upn for s in await self._students()}
+        for student in issues["students"]:
+            if student["resolution"] is not None:
+                continue
+            pupil = accounts.get(students.get(student["wonde_student_id"]) or "")
+            if pupil is None and student["merge_will"] != "wait for your decision":
+                continue  # a new child: merge creates the account
+            body = {"resolution": "link", "pupil_id": str(pupil)} if pupil else {"resolution": "create"}
+            settled = await self.call("PUT", f"/uploader/pupils/{student['wonde_student_id']}", json=body)
+            assert settled.status_code == 200, (body, settled.text)
+
+    async def _students(self) -> list[MisStudent]:
+        async with self.db() as s:
+            return list(await s.scalars(select(MisStudent).where(MisStudent.school_id == self.school_id)))
+
+    async def _accounts_by_child(self) -> dict[str, uuid.UUID]:
+        """UPN -> the account the school knows belongs to that child (from the history of links and the
+        accounts the app had before it was connected)."""
+        known = {upn: pupil for pupil, upn in self.child_of.items()}
+        async with self.db() as s:
+            for pupil in await s.scalars(select(Pupil).where(Pupil.school_id == self.school_id)):
+                if pupil.external_id and pupil.external_id.startswith("app-") and pupil.id not in self.child_of:
+                    wonde_id = pupil.external_id.removeprefix("app-")
+                    upn = await s.scalar(
+                        select(MisStudent.upn).where(
+                            MisStudent.school_id == self.school_id, MisStudent.wonde_id == wonde_id
+                        )
+                    )
+                    if upn:
+                        known.setdefault(upn, pupil.id)
+        return known
+
+    # -- the MIS ---------------------------------------------------------------------------------------
+    @rule(kind=st.sampled_from(MIS_EVENTS), year=st.integers(0, 6))
+    def mis_event(self, kind: str, year: int) -> None:
+        """Something happens in the school office; ids are picked by the sandbox's seeded generator."""
+        body: dict[str, Any] = {"kind": kind} | ({"year": year} if kind == "change_year" else {})
+        response = self.run(self.wonde_admin.post(f"/schools/{self.wonde_school}/events", json=body))
+        assert response.status_code in (200, 400, 409, 422), response.text  # nothing to pick is fine
+        self.steps += 1
+
+    @rule()
+    def rollover(self) -> None:
+        """A new academic year: every class recreated with a new id, the top year gone, an intake."""
+        response = self.run(self.wonde_admin.post(f"/schools/{self.wonde_school}/events", json={"kind": "rollover"}))
+        assert response.status_code == 200, response.text
+        self.steps += 1
+
+    @rule()
+    def migration(self) -> None:
+        """The school changes MIS: every id changes; Wonde says so with a webhook."""
+        response = self.run(self.wonde_admin.post(f"/schools/{self.wonde_school}/events", json={"kind": "migration"}))
+        assert response.status_code == 200, response.text
+        if self.connected:
+            self.run(self.webhook("schoolMigration"))
+        self.steps += 1
+
+    # -- the app ---------------------------------------------------------------------------------------
+    @precondition(lambda self: self.connected)
+    @rule()
+    def sync(self) -> None:
+        """ "Sync now", carried out by a worker; then the app must be the copycat of the MIS."""
+        self.steps += 1
+        started = self.run(self.call("POST", "/sync"))
+        assert started.status_code == 202, started.text
+        self.run(self.drain())
+        run = self.run(self.call("GET", f"/runs/{started.json()['id']}")).json()
+        assert run["status"] == "succeeded", run["error"]
+        self.last_sync = run["id"]
+        self.run(self.assert_copycat())
+
+    @precondition(lambda self: self.connected)
+    @rule(approve=st.booleans())
+    def decide_held(self, approve: bool) -> None:
+        """The admin approves or rejects every held change."""
+        self.steps += 1
+        decided = self.run(self.call("POST", f"/held-changes/{'approve' if approve else 'reject'}-all"))
+        assert decided.status_code in (200, 404, 409), decided.text
+
+    @precondition(lambda self: getattr(self, "last_sync", None) is not None)
+    @rule()
+    def undo_last_sync(self) -> None:
+        """The admin undoes the last sync; refused (409) when a later run changed the same things."""
+        self.steps += 1
+        undone = self.run(self.call("POST", f"/runs/{self.last_sync}/undo"))
+        assert undone.status_code in (200, 409), undone.text
+        self.last_sync = None
+
+    @precondition(lambda self: self.connected)
+    @rule()
+    def disconnect(self) -> None:
+        """Stop syncing: every link goes, every account stays."""
+        self.steps += 1
+        response = self.run(self.call("POST", "/disconnect"))
+        assert response.status_code == 200, response.text
+        self.run(self.drain())
+        self.connected, self.last_sync = False, None
+
+    @precondition(lambda self: not self.connected)
+    @rule(imported=st.lists(st.booleans(), min_size=12, max_size=12))
+    def reconnect(self, imported: list[bool]) -> None:
+        """The school approves bandsync again and goes through the uploader; the perfect admin links
+        every child to the account they already have."""
+        self.steps += 1
+        self.run(self.webhook("schoolApproved"))
+        self.run(self._choose_and_merge(imported))
+        self.connected = self.run(self._state()) == "syncing"
+
+    async def _state(self) -> str:
+        return str((await self.call("GET", "")).json()["state"])
+
+    # -- the promises ----------------------------------------------------------------------------------
+    @invariant()
+    def promises(self) -> None:
+        if self.before is None:
+            return
+        now = self.run(snapshot(self.db, self.school_id))
+        before, self.before = self.before, now
+        # Nothing is hard-deleted; no run is left behind.
+        assert before.pupils.keys() <= now.pupils.keys()
+        assert before.bands.keys() <= now.bands.keys()
+        assert before.students.keys() <= now.students.keys()
+        assert before.changes.keys() <= now.changes.keys()
+        assert before.runs.keys() <= now.runs.keys()
+        assert not [status for status in now.runs.values() if status in ("queued", "running")]
+        # One account per child, one child per account, one student per account and vice versa.
+        linked = Counter(row[4] for row in now.pupils.values() if row[4] is not None)
+        assert max(linked.values(), default=0) <= 1
+        for pupil, row in now.pupils.items():
+            if row[4] is not None and (upn := now.students[row[4]][1]):
+                assert self.child_of.setdefault(pupil, upn) == upn, "an account changed child"
+        accounts = Counter(self.child_of.values())
+        twice = [upn for upn, count in accounts.items() if count > 1]
+        if twice:
+            raise AssertionError(f"a child has two accounts: {self._story(now, twice[0])}")
+        # App-only bands never change.
+        for band_id, (row, members) in self.app_only.items():
+            assert now.bands[band_id] == row
+            assert frozenset(m for m in now.members if m[0] == band_id) == members
+        # Every change to an account, a band or a membership is in the journal.
+        new = [c for i, c in now.changes.items() if i not in before.changes]
+        journalled_pupils = {c[4] for c in new}
+        journalled_bands = {c[5] for c in new}
+        journalled_members = {(c[5], c[4]) for c in new if c[1] == "band_membership"}
+        for pupil, row in now.pupils.items():
+            if before.pupils.get(pupil) != row:
+                assert pupil in journalled_pupils, ("unjournalled account change", before.pupils.get(pupil), row)
+        for band, row in now.bands.items():
+            if before.bands.get(band) != row:
+                assert band in journalled_bands, ("unjournalled band change", before.bands.get(band), row)
+        for member in now.members ^ before.members:
+            assert member in journalled_members, "unjournalled membership change"
+
+    def _story(self, now: Snapshot, upn: str) -> list[Any]:
+        """What the journal says happened to a child's accounts, for a failure message."""
+        pupils = [p for p, u in self.child_of.items() if u == upn]
+        return [(p, now.pupils[p], [c[1:] for c in now.changes.values() if c[4] == p]) for p in pupils]
+
+    async def assert_copycat(self) -> None:
+        """Synced bands equal the MIS classes they follow, accounts carry the MIS names and leavers are
+        archived — except where a change waits for the admin."""
+        now = await snapshot(self.db, self.school_id)
+        held = [c for c in now.changes.values() if c[3] == "held"]
+        held_pupils, held_bands = {c[4] for c in held}, {c[5] for c in held}
+        dump = self.dump()
+        members: dict[str, set[str]] = {}
+        names: dict[str, tuple[str, str, int | None]] = {}
+        for student in dump["students"]:
+            year = (student.get("year") or {}).get("data") or {}
+            names[student["id"]] = (student["forename"], student["surname"], normalise_year(str(year.get("code"))))
+            for item in student["classes"]["data"] + student["groups"]["data"]:
+                members.setdefault(item["id"], set()).add(student["id"])
+        account = {now.students[row[4]][0]: pupil for pupil, row in now.pupils.items() if row[4] is not None}
+        for wonde_id, pupil in account.items():
+            if pupil in held_pupils:
+                continue
+            row = now.pupils[pupil]
+            if wonde_id in names:
+                assert (row[0], row[1], row[5]) == (*names[wonde_id][:2], None), "names or archive differ"
+            else:
+                assert row[5] is not None, "a leaver's account is still live"
+        for band, row in now.bands.items():
+            container = row[2] or row[3]
+            if container is None or band in held_bands or row[4] is not None:
+                continue
+            expected = {account.get(s) for s in members.get(now.containers[container], set())}
+            assert None not in expected, "a student of a synced class has no account"
+            actual = {p for b, p in now.members if b == band and p not in held_pupils}
+            assert actual == expected - held_pupils, ("band differs from its class", row[0])
+
+    def teardown(self) -> None:
+        async def close() -> None:
+            await self.stack.aclose()
+            engine = create_async_engine(self.app_settings.database_url, poolclass=NullPool)
+            async with async_sessionmaker(engine)() as s:
+                await s.execute(delete(WebhookEvent).where(WebhookEvent.school_id == self.school_id))
+                await s.execute(delete(School).where(School.id == self.school_id))
+                await s.commit()
+            await engine.dispose()
+
+        try:
+            self.run(close())
+        finally:
+            self.loop.close()
+        record("model: examples (random MIS histories)")
+        record("model: steps checked", cases=self.steps)
+
+
+@pytest.fixture
+def live_settings(settings: Settings, sandbox: SandboxServer) -> Settings:
+    wonde = WondeSettings(base_url=sandbox.base_url, webhook_secret=settings.wonde.webhook_secret)
+    return settings.model_copy(update={"wonde": wonde, "queue_name": f"{settings.queue_name}:model"})
+
+
+def test_the_promises_hold_over_random_histories(live_settings: Settings, sandbox: SandboxServer) -> None:
+    SchoolModel.app_settings = live_settings
+    SchoolModel.sandbox = sandbox
+    run_state_machine_as_test(
+        SchoolModel,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS + 4,
+            deadline=None,
+            derandomize=os.environ.get("BANDSYNC_PROOF_EXAMPLES") is None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        ),
+    )
