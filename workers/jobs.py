@@ -16,6 +16,7 @@ from app.sync.disconnect import revoke_access
 from app.sync.fetch import run_read
 from app.sync.merge import run_merge
 from app.sync.reconcile import run_sync
+from app.sync.recovery import recover
 from app.sync.runs import complete_ping
 from app.sync.schedule import queue_nightly_syncs
 from app.webhooks.processing import process_event
@@ -83,3 +84,13 @@ async def nightly_syncs(ctx: dict[str, Any]) -> int:
         queued = await queue_nightly_syncs(session, utc_now())
     logger.info("nightly syncs queued", extra={"schools": len(queued)})
     return len(queued)
+
+
+async def recover_runs(ctx: dict[str, Any]) -> dict[str, int]:
+    """Every five minutes: send again the jobs of runs and webhook events whose job was lost (a Redis
+    restart, a worker that died after arq gave up on it), and give up on what waited too long
+    (``app.sync.recovery``)."""
+    done = await recover(ctx["sessionmaker"], ctx["queue"])
+    if done["requeued"] or done["given_up"]:
+        logger.warning("recovered lost work", extra=done)
+    return done

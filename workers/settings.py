@@ -25,6 +25,8 @@ class WorkerSettings:
     cron_jobs: ClassVar[list[Any]] = [
         cron(jobs.expire_credentials, minute=17, unique=True),
         cron(jobs.nightly_syncs, minute={0, 15, 30, 45}, unique=True),
+        # At start-up too: after a deploy or a Redis restart, lost jobs are sent again without waiting.
+        cron(jobs.recover_runs, minute=set(range(2, 60, 5)), unique=True, run_at_startup=True),
     ]
     on_startup = context.startup
     on_shutdown = context.shutdown

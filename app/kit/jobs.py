@@ -8,12 +8,17 @@ enqueue behind this one module keeps the queue replaceable (arq is in maintenanc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import Job as ArqJob
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _PENDING = "bandsync_pending_jobs"
+
+# arq's JobStatus values.
+JobState = Literal["deferred", "queued", "in_progress", "complete", "not_found"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +52,13 @@ class JobQueue:
             await self.redis.enqueue_job(
                 job.function, *job.args, _job_id=job.job_id, _queue_name=self.queue_name, **job.kwargs
             )
+
+    async def state(self, job_id: str) -> JobState:
+        """Where a job is: waiting in the queue, being run, finished (its result kept), or gone."""
+        status = await ArqJob(job_id, self.redis, _queue_name=self.queue_name).status()
+        return status.value
+
+    async def forget(self, job_id: str) -> None:
+        """Drop what is left of a job that is neither queued nor running (a finished job's kept result,
+        a job key no queue points at), so the same job id can be sent again."""
+        await self.redis.delete(result_key_prefix + job_id, job_key_prefix + job_id)

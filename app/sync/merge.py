@@ -75,7 +75,7 @@ async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretB
             assert school is not None
             school.state = "syncing"
             run.status, run.finished_at, run.counts = "succeeded", utc_now(), applied.counts
-            run.progress = {"done": len(plan.changes), "total": len(plan.changes)}
+            run.progress = {**run.progress, "done": len(plan.changes), "total": len(plan.changes)}
     except Exception as exc:
         async with unit_of_work(sessionmaker, None) as session:
             failed = await session.get(SyncRun, run_id, with_for_update=True)

@@ -296,6 +296,49 @@ async def start_sync(session: AsyncSession, school_id: str, *, trigger: str, act
     return run
 
 
+INTERRUPTED_READ = (
+    "the worker carrying out this read stopped before it finished (killed, restarted or timed out); "
+    "nothing was written by it, and the sync read the school again"
+)
+
+
+async def _read_for(session: AsyncSession, run: SyncRun) -> uuid.UUID | None:
+    """The read this attempt of the sync must carry out, recorded on the run's progress; None when a
+    read of an earlier attempt already succeeded (only the reconcile is left to do).
+
+    A run already "running" here means the worker of an earlier attempt died: arq never runs one job
+    id twice at once. Its unfinished read is marked failed with the reason, and a new read is made."""
+    previous = run.progress.get("read_run_id") if run.status == "running" else None
+    attempt = int(run.progress.get("attempt", 0)) + 1
+    if previous:
+        earlier = await session.get(SyncRun, uuid.UUID(previous), with_for_update=True)
+        if earlier is not None and earlier.status == "succeeded":
+            run.progress = {**run.progress, "phase": "reconciling", "attempt": attempt}
+            return None
+        if earlier is not None and earlier.status in ("queued", "running"):
+            earlier.status, earlier.finished_at, earlier.error = "failed", utc_now(), INTERRUPTED_READ
+    school = await session.get(School, run.school_id)
+    assert school is not None
+    recent = (
+        run.trigger != "schedule"  # the nightly sync always reads everything
+        and school.last_full_read_at is not None
+        and utc_now() - school.last_full_read_at < fetch.FULL_READ_EVERY
+    )
+    read = SyncRun(
+        id=uuid.uuid4(),
+        school_id=school.id,
+        kind=fetch.DELTA_READ if recent else fetch.FULL_READ,
+        trigger=run.trigger,
+        status="queued",
+        actor=run.actor,
+    )
+    session.add(read)
+    if run.status == "queued":
+        run.status, run.started_at = "running", utc_now()
+    run.progress = {**run.progress, "phase": "reading", "read_run_id": str(read.id), "attempt": attempt}
+    return read.id
+
+
 async def run_sync(
     sessionmaker: async_sessionmaker[AsyncSession],
     queue: JobQueue | None,
@@ -304,33 +347,37 @@ async def run_sync(
     run_id: uuid.UUID,
 ) -> str:
     """Read the school from Wonde (a full read if the last one is a day old, else a delta), then
-    reconcile. A failed read applies nothing: the run fails with the read's reason."""
+    reconcile. A failed read applies nothing: the run fails with the read's reason.
+
+    Safe to run again after its worker died at any point: the read and the reconcile each write in
+    one transaction, the run's progress names the read (``{"phase", "read_run_id", "attempt"}``), and
+    a second attempt resumes: it reads again unless the earlier read succeeded, then reconciles."""
     async with unit_of_work(sessionmaker, None) as session:
         run = await session.get(SyncRun, run_id, with_for_update=True)
-        if run is None or run.status != "queued":
+        if run is None or run.status not in ("queued", "running"):
             return run.status if run else "missing"
-        school = await session.get(School, run.school_id)
-        assert school is not None
-        recent = (
-            run.trigger != "schedule"  # the nightly sync always reads everything
-            and school.last_full_read_at is not None
-            and utc_now() - school.last_full_read_at < fetch.FULL_READ_EVERY
-        )
-        read = SyncRun(
-            school_id=school.id,
-            kind=fetch.DELTA_READ if recent else fetch.FULL_READ,
-            trigger=run.trigger,
-            status="queued",
-            actor=run.actor,
-        )
-        session.add(read)
-        run.status, run.started_at = "running", utc_now()
-    status = await fetch.run_read(sessionmaker, wonde, box, read.id)
+        read_id = await _read_for(session, run)
+        expected = run.progress["read_run_id"]
+    if read_id is not None:
+        status = await fetch.run_read(sessionmaker, wonde, box, read_id)
+        async with unit_of_work(sessionmaker, None) as session:
+            run = await session.get(SyncRun, run_id, with_for_update=True)
+            if run is not None and run.status == "running" and status == "succeeded":
+                run.progress = {**run.progress, "phase": "reconciling"}
+    else:
+        status = "succeeded"
     async with unit_of_work(sessionmaker, queue) as session:
         run = await session.get(SyncRun, run_id, with_for_update=True)
         assert run is not None
+        if run.status != "running" or run.progress.get("read_run_id") != expected:
+            return run.status  # given up on by recovery, or taken over by a later attempt meanwhile
+        # The school's locks before any write to this (active) run: a claim that holds the school's row
+        # (a webhook, a disconnect) waits on a written run's row, and would deadlock with the reconcile.
+        await lock_school(session, run.school_id)
+        await session.get(School, run.school_id, with_for_update=True)
+        run.progress = {**run.progress, "phase": "done"}
         if status != "succeeded":
-            finished = await session.get(SyncRun, read.id)
+            finished = await session.get(SyncRun, uuid.UUID(expected))
             run.status, run.finished_at = "failed", utc_now()
             run.error = f"the read failed, nothing was applied: {finished.error if finished else status}"
             return "failed"
