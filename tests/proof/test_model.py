@@ -131,6 +131,8 @@ class SchoolModel(RuleBasedStateMachine):
         self.child_of: dict[uuid.UUID, str] = {}  # pupil -> the UPN of the child it was ever linked to
         self.app_only: dict[uuid.UUID, tuple[Any, ...]] = {}  # band -> its row and members, never to change
         self.before: Snapshot | None = None
+        self.last_sync: str | None = None
+        self.undo_baseline: Snapshot | None = None  # the app before the last sync, while only it changed
         self.connected = False
         self.steps = 0
 
@@ -306,13 +308,15 @@ class SchoolModel(RuleBasedStateMachine):
     def sync(self) -> None:
         """ "Sync now", carried out by a worker; then the app must be the copycat of the MIS."""
         self.steps += 1
+        before = self.run(snapshot(self.db, self.school_id))
         started = self.run(self.call("POST", "/sync"))
         assert started.status_code == 202, started.text
         self.run(self.drain())
         run = self.run(self.call("GET", f"/runs/{started.json()['id']}")).json()
         assert run["status"] == "succeeded", run["error"]
-        self.last_sync = run["id"]
+        self.last_sync, self.undo_baseline = run["id"], before
         self.run(self.assert_copycat())
+        record("model: syncs checked against the copycat projection")
 
     @precondition(lambda self: self.connected)
     @rule(approve=st.booleans())
@@ -321,15 +325,39 @@ class SchoolModel(RuleBasedStateMachine):
         self.steps += 1
         decided = self.run(self.call("POST", f"/held-changes/{'approve' if approve else 'reject'}-all"))
         assert decided.status_code in (200, 404, 409), decided.text
+        self.undo_baseline = None  # the app changed under another run since the last sync
 
-    @precondition(lambda self: getattr(self, "last_sync", None) is not None)
+    @precondition(lambda self: self.last_sync is not None)
     @rule()
     def undo_last_sync(self) -> None:
         """The admin undoes the last sync; refused (409) when a later run changed the same things."""
         self.steps += 1
         undone = self.run(self.call("POST", f"/runs/{self.last_sync}/undo"))
         assert undone.status_code in (200, 409), undone.text
-        self.last_sync = None
+        if undone.status_code == 200 and self.undo_baseline is not None:
+            self.assert_as_before(self.undo_baseline, self.run(snapshot(self.db, self.school_id)))
+            record("model: undos checked against the app before the sync")
+        self.last_sync = self.undo_baseline = None
+
+    @staticmethod
+    def assert_as_before(baseline: Snapshot, after: Snapshot) -> None:
+        """Undo puts back what the run changed: every row as it was, memberships exactly; accounts and
+        bands the run created are archived and unlinked, never deleted."""
+
+        def comparable(row: tuple[Any, ...]) -> tuple[Any, ...]:
+            return (*row[:-1], row[-1] is not None)  # a re-archived row gets a new timestamp
+
+        for pupil, row in after.pupils.items():
+            if pupil in baseline.pupils:
+                assert comparable(row) == comparable(baseline.pupils[pupil]), "undo left an account changed"
+            else:
+                assert row[4] is None and row[5] is not None, "undo left a created account live"
+        for band, row in after.bands.items():
+            if band in baseline.bands:
+                assert comparable(row) == comparable(baseline.bands[band]), "undo left a band changed"
+            else:
+                assert row[2] is None and row[3] is None and row[4] is not None, "undo left a created band live"
+        assert after.members == baseline.members, "undo left memberships changed"
 
     @precondition(lambda self: self.connected)
     @rule()
@@ -339,7 +367,7 @@ class SchoolModel(RuleBasedStateMachine):
         response = self.run(self.call("POST", "/disconnect"))
         assert response.status_code == 200, response.text
         self.run(self.drain())
-        self.connected, self.last_sync = False, None
+        self.connected, self.last_sync, self.undo_baseline = False, None, None
 
     @precondition(lambda self: not self.connected)
     @rule(imported=st.lists(st.booleans(), min_size=12, max_size=12))
@@ -350,6 +378,7 @@ class SchoolModel(RuleBasedStateMachine):
         self.run(self.webhook("schoolApproved"))
         self.run(self._choose_and_merge(imported))
         self.connected = self.run(self._state()) == "syncing"
+        record("model: reconnections checked for second accounts")
 
     async def _state(self) -> str:
         return str((await self.call("GET", "")).json()["state"])
