@@ -25,6 +25,7 @@ from app.schools.service import connect_to_wonde
 from app.sync.disconnect import disconnect_school
 from app.sync.fetch import FULL_READ, start_read
 from app.sync.reconcile import start_sync
+from app.sync.runs import SyncAlreadyRunning
 from app.wonde.client import WondeClient
 from app.wonde.errors import WondeAuthError, WondeError, WondeNotFound
 
@@ -65,6 +66,19 @@ async def _verified_domain(wonde: WondeClient, approval: _Approval) -> str | Non
     if school.id != approval.wonde_school_id:
         raise EventRejected("Wonde returned a different school for the supplied token")
     return school.region.domain if school.region else None
+
+
+async def _catch_up(session: AsyncSession, school_id: str) -> None:
+    """Queue a sync of the school now. While one is already queued or running, that one stands in
+    for it (and the nightly sync follows): the event is still processed, and what it changed (a new
+    token, a migration noted) is kept rather than rolled back with a 409.
+
+    Call it before changing the school's row: claiming may wait for the running sync, which locks
+    that row (claiming while holding it deadlocked)."""
+    try:
+        await start_sync(session, school_id, trigger="webhook", actor="wonde")
+    except SyncAlreadyRunning:
+        logger.info("a sync of the school is already queued or running", extra={"school_id": school_id})
 
 
 async def process_event(
@@ -109,6 +123,9 @@ async def process_event(
             return await _finish(session, event, "rejected", str(exc))
         event.school_id = school.id
         if approval is not None:
+            syncing = school.state == "syncing"
+            if syncing:  # re-approved (a new token): catch up at once
+                await _catch_up(session, school.id)
             await connect_to_wonde(
                 session,
                 school.id,
@@ -117,15 +134,13 @@ async def process_event(
                 domain=domain,
                 box=box,
             )
-            if school.state == "syncing":  # re-approved (a new token): catch up at once
-                await start_sync(session, school.id, trigger="webhook", actor="wonde")
-            else:
+            if not syncing:
                 await start_read(session, school.id, kind=FULL_READ, trigger="webhook")
         elif event.payload_type in ("accessRevoked", "accessDeclined"):
             if school.state != "disconnected":
                 await disconnect_school(session, school.id, trigger="webhook", actor="wonde", revoke=False)
         elif event.payload_type == "schoolMigration":
-            school.migrating_since = school.migrating_since or utc_now()
             if event.payload.get("completed_at") and school.state == "syncing":
-                await start_sync(session, school.id, trigger="webhook", actor="wonde")  # re-link now
+                await _catch_up(session, school.id)  # re-link now
+            school.migrating_since = school.migrating_since or utc_now()
         return await _finish(session, event, "processed")

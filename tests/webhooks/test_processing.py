@@ -177,3 +177,30 @@ async def test_a_migration_is_noted(
         school = await session.get(School, school_id)
     assert school is not None
     assert school.migrating_since is not None
+
+
+async def test_a_new_token_arriving_while_a_sync_is_queued_is_kept_and_the_event_processed(
+    committed: Committed, box: SecretBox, wonde: WondeClient, sandbox: SandboxServer, wonde_school: str
+) -> None:
+    """A re-approval queues a catch-up sync; when one is already queued, that one stands in for it.
+    The new token must not be rolled back with the refused second sync (it was, and the event was left
+    unprocessed for good)."""
+    school_id, _, _ = await _linked_school(committed, box, wonde_school)
+    async with committed.sessionmaker() as session:
+        queued = SyncRun(school_id=school_id, kind="reconcile", trigger="manual", status="queued")
+        session.add(queued)
+        await session.commit()
+    webhook_payload(sandbox.state, wonde_school, "accessRevoked")  # so the approval brings a new token
+    payload = webhook_payload(sandbox.state, wonde_school, "schoolApproved")
+    event_id, status = await _deliver(committed, box, wonde, payload)
+    assert status == "processed"
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        event = await session.get(WebhookEvent, uuid.UUID(event_id))
+        runs = list(await session.scalars(select(SyncRun).where(SyncRun.school_id == school_id)))
+    assert school is not None
+    assert school.wonde_token_encrypted is not None
+    assert box.decrypt(school.wonde_token_encrypted) == payload["school_token"] != "token"
+    assert event is not None
+    assert (event.status, event.error) == ("processed", None)
+    assert [(r.id, r.status) for r in runs] == [(queued.id, "queued")]
