@@ -6,6 +6,7 @@ resolved here. Nothing commits here: the merge job's unit of work commits all of
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -135,8 +136,11 @@ async def apply_plan(
     usernames = allocate_usernames(names, await pupils.usernames_like(names))
     for new_pupil in new_pupils:
         refs[new_pupil.ref] = uuid.uuid4()
+    # Hashing is deliberately slow (argon2, ~20-40 ms a password): off the event loop, so a big merge
+    # does not stall the worker's other jobs (argon2 releases the GIL while it works).
+    new_ids = [refs[c.ref] for c in new_pupils]
     issued = {
-        i.pupil_id: i for i in credentials.issue(school_id, run_id, [refs[c.ref] for c in new_pupils], box, utc_now())
+        i.pupil_id: i for i in await asyncio.to_thread(credentials.issue, school_id, run_id, new_ids, box, utc_now())
     }
     if new_pupils:
         await session.execute(

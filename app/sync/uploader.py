@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
 from app.kit.locking import lock_school
-from app.models import Pupil, UploaderDecision
+from app.models import UploaderDecision
 from app.sync.core.matching import MatchResult
 from app.sync.core.plan import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand
 from app.sync.merge import compute_plan, unresolved
@@ -32,7 +32,7 @@ class BandAlreadyMatched(Conflict):
 
 
 class PupilAlreadyLinked(Conflict):
-    """This pupil is archived, or already linked to another MIS student."""
+    """This pupil is already linked to another MIS student."""
 
 
 class BandRequired(InvalidInput):
@@ -145,10 +145,9 @@ async def resolve_student(
     if resolution == "link":
         if pupil_id is None:
             raise InvalidInput('A "link" needs the pupil_id of the account to link.')
-        pupil = state.pupils.get(pupil_id)
+        # An archived account may be chosen (a child back after leaving): the merge restores it.
+        pupil = state.pupils.get(pupil_id) or state.archived.get(pupil_id)
         if pupil is None:
-            if await _exists_archived(session, school_id, pupil_id):
-                raise PupilAlreadyLinked("This pupil is archived: restore the account before linking it.")
             raise PupilNotFound()
         taken = [
             w
@@ -168,13 +167,6 @@ async def resolve_student(
     )
     await session.flush()
     return decision
-
-
-async def _exists_archived(session: AsyncSession, school_id: str, pupil_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(Pupil.id).where(Pupil.school_id == school_id, Pupil.id == pupil_id, Pupil.archived_at.is_not(None))
-    )
-    return found is not None
 
 
 async def issues(session: AsyncSession, school_id: str) -> dict[str, Any]:

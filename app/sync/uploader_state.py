@@ -49,6 +49,9 @@ class SchoolState:
     # Student Wonde id -> the account it was linked to before a disconnect (from the journal), where
     # that account is still there and unlinked: a reconnecting school gets its children's accounts back.
     remembered: dict[str, uuid.UUID]
+    # Archived accounts (leavers): never matched on names, but a child who comes back is linked to
+    # theirs (remembered, or chosen by the admin) and the merge restores it.
+    archived: dict[uuid.UUID, Pupil]
 
     def band_link(self, band: Band) -> str | None:
         """The Wonde id of the container a band is linked to now."""
@@ -99,10 +102,9 @@ async def load_state(session: AsyncSession, school_id: str) -> SchoolState:
         b.id: b
         for b in await session.scalars(select(Band).where(Band.school_id == school_id, Band.archived_at.is_(None)))
     }
-    pupils = {
-        p.id: p
-        for p in await session.scalars(select(Pupil).where(Pupil.school_id == school_id, Pupil.archived_at.is_(None)))
-    }
+    everyone = list(await session.scalars(select(Pupil).where(Pupil.school_id == school_id)))
+    pupils = {p.id: p for p in everyone if p.archived_at is None}
+    archived = {p.id: p for p in everyone if p.archived_at is not None}
     band_members: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for band_id, pupil_id in await session.execute(
         select(BandMembership.band_id, BandMembership.pupil_id).where(BandMembership.school_id == school_id)
@@ -127,7 +129,8 @@ async def load_state(session: AsyncSession, school_id: str) -> SchoolState:
         band_members,
         class_decisions,
         student_decisions,
-        await _remembered_links(session, school_id, student_wonde_ids, pupils),
+        await _remembered_links(session, school_id, student_wonde_ids, pupils | archived),
+        archived,
     )
 
 
@@ -173,15 +176,16 @@ def match_input(state: SchoolState) -> MatchInput:
     # otherwise for the student or the account.
     decided = {str(d.pupil_id) for d in state.student_decisions.values() if d.pupil_id}
     taken = set(pupil_links.values())
-    pupil_links |= {
-        str(p): w
+    remembered = {
+        w: p
         for w, p in state.remembered.items()
         if w not in state.student_decisions and w not in taken and str(p) not in decided
     }
-    pupil_links |= {
-        str(d.pupil_id): w for w, d in state.student_decisions.items() if d.resolution == "link" and d.pupil_id
-    }
+    chosen = {w: d.pupil_id for w, d in state.student_decisions.items() if d.resolution == "link" and d.pupil_id}
+    # Links to live accounts anchor the matcher; a student linked to an archived account is settled.
+    pupil_links |= {str(p): w for w, p in (remembered | chosen).items() if p not in state.archived}
     settled = frozenset(w for w, d in state.student_decisions.items() if d.resolution in ("create", "skip"))
+    settled |= {w for w, p in (remembered | chosen).items() if p in state.archived}
     pupil_bands: dict[uuid.UUID, list[str]] = defaultdict(list)
     for band_id, pupil_ids in state.band_members.items():
         for pupil_id in pupil_ids:
@@ -224,6 +228,9 @@ def merge_state(state: SchoolState, result: MatchResult) -> MergeState:
         if m.status == "auto" and m.student_id and m.student_id not in created
     }
     to_link |= {w: str(d.pupil_id) for w, d in state.student_decisions.items() if d.resolution == "link" and d.pupil_id}
+    to_link |= {
+        w: str(p) for w, p in state.remembered.items() if p in state.archived and w not in state.student_decisions
+    }
     band_links = {str(b.id): link for b in state.bands.values() if (link := state.band_link(b)) is not None}
     return MergeState(
         scope=state.scope,
@@ -236,4 +243,5 @@ def merge_state(state: SchoolState, result: MatchResult) -> MergeState:
         skipped=frozenset(w for w, d in state.student_decisions.items() if d.resolution == "skip"),
         band_links=band_links,
         band_members={str(b): frozenset(str(p) for p in ps) for b, ps in state.band_members.items()},
+        archived=frozenset(p for p in to_link.values() if uuid.UUID(p) in state.archived),
     )

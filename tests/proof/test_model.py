@@ -134,6 +134,7 @@ class SchoolModel(RuleBasedStateMachine):
         self.last_sync: str | None = None
         self.undo_baseline: Snapshot | None = None  # the app before the last sync, while only it changed
         self.connected = False
+        self.followed: dict[str, uuid.UUID] = {}
         self.steps = 0
 
     # -- plumbing ------------------------------------------------------------------------------------
@@ -224,8 +225,10 @@ class SchoolModel(RuleBasedStateMachine):
         bands = {b["name"]: b["id"] for b in (await self.call("GET", "/bands")).json()["items"]}
         classes = sorted((row for row in view if row["kind"] == "class"), key=lambda row: row["name"])
         for index, row in enumerate(classes):
-            if row["name"] == self.matched_form and f"Class {row['name']}" in bands:
-                body: dict[str, Any] = {"action": "match", "band_id": bands[f"Class {row['name']}"]}
+            if row["name"] in self.followed:  # the band that followed this class before a disconnect
+                body: dict[str, Any] = {"action": "match", "band_id": str(self.followed[row["name"]])}
+            elif row["name"] == self.matched_form and f"Class {row['name']}" in bands:
+                body = {"action": "match", "band_id": bands[f"Class {row['name']}"]}
             elif row["linked_band_id"]:
                 body = {"action": "match", "band_id": row["linked_band_id"]}
             else:
@@ -375,6 +378,7 @@ class SchoolModel(RuleBasedStateMachine):
     def disconnect(self) -> None:
         """Stop syncing: every link goes, every account stays."""
         self.steps += 1
+        self.followed = self.run(self._followed())
         response = self.run(self.call("POST", "/disconnect"))
         assert response.status_code == 200, response.text
         self.run(self.drain())
@@ -390,6 +394,16 @@ class SchoolModel(RuleBasedStateMachine):
         self.run(self._choose_and_merge(imported))
         self.connected = self.run(self._state()) == "syncing"
         record("model: reconnections checked for second accounts")
+
+    async def _followed(self) -> dict[str, uuid.UUID]:
+        """MIS class name -> the band following it, as the school knows its own classes."""
+        async with self.db() as s:
+            rows = await s.execute(
+                select(MisClass.name, Band.id)
+                .join(Band, Band.mis_class_id == MisClass.id)
+                .where(Band.school_id == self.school_id, Band.archived_at.is_(None))
+            )
+            return dict(rows.tuples().all())
 
     async def _state(self) -> str:
         return str((await self.call("GET", "")).json()["state"])

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.time import utc_now
 from app.models import Band, School, UploaderDecision
+from app.sync.core.changes import RestorePupil
 from app.sync.core.plan import CreatePupil, LinkPupil
 from tests.conftest import TokenFactory
-from tests.sync.merge_helpers import small_school
+from tests.sync.merge_helpers import decide, small_school
 
 
 async def test_bad_class_decisions(
@@ -59,8 +60,6 @@ async def test_a_band_matched_to_a_class_that_has_gone_can_be_matched_again(
 
 async def test_bad_pupil_resolutions(client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession) -> None:
     school = await small_school(session)
-    archived = school.pupils[4]
-    archived.archived_at = utc_now()
     school.pupils[3].mis_student_id = school.students[3].id
     await session.commit()
     headers = auth(school.school_id)
@@ -69,7 +68,6 @@ async def test_bad_pupil_resolutions(client: httpx.AsyncClient, auth: TokenFacto
         ("S-NOPE", {"resolution": "create"}, 404, "StudentNotFound"),
         ("S0", {"resolution": "link"}, 422, "InvalidInput"),
         ("S0", {"resolution": "link", "pupil_id": str(uuid.uuid4())}, 404, "PupilNotFound"),
-        ("S0", {"resolution": "link", "pupil_id": str(archived.id)}, 409, "PupilAlreadyLinked"),
         ("S0", {"resolution": "link", "pupil_id": str(school.pupils[3].id)}, 409, "PupilAlreadyLinked"),
     ]
     for wonde_id, body, status, error in cases:
@@ -116,3 +114,26 @@ async def test_a_reconnecting_school_gets_its_old_links_back(session: AsyncSessi
     created = {c.student for c in plan.changes if isinstance(c, CreatePupil)}
     assert ("S0", str(pupil.id)) in links
     assert "S0" not in created
+
+
+async def test_a_child_back_after_leaving_gets_their_archived_account_restored(
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession
+) -> None:
+    """The admin links a student to an account archived when the child left (found by the model test:
+    the uploader refused, and "create" was the only way on: a second account)."""
+    from app.sync.merge import compute_plan
+
+    school = await small_school(session)
+    leaver = school.pupils[4]
+    leaver.archived_at = utc_now()
+    await session.commit()
+    headers = auth(school.school_id)
+    session.add(decide(school, school.form, "match", school.band))
+    await session.commit()
+    body = {"resolution": "link", "pupil_id": str(leaver.id)}
+    linked = await client.put(f"/v1/schools/{school.school_id}/uploader/pupils/S4", json=body, headers=headers)
+    assert linked.status_code == 200, linked.text
+    _, _, plan = await compute_plan(session, school.school_id)
+    assert RestorePupil(str(leaver.id), "S4") in plan.changes
+    assert LinkPupil(str(leaver.id), "S4") in plan.changes
+    assert not [c for c in plan.changes if isinstance(c, CreatePupil) and c.student == "S4"]

@@ -19,6 +19,7 @@ from app.sync.core.changes import (
     LinkPupil,
     Plan,
     RemoveFromBand,
+    RestorePupil,
 )
 
 __all__ = ["NEW", "AddToBand", "Change", "CreateBand", "CreatePupil", "LinkBand", "LinkPupil", "Plan", "RemoveFromBand"]
@@ -44,6 +45,7 @@ class MergeState:
     skipped: frozenset[str]  # students the admin chose to leave out
     band_links: Mapping[str, str]  # band -> container, as linked now
     band_members: Mapping[str, frozenset[str]]  # band -> pupils, now
+    archived: frozenset[str] = frozenset()  # archived accounts among to_link: restored as they are linked
 
 
 def plan_merge(state: MergeState) -> Plan:
@@ -73,6 +75,8 @@ def plan_merge(state: MergeState) -> Plan:
                     plan.changes.append(CreatePupil(pupil, student, facts.forename, facts.surname, facts.year_group))
                     created.add(student)
             elif student not in state.linked and student not in newly_linked:
+                if pupil in state.archived:  # a child back after leaving: their account, not a new one
+                    plan.changes.append(RestorePupil(pupil, student))
                 plan.changes.append(LinkPupil(pupil, student))
                 newly_linked.add(student)
             wanted.add(pupil)
