@@ -44,10 +44,11 @@ from app.sync.core.matching import AppPupil as MatchPupil
 from app.sync.core.matching import MatchInput, match
 from app.sync.core.matching import MisStudent as MatchStudent
 from app.sync.core.plan import StudentFacts
-from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile, plan_relinks
+from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile, plan_relinks, plan_remembered
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
 from app.sync.journal import Entry, record
 from app.sync.runs import claim_school
+from app.sync.uploader_state import remembered_links
 from app.wonde.client import WondeClient
 
 
@@ -123,6 +124,10 @@ async def load(session: AsyncSession, school_id: str) -> tuple[ReconcileState, L
         band_members={k: frozenset(v) for k, v in band_members.items()},
         gone_upns={s.wonde_id: s.upn for s in students if s.deleted_at is not None and s.upn},
         leaver_grace_days=school.leaver_grace_days if school else 183,
+        remembered={
+            w: str(p)
+            for w, p in (await remembered_links(session, school_id, live.values(), {p.id: p for p in pupils})).items()
+        },
     )
     lookup = Lookup(
         {s.wonde_id: s.id for s in students},
@@ -224,8 +229,10 @@ def thresholds_of(school: School) -> Thresholds:
 MIGRATING = "the school's MIS is being migrated (every id changes): changes wait until pupils are re-linked"
 
 
-async def plan_for(session: AsyncSession, school: School) -> tuple[Plan, Decision, Lookup]:
-    state, lookup, linked = await load(session, school.id)
+async def plan_for(
+    session: AsyncSession, school: School, loaded: tuple[ReconcileState, Lookup, int] | None = None
+) -> tuple[Plan, Decision, Lookup]:
+    state, lookup, linked = loaded or await load(session, school.id)
     plan = plan_reconcile(state)
     hold_all = MIGRATING if school.migrating_since is not None else None
     return plan, safeguard(plan.changes, linked, thresholds_of(school), hold_all=hold_all), lookup
@@ -271,7 +278,12 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
     relinked = 0
     if school.migrating_since is not None:
         relinked = await _relink_after_migration(session, school, run, box)
-    _, decision, lookup = await plan_for(session, school)
+    loaded = await load(session, school.id)
+    if remembered := plan_remembered(loaded[0]):
+        await apply_plan(session, school.id, run.id, run.actor, Plan(remembered), loaded[1], box)
+        relinked += sum(1 for c in remembered if isinstance(c, kinds.LinkPupil))
+        loaded = await load(session, school.id)
+    _, decision, lookup = await plan_for(session, school, loaded)
     applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), lookup, box)
     # A change still waiting from an earlier night is not held a second time.
     waiting = {_canonical((row.after or {}).get("change")) for row in await held_changes(session, school.id)}

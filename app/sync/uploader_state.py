@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -129,32 +130,50 @@ async def load_state(session: AsyncSession, school_id: str) -> SchoolState:
         band_members,
         class_decisions,
         student_decisions,
-        await _remembered_links(session, school_id, student_wonde_ids, pupils | archived),
+        await remembered_links(session, school_id, students.values(), pupils | archived),
         archived,
     )
 
 
-async def _remembered_links(
-    session: AsyncSession, school_id: str, student_wonde_ids: dict[uuid.UUID, str], pupils: dict[uuid.UUID, Pupil]
+async def remembered_links(
+    session: AsyncSession, school_id: str, live_students: Iterable[MisStudent], pupils: Mapping[uuid.UUID, Pupil]
 ) -> dict[str, uuid.UUID]:
-    """The links a disconnect took away that still hold: the student is on roll, the account is live and
-    unlinked, and neither was linked to another since (the latest unlink of each account counts)."""
+    """Student Wonde id -> the account a disconnect unlinked from that student, where the account still
+    follows no one (the latest unlink of each account counts). A student the MIS has since renumbered
+    (a migration while disconnected) is found again by UPN, when exactly one live student has it."""
     rows = await session.execute(
         select(Change.pupil_id, Change.before)
         .where(Change.school_id == school_id, Change.action == "unlink_pupil", Change.status == "applied")
         .order_by(Change.id)
     )
-    latest: dict[uuid.UUID, str] = {}
+    latest: dict[uuid.UUID, uuid.UUID] = {}
     for pupil_id, before in rows:
         student = (before or {}).get("mis_student_id")
         if pupil_id is not None and student:
-            latest[pupil_id] = student
+            latest[pupil_id] = uuid.UUID(student)
+    if not latest:
+        return {}
+    live = {s.id: s for s in live_students}
+    by_upn: dict[str, list[str]] = defaultdict(list)
+    for student in live.values():
+        if student.upn:
+            by_upn[student.upn].append(student.wonde_id)
+    gone = set(latest.values()) - live.keys()
+    gone_upns: dict[uuid.UUID, str | None] = {}
+    if gone:
+        for student_id, upn in await session.execute(
+            select(MisStudent.id, MisStudent.upn).where(MisStudent.id.in_(gone))
+        ):
+            gone_upns[student_id] = upn
     remembered: dict[str, uuid.UUID] = {}
-    for pupil_id, student in latest.items():
-        wonde_id = student_wonde_ids.get(uuid.UUID(student))
+    for pupil_id, student_id in latest.items():
         pupil = pupils.get(pupil_id)
-        if wonde_id and pupil is not None and pupil.mis_student_id is None:
-            remembered.setdefault(wonde_id, pupil_id)
+        if pupil is None or pupil.mis_student_id is not None:
+            continue
+        if student_id in live:
+            remembered.setdefault(live[student_id].wonde_id, pupil_id)
+        elif (upn := gone_upns.get(student_id)) and len(by_upn.get(upn, [])) == 1:
+            remembered.setdefault(by_upn[upn][0], pupil_id)
     return remembered
 
 

@@ -137,3 +137,29 @@ async def test_a_child_back_after_leaving_gets_their_archived_account_restored(
     assert RestorePupil(str(leaver.id), "S4") in plan.changes
     assert LinkPupil(str(leaver.id), "S4") in plan.changes
     assert not [c for c in plan.changes if isinstance(c, CreatePupil) and c.student == "S4"]
+
+
+async def test_a_school_that_changed_mis_while_disconnected_gets_its_links_back_by_upn(
+    session: AsyncSession,
+) -> None:
+    """Every Wonde id changed while the school was away; the UPN says which new record is the child."""
+    from app.models import MisMembership, MisStudent
+    from app.sync.disconnect import disconnect_school
+    from app.sync.merge import compute_plan
+
+    school = await small_school(session)
+    pupil, old = school.pupils[0], school.students[0]
+    pupil.first_name = "A"  # an initial only: never linked on names
+    pupil.mis_student_id, old.upn = old.id, "K801200012345"
+    await session.flush()
+    await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
+    old.deleted_at = utc_now()
+    new = MisStudent(school_id=school.school_id, wonde_id="S0-NEW", forename="Amelia", surname="Hartley", upn=old.upn)
+    session.add(new)
+    await session.flush()
+    session.add(MisMembership(school_id=school.school_id, mis_student_id=new.id, mis_class_id=school.form.id))
+    session.add(decide(school, school.form, "import"))
+    await session.flush()
+    _, _, plan = await compute_plan(session, school.school_id)
+    assert LinkPupil(str(pupil.id), "S0-NEW") in plan.changes
+    assert not [c for c in plan.changes if isinstance(c, CreatePupil) and c.student == "S0-NEW"]

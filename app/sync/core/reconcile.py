@@ -63,6 +63,8 @@ class ReconcileState:
     # UPNs of students the MIS no longer has, to re-link their pupils after an MIS migration.
     gone_upns: Mapping[str, str] = field(default_factory=dict)
     leaver_grace_days: int = 183
+    # Student -> the account a disconnect unlinked from them (see ``plan_remembered``).
+    remembered: Mapping[str, str] = field(default_factory=dict)
 
 
 def plan_relinks(state: ReconcileState) -> list[Change]:
@@ -80,6 +82,23 @@ def plan_relinks(state: ReconcileState) -> list[Change]:
         found = by_upn.get(state.gone_upns.get(pupil.student, ""), [])
         if len(found) == 1:
             relinks.append(LinkPupil(pupil_id, found[0]))
+    return relinks
+
+
+def plan_remembered(state: ReconcileState) -> list[Change]:
+    """After a reconnection: a student nobody's account follows, whose own account a disconnect
+    unlinked (and which follows no one now), gets that account back — restored if it was archived
+    meanwhile — rather than a second one (a child who left while the school was disconnected, and
+    came back)."""
+    claimed = {p.student for p in state.pupils.values() if p.student is not None}
+    relinks: list[Change] = []
+    for student, pupil_id in sorted(state.remembered.items()):
+        pupil = state.pupils.get(pupil_id)
+        if student in claimed or student not in state.students or pupil is None or pupil.student is not None:
+            continue
+        if pupil.archived:
+            relinks.append(RestorePupil(pupil_id, student))
+        relinks.append(LinkPupil(pupil_id, student))
     return relinks
 
 

@@ -11,6 +11,7 @@ from app.sync.core.changes import (
     Change,
     ChangeYear,
     CreatePupil,
+    LinkPupil,
     RemoveFromBand,
     RenameBand,
     RenamePupil,
@@ -18,7 +19,7 @@ from app.sync.core.changes import (
     UnlinkBand,
 )
 from app.sync.core.plan import StudentFacts
-from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile
+from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile, plan_remembered
 
 TODAY = date(2026, 11, 28)
 
@@ -156,3 +157,22 @@ def test_a_return_after_the_grace_period_waits_for_an_admin() -> None:
     [late] = plan_reconcile(long_ago).changes
     assert late == RestorePupil("p2", "s2", after_grace=True)
     assert safeguard([late], 100, Thresholds()).apply == []
+
+
+def test_a_child_back_after_a_disconnect_gets_their_own_account_back() -> None:
+    """s4 left while the school was disconnected (p4 unlinked, then archived by hand) and has come back:
+    p4 is restored and linked, not a second account made. A remembered account already following
+    someone, or a student someone already follows, is left alone."""
+    state = in_step()
+    state = replace(
+        state,
+        students={**state.students, "s4": MisPupil(StudentFacts("Dev", "Patel", 4))},
+        pupils={
+            **state.pupils,
+            "p4": AppPupil("Dev", "Patel", 4, None, archived=True),
+            "p5": AppPupil("Eve", "Moss", 4, None, archived=False),
+        },
+        remembered={"s4": "p4", "s1": "p5", "s9": "p9"},
+    )
+    assert plan_remembered(state) == [RestorePupil("p4", "s4"), LinkPupil("p4", "s4")]
+    assert plan_remembered(in_step()) == []
