@@ -403,7 +403,7 @@ class SchoolModel(RuleBasedStateMachine):
                 .join(Band, Band.mis_class_id == MisClass.id)
                 .where(Band.school_id == self.school_id, Band.archived_at.is_(None))
             )
-            return dict(rows.tuples().all())
+            return {name: band for name, band in rows.all()}  # noqa: C416 (rows, not pairs)
 
     async def _state(self) -> str:
         return str((await self.call("GET", "")).json()["state"])
