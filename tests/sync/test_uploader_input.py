@@ -163,3 +163,26 @@ async def test_a_school_that_changed_mis_while_disconnected_gets_its_links_back_
     _, _, plan = await compute_plan(session, school.school_id)
     assert LinkPupil(str(pupil.id), "S0-NEW") in plan.changes
     assert not [c for c in plan.changes if isinstance(c, CreatePupil) and c.student == "S0-NEW"]
+
+
+async def test_an_archived_account_remembered_from_before_a_disconnect_comes_back(session: AsyncSession) -> None:
+    """The child left and was archived after the school disconnected; on reconnecting they are back:
+    not listed as an issue, and the merge restores and links their account."""
+    from app.sync.disconnect import disconnect_school
+    from app.sync.merge import compute_plan
+    from app.sync.uploader import issues
+
+    school = await small_school(session)
+    pupil = school.pupils[0]
+    pupil.mis_student_id = school.students[0].id
+    await session.flush()
+    await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
+    pupil.archived_at = utc_now()
+    session.add(decide(school, school.form, "import"))
+    await session.flush()
+    assert "S0" not in {s["wonde_student_id"] for s in (await issues(session, school.school_id))["students"]}
+    _, _, plan = await compute_plan(session, school.school_id)
+    assert [c for c in plan.changes if getattr(c, "student", None) == "S0"] == [
+        RestorePupil(str(pupil.id), "S0"),
+        LinkPupil(str(pupil.id), "S0"),
+    ]
