@@ -135,25 +135,34 @@ async def load_state(session: AsyncSession, school_id: str) -> SchoolState:
     )
 
 
+# Journal actions that took an account from its student while keeping the account.
+TAKEN_FROM_STUDENT = ("unlink_pupil", "undo_create_pupil", "undo_link_pupil")
+
+
 async def remembered_links(
     session: AsyncSession, school_id: str, live_students: Iterable[MisStudent], pupils: Mapping[uuid.UUID, Pupil]
 ) -> dict[str, uuid.UUID]:
-    """Student Wonde id -> the account a disconnect unlinked from that student, where the account still
-    follows no one (the latest unlink of each account counts). A student the MIS has since renumbered
-    (a migration while disconnected) is found again by UPN, when exactly one live student has it."""
+    """Student Wonde id -> the account taken from that student by a disconnect (``unlink_pupil``) or
+    by undoing the run that created or linked it, where the account still follows no one (the latest
+    such change of each account counts): the student gets that account back, not a second one. A
+    student the MIS has since renumbered (a migration while disconnected) is found again by UPN, when
+    exactly one live student has it."""
     rows = await session.execute(
         select(Change.pupil_id, Change.before)
-        .where(Change.school_id == school_id, Change.action == "unlink_pupil", Change.status == "applied")
+        .where(Change.school_id == school_id, Change.action.in_(TAKEN_FROM_STUDENT), Change.status == "applied")
         .order_by(Change.id)
     )
+    live = {s.id: s for s in live_students}
+    live_ids = {s.wonde_id: s.id for s in live.values()}
     latest: dict[uuid.UUID, uuid.UUID] = {}
     for pupil_id, before in rows:
-        student = (before or {}).get("mis_student_id")
-        if pupil_id is not None and student:
+        # A disconnect journals our student id; create and link changes name the Wonde id.
+        if (student := (before or {}).get("mis_student_id")) and pupil_id is not None:
             latest[pupil_id] = uuid.UUID(student)
+        elif (wonde_id := (before or {}).get("student")) in live_ids and pupil_id is not None:
+            latest[pupil_id] = live_ids[wonde_id]
     if not latest:
         return {}
-    live = {s.id: s for s in live_students}
     by_upn: dict[str, list[str]] = defaultdict(list)
     for student in live.values():
         if student.upn:

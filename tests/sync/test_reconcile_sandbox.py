@@ -225,6 +225,43 @@ async def test_undo_restores_the_exact_prior_state(
             await undo_run(session, school_id, run_id, "admin")
 
 
+async def test_a_joiner_whose_account_an_undo_took_gets_it_back_at_the_next_sync(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, box: SecretBox
+) -> None:
+    """Found by the model test: the admin undoes the sync that created a joiner's account (archived,
+    unlinked); the joiner is still in the MIS, and the next sync made them a second account."""
+    from app.sync.undo import undo_run
+
+    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
+        joiner = (await admin.post(f"/schools/{wonde_school}/events", json={"kind": "joiner"})).json()["student_id"]
+    run_id = await _run(committed, school_id, "reconcile")
+    assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
+    async with committed.sessionmaker() as session:
+        await undo_run(session, school_id, run_id, "admin")
+        await session.commit()
+    counts = await _sync(committed, wonde, box, school_id)
+    assert counts.get("pupils_relinked") == 1 and counts["pupils_created"] == 0, counts
+    async with committed.sessionmaker() as session:
+        accounts = list(
+            await session.scalars(
+                select(Pupil)
+                .join(MisStudent, MisStudent.id == Pupil.mis_student_id)
+                .where(Pupil.school_id == school_id, MisStudent.wonde_id == joiner)
+            )
+        )
+        created = await session.scalar(
+            select(func.count())
+            .select_from(Change)
+            .where(
+                Change.school_id == school_id, Change.action == "create_pupil", Change.after["student"].astext == joiner
+            )
+        )
+    assert [a.archived_at for a in accounts] == [None]
+    assert created == 1  # one account ever made for the joiner
+    await _assert_copycat(committed, sandbox, school_id, wonde_school)
+
+
 async def _linked_counts(committed: Committed, school_id: str) -> tuple[int, int, int]:
     async with committed.sessionmaker() as session:
         pupils = await session.scalar(select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id))

@@ -63,7 +63,7 @@ class ReconcileState:
     # UPNs of students the MIS no longer has, to re-link their pupils after an MIS migration.
     gone_upns: Mapping[str, str] = field(default_factory=dict)
     leaver_grace_days: int = 183
-    # Student -> the account a disconnect unlinked from them (see ``plan_remembered``).
+    # Student -> the account a disconnect or an undo took from them (see ``plan_remembered``).
     remembered: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -86,10 +86,10 @@ def plan_relinks(state: ReconcileState) -> list[Change]:
 
 
 def plan_remembered(state: ReconcileState) -> list[Change]:
-    """After a reconnection: a student nobody's account follows, whose own account a disconnect
-    unlinked (and which follows no one now), gets that account back — restored if it was archived
-    meanwhile — rather than a second one (a child who left while the school was disconnected, and
-    came back)."""
+    """A student nobody's account follows, whose own account was taken from them by a disconnect or an
+    undo (and follows no one now), gets that account back — restored if it was archived — rather than
+    a second one: a child who left and came back while the school was disconnected, or a joiner whose
+    account an undone sync had created, still in the MIS at the next sync."""
     claimed = {p.student for p in state.pupils.values() if p.student is not None}
     relinks: list[Change] = []
     for student, pupil_id in sorted(state.remembered.items()):
