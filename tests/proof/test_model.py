@@ -213,7 +213,6 @@ class SchoolModel(RuleBasedStateMachine):
             "POST", "/roster", content="\n".join(rows) + "\n", headers={"content-type": "text/csv"}
         )
         assert roster.status_code == 200, roster.text
-        self.existing = {s["id"] for s in existing}
         await self.webhook("schoolApproved")
         await self._choose_and_merge(imported)
         self.connected = await self._state() == "syncing"
