@@ -223,6 +223,7 @@ class SchoolModel(RuleBasedStateMachine):
         view = (await self.call("GET", "/uploader")).json()
         bands = {b["name"]: b["id"] for b in (await self.call("GET", "/bands")).json()["items"]}
         classes = sorted((row for row in view if row["kind"] == "class"), key=lambda row: row["name"])
+        chosen = False
         for index, row in enumerate(classes):
             if row["name"] in self.followed:  # the band that followed this class before a disconnect
                 body: dict[str, Any] = {"action": "match", "band_id": str(self.followed[row["name"]])}
@@ -234,6 +235,7 @@ class SchoolModel(RuleBasedStateMachine):
                 body = {"action": "import" if imported[index % len(imported)] else "no_action"}
             decided = await self.call("PUT", f"/uploader/classes/{row['wonde_class_id']}", json=body)
             assert decided.status_code == 200, decided.text
+            chosen = chosen or body["action"] != "no_action"
         # Settling one student can change what the matcher is sure of for others: look again until
         # nothing waits (an admin would see the list shrink to empty).
         for _ in range(5):
@@ -241,6 +243,9 @@ class SchoolModel(RuleBasedStateMachine):
             if (await self.call("GET", "/uploader/preview")).json()["unresolved"] == 0:
                 break
         merge = await self.call("POST", "/uploader/merge")
+        if not chosen:  # every class left alone (after a rollover renamed them all, say): nothing to merge
+            assert (merge.status_code, merge.json()["error"]) == (422, "NothingToMerge"), merge.text
+            return
         assert merge.status_code == 202, merge.text
         await self.drain()
         run = (await self.call("GET", f"/runs/{merge.json()['id']}")).json()
