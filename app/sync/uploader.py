@@ -175,7 +175,7 @@ async def issues(session: AsyncSession, school_id: str) -> dict[str, Any]:
     state, result, plan = await compute_plan(session, school_id)
     in_scope = {s for c in state.scope for s in state.members.get(c, frozenset())}
     auto = {m.student_id for m in result.pupils if m.status == "auto" and m.student_id}
-    auto |= state.remembered.keys() - state.student_decisions.keys()  # their own account comes back
+    auto |= state.returning.keys()  # their own account comes back
     candidates: dict[str, list[dict[str, Any]]] = {}
     for decision in result.pupils:
         if decision.status != "review":

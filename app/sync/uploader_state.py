@@ -60,6 +60,11 @@ class SchoolState:
         return next((c.wonde_id for c in self.containers.values() if c.id == linked), None) if linked else None
 
     @property
+    def returning(self) -> dict[str, uuid.UUID]:
+        """The remembered links the admin has not overridden with a decision about the student."""
+        return {w: p for w, p in self.remembered.items() if w not in self.student_decisions}
+
+    @property
     def scope(self) -> dict[str, str | None]:
         """Containers the admin chose to sync: Wonde id -> matched band id (None: import as a new band)."""
         return {
@@ -204,11 +209,7 @@ def match_input(state: SchoolState) -> MatchInput:
     # otherwise for the student or the account.
     decided = {str(d.pupil_id) for d in state.student_decisions.values() if d.pupil_id}
     taken = set(pupil_links.values())
-    remembered = {
-        w: p
-        for w, p in state.remembered.items()
-        if w not in state.student_decisions and w not in taken and str(p) not in decided
-    }
+    remembered = {w: p for w, p in state.returning.items() if w not in taken and str(p) not in decided}
     chosen = {w: d.pupil_id for w, d in state.student_decisions.items() if d.resolution == "link" and d.pupil_id}
     # Links to live accounts anchor the matcher; a student linked to an archived account is settled.
     pupil_links |= {str(p): w for w, p in (remembered | chosen).items() if p not in state.archived}
@@ -256,9 +257,7 @@ def merge_state(state: SchoolState, result: MatchResult) -> MergeState:
         if m.status == "auto" and m.student_id and m.student_id not in created
     }
     to_link |= {w: str(d.pupil_id) for w, d in state.student_decisions.items() if d.resolution == "link" and d.pupil_id}
-    to_link |= {
-        w: str(p) for w, p in state.remembered.items() if p in state.archived and w not in state.student_decisions
-    }
+    to_link |= {w: str(p) for w, p in state.returning.items() if p in state.archived}
     band_links = {str(b.id): link for b in state.bands.values() if (link := state.band_link(b)) is not None}
     return MergeState(
         scope=state.scope,
