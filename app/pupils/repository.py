@@ -53,6 +53,17 @@ class PupilRepository(SchoolScoped[Pupil]):
         )
         return [(band_id, pupil) for band_id, pupil in rows]
 
+    async def student_links(self, pupil_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
+        """The MIS student each of these pupils follows now (None for none), in one query."""
+        if not pupil_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Pupil.id, Pupil.mis_student_id).where(
+                Pupil.school_id == self.school_id, Pupil.id.in_(list(pupil_ids))
+            )
+        )
+        return dict(rows.all())
+
     async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Bulk UPDATE by primary key: each row holds ``id`` and the columns to set."""
         if rows:

@@ -37,7 +37,7 @@ from app.sync.core.changes import (
     RestorePupil,
     UnlinkBand,
 )
-from app.sync.journal import Entry, record
+from app.sync.journal import Entry, id_text, record
 from app.sync.uploader_state import SchoolState
 
 
@@ -122,10 +122,7 @@ async def apply_plan(
         )
     for linking in band_links:
         band = lookup.bands[uuid.UUID(linking.band)]
-        before = {
-            "mis_class_id": str(band.mis_class_id) if band.mis_class_id else None,
-            "mis_group_id": str(band.mis_group_id) if band.mis_group_id else None,
-        }
+        before = {"mis_class_id": id_text(band.mis_class_id), "mis_group_id": id_text(band.mis_group_id)}
         entries.append(
             Entry("band", str(band.id), "link_band", before, {"container": linking.container}, band_id=band.id)
         )
@@ -175,6 +172,9 @@ async def apply_plan(
         )
 
     links = [c for c in plan.changes if isinstance(c, LinkPupil)]
+    # The journal keeps the student each pupil followed before (an MIS migration re-links pupils that
+    # were linked), so that undo can put exactly that link back.
+    followed = await pupils.student_links([uuid.UUID(c.pupil) for c in links])
     if links:
         await session.execute(
             update(Pupil), [{"id": uuid.UUID(c.pupil), "mis_student_id": student_ids[c.student]} for c in links]
@@ -184,7 +184,7 @@ async def apply_plan(
             "pupil",
             c.pupil,
             "link_pupil",
-            {"mis_student_id": None},
+            {"mis_student_id": id_text(followed.get(uuid.UUID(c.pupil)))},
             {"student": c.student},
             pupil_id=uuid.UUID(c.pupil),
         )

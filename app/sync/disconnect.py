@@ -19,14 +19,10 @@ from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import Band, Pupil, School, SyncRun, UploaderDecision
-from app.sync.journal import Entry, record
+from app.sync.journal import Entry, id_text, record
 from app.sync.runs import claim_school
 from app.wonde.client import WondeClient
 from app.wonde.errors import WondeAuthError, WondeError, WondeNotFound
-
-
-def _id(value: uuid.UUID | None) -> str | None:
-    return str(value) if value else None
 
 
 async def disconnect_school(
@@ -59,7 +55,7 @@ async def disconnect_school(
             "band",
             str(band.id),
             "unlink_band",
-            {"mis_class_id": _id(band.mis_class_id), "mis_group_id": _id(band.mis_group_id)},
+            {"mis_class_id": id_text(band.mis_class_id), "mis_group_id": id_text(band.mis_group_id)},
             {"mis_class_id": None, "mis_group_id": None},
             band_id=band.id,
         )
@@ -69,7 +65,7 @@ async def disconnect_school(
             "pupil",
             str(p.id),
             "unlink_pupil",
-            {"mis_student_id": _id(p.mis_student_id)},
+            {"mis_student_id": id_text(p.mis_student_id)},
             {"mis_student_id": None},
             pupil_id=p.id,
         )

@@ -14,6 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import Change
 
 
+def id_text(value: uuid.UUID | None) -> str | None:
+    """An id as the journal's before and after values keep it (JSON has no UUID)."""
+    return str(value) if value else None
+
+
 @dataclass(frozen=True)
 class Entry:
     entity_type: str

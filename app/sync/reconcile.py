@@ -162,7 +162,17 @@ async def _relink_after_migration(session: AsyncSession, school: School, run: Sy
             run.actor,
             [_held_entry(school.id, c, reason) for c, reason in doubtful if _canonical(_serialise(c)) not in waiting],
         )
-    else:
+    elif school.migrating_since is not None:
+        # Journalled, so that undoing this run also puts the school back to migrating: the links it
+        # restores point at the old records, which only the migration's re-linking follows.
+        ended = Entry(
+            "school",
+            school.id,
+            "end_migration",
+            {"migrating_since": school.migrating_since.isoformat()},
+            {"migrating_since": None},
+        )
+        await record(session, school.id, run.id, run.actor, [ended])
         school.migrating_since = None
         await session.flush()
     return len(relinks)

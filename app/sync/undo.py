@@ -8,6 +8,7 @@ unlinked instead, and a band it created is archived.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
-from app.models import Band, BandMembership, Change, MisClass, MisGroup, Pupil, SyncRun
+from app.models import Band, BandMembership, Change, MisClass, MisGroup, Pupil, School, SyncRun
 from app.sync.journal import Entry, record
 from app.sync.runs import claim_school, get_run
 
@@ -45,6 +46,16 @@ async def _container(session: AsyncSession, school_id: str, wonde_id: str) -> di
     return {"mis_class_id": None, "mis_group_id": group}
 
 
+async def _relink(session: AsyncSession, school_id: str, pupil: Pupil, student: uuid.UUID | None) -> None:
+    if student is not None:
+        taken = await session.scalar(
+            select(Pupil.id).where(Pupil.school_id == school_id, Pupil.mis_student_id == student, Pupil.id != pupil.id)
+        )
+        if taken is not None:
+            raise UndoBlocked(f"The MIS record this run unlinked from pupil {pupil.id} now follows another account.")
+    pupil.mis_student_id = student
+
+
 async def _revert(session: AsyncSession, school_id: str, change: Change) -> None:
     before, now = change.before or {}, utc_now()
     pupil = await session.get(Pupil, change.pupil_id) if change.pupil_id else None
@@ -52,10 +63,10 @@ async def _revert(session: AsyncSession, school_id: str, change: Change) -> None
     match change.action:
         case "create_pupil" if pupil:
             pupil.archived_at, pupil.mis_student_id = now, None
-        case "link_pupil" if pupil:
-            pupil.mis_student_id = None
-        case "unlink_pupil" if pupil:
-            pupil.mis_student_id = _uuid(before.get("mis_student_id"))
+        case "link_pupil" | "unlink_pupil" if pupil:
+            # Back to the student it followed before: none for a first link, the old record for a
+            # re-link after an MIS migration, the student a disconnect unlinked it from.
+            await _relink(session, school_id, pupil, _uuid(before.get("mis_student_id")))
         case "rename_pupil" if pupil:
             pupil.first_name, pupil.last_name = before["first_name"], before["last_name"]
         case "change_year" if pupil:
@@ -78,6 +89,10 @@ async def _revert(session: AsyncSession, school_id: str, change: Change) -> None
                 }
             band.mis_class_id = columns.get("mis_class_id")
             band.mis_group_id = columns.get("mis_group_id")
+        case "end_migration":
+            school = await session.get(School, school_id)
+            assert school is not None
+            school.migrating_since = datetime.fromisoformat(before["migrating_since"])
         case "add_to_band" if change.band_id and change.pupil_id:
             await session.execute(
                 delete(BandMembership).where(

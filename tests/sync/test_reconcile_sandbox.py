@@ -322,6 +322,42 @@ async def test_an_mis_migration_relinks_by_upn_and_creates_no_account(
     assert all(h.after and h.after["change"]["suggestion"] for h in suggested)
 
 
+async def test_undoing_a_migrations_relink_puts_back_the_old_links_and_the_migration(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, box: SecretBox
+) -> None:
+    """Found by the model test (issue 11): a re-link after an MIS migration was journalled as "linked
+    to no student before", so undoing it unlinked every pupil, and the school was no longer migrating,
+    so the next sync would have held every child for archiving. Undo puts back exactly the old links
+    and the migration; the next sync re-links them again and creates nothing."""
+    from app.sync.undo import undo_run
+
+    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
+        assert (await admin.post(f"/schools/{wonde_school}/events", json={"kind": "migration"})).status_code == 200
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        assert school is not None
+        school.migrating_since = migrating_since = school.updated_at  # as the schoolMigration webhook does
+        await session.commit()
+    before = await _rows(committed, school_id)
+    linked = sum(1 for row in before["pupils"].values() if row[4] is not None)
+    run_id = await _run(committed, school_id, "reconcile")
+    assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
+    async with committed.sessionmaker() as session:
+        undo = await undo_run(session, school_id, run_id, "admin")
+        await session.commit()
+        assert undo.counts["undone"] >= linked + 1  # every re-link, and the end of the migration
+        school = await session.get(School, school_id)
+        assert school is not None and school.migrating_since == migrating_since
+    assert (await _rows(committed, school_id))["pupils"] == before["pupils"]
+    counts = await _sync(committed, wonde, box, school_id)
+    assert counts["pupils_relinked"] == linked and counts["pupils_created"] == 0, counts
+    async with committed.sessionmaker() as session:
+        held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))
+    assert not [h for h in held if (h.after or {})["change"]["type"] == "ArchivePupil"]
+    assert await _linked_counts(committed, school_id) == (len(before["pupils"]), linked, linked)
+
+
 async def test_a_new_school_year_suggests_the_next_class_for_each_band(
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
 ) -> None:

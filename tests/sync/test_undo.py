@@ -1,0 +1,42 @@
+"""Undo against hand-made histories: what a later run did to the same MIS record blocks it cleanly."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Change, Pupil, SyncRun
+from app.sync.disconnect import disconnect_school
+from app.sync.journal import Entry, record
+from app.sync.undo import UndoBlocked, undo_run
+from tests.sync.merge_helpers import small_school
+
+
+async def test_undo_is_refused_when_the_old_record_now_follows_another_account(session: AsyncSession) -> None:
+    """Undoing a disconnect would link an account back to its MIS record; when a later run linked that
+    record to another account, undo refuses (409) instead of giving one record two accounts."""
+    school = await small_school(session)
+    first, second = school.pupils[:2]
+    first_id = first.id
+    first.mis_student_id = school.students[0].id
+    await session.flush()
+    disconnect = await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
+    disconnect.status = "succeeded"
+    later = SyncRun(id=uuid.uuid4(), school_id=school.school_id, kind="merge", trigger="manual", status="succeeded")
+    session.add(later)
+    second.mis_student_id = school.students[0].id
+    await session.flush()
+    link = Entry("pupil", str(second.id), "link_pupil", {"mis_student_id": None}, {"student": "S0"}, second.id)
+    await record(session, school.school_id, later.id, "admin", [link])
+    await session.commit()
+
+    disconnect_id = disconnect.id
+    with pytest.raises(UndoBlocked, match="now follows another account"):
+        await undo_run(session, school.school_id, disconnect_id, "admin")
+    await session.rollback()
+    assert await session.scalar(select(Pupil.mis_student_id).where(Pupil.id == first_id)) is None
+    statuses = await session.scalars(select(Change.status).where(Change.run_id == disconnect_id))
+    assert set(statuses) == {"applied"}
