@@ -139,6 +139,9 @@ class SandboxSchool:
     upns: set[str] = field(default_factory=set)
     next_mis_id: int = 1
     mis_history: list[str] = field(default_factory=list)
+    # When the last migration completed: each one a second after the one before at least, as Wonde
+    # reports it to the second, so that two migrations are never one webhook event.
+    migrated_at: datetime | None = None
     token_generation: int = 0
     next_admission: int = 1
 

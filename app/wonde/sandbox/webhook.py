@@ -36,8 +36,8 @@ def webhook_payload(state: SandboxState, school_id: str, payload_type: WebhookTy
             state.revoke(school_id)
             return {**named, **identity, "revoke_reason": "Access was revoked by the school."}
         now = state.clock.now()
-        if school.mis_history:  # a migration event has run: report it as completed
-            done = now.strftime(_WHEN)
+        if school.migrated_at is not None:  # a migration event has run: report it as completed
+            done = school.migrated_at.strftime(_WHEN)
             moved = {"migrate_from": school.mis_history[-1], "migrate_to": info.get("mis")}
             return {**named, **moved, "scheduled_at": done, "completed_at": done}
         scheduled = (now + timedelta(days=7)).strftime(_WHEN)

@@ -9,7 +9,7 @@ still match.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from app.wonde.sandbox.events import EventError
@@ -90,6 +90,8 @@ def migration(state: SandboxState, school_id: str, to_mis: str | None = None) ->
         school.left.clear()
         school.mis_history.append(old_mis)
         school.info["mis"] = new_mis
+        last = school.migrated_at
+        school.migrated_at = now if last is None or now - last >= timedelta(seconds=1) else last + timedelta(seconds=1)
         return {
             "kind": "migration",
             "from_mis": old_mis,

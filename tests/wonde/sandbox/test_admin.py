@@ -112,6 +112,19 @@ def test_school_migration_webhook(sandbox: Sandbox, receiver: tuple[Receiver, st
     assert (done["migrate_from"], done["migrate_to"]) == ("SIMS", "Arbor") and done["completed_at"]
 
 
+def test_two_migrations_in_one_second_are_two_webhook_events(sandbox: Sandbox, receiver: tuple[Receiver, str]) -> None:
+    """Wonde reports a migration's completion to the second; two migrations are never one payload (a
+    receiver that stores each event once would take the second for a redelivery of the first)."""
+    target, url = receiver
+    path = f"/schools/{sandbox.school_id}/webhook"
+    for _ in range(3):  # SIMS -> Arbor -> SIMS -> Arbor: the first and last move the same way
+        sandbox.admin.post(f"/schools/{sandbox.school_id}/events", json={"kind": "migration"})
+        sandbox.admin.post(path, json={"url": url, "payload_type": "schoolMigration"})
+    first, _, last = target.received
+    assert (first["migrate_from"], first["migrate_to"]) == (last["migrate_from"], last["migrate_to"])
+    assert len({payload["completed_at"] for payload in target.received}) == 3
+
+
 def test_an_unreachable_webhook_url_is_reported(sandbox: Sandbox) -> None:
     with serving(FastAPI()) as port:
         closed = f"http://127.0.0.1:{port}/gone"
