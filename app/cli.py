@@ -156,7 +156,7 @@ async def _read_school(settings: Settings, school_id: str, kind: str) -> int:
     from app.kit.crypto import SecretBox
     from app.kit.unit_of_work import unit_of_work
     from app.models import School, SyncRun
-    from app.sync.fetch import run_read
+    from app.sync.mirror.flow import run_read
     from app.wonde.client import WondeClient, create_http_client
 
     engine = create_engine(settings.database_url)
@@ -188,7 +188,7 @@ def _read(args: argparse.Namespace, settings: Settings) -> int:
 def _match(args: argparse.Namespace, _: Settings) -> int:
     from app.roster.parser import RosterInvalid
     from app.sync.core.matching import match
-    from app.sync.matching_files import MatchFilesError, read_inputs, result_document
+    from app.sync.onboarding.match_files import MatchFilesError, read_inputs, result_document
 
     try:
         data, app = read_inputs(Path(args.wonde).read_bytes(), Path(args.roster).read_bytes())

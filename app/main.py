@@ -21,10 +21,10 @@ from app.kit.unit_of_work import UnitOfWorkRoute
 from app.pupils.endpoints import router as pupils_router
 from app.roster.endpoints import router as roster_router
 from app.schools.endpoints import router as schools_router
-from app.sync.endpoints import router as sync_router
-from app.sync.journal_endpoints import router as journal_router
-from app.sync.sync_endpoints import router as sync_now_router
-from app.sync.uploader_endpoints import router as uploader_router
+from app.sync.journal.endpoints import router as journal_router
+from app.sync.onboarding.endpoints import router as uploader_router
+from app.sync.reconcile.endpoints import router as sync_now_router
+from app.sync.runs.endpoints import router as sync_router
 from app.webhooks.endpoints import router as webhooks_router
 
 API_VERSION = "0.1.0"

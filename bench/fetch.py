@@ -26,7 +26,7 @@ from app.db import create_sessionmaker
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
-from app.sync.fetch import run_read
+from app.sync.mirror.flow import run_read
 from app.wonde.client import WondeClient, create_http_client
 from app.wonde.sandbox.server import SandboxServer, running_sandbox
 from tests.conftest import create_migrated_database, drop_database

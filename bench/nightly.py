@@ -49,8 +49,8 @@ from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import SyncRun
-from app.sync.reconcile import reconcile
-from app.sync.schedule import queue_nightly_syncs
+from app.sync.reconcile.flow import reconcile
+from app.sync.reconcile.schedule import queue_nightly_syncs
 from app.wonde.sandbox.generate import Phase
 from bench.nightly_worker import counts_key
 from bench.schools import WondeLink, syncing_school

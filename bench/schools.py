@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from app.sync.mirror.read import MisRead
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,9 +20,8 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import Band, MisClass, MisGroup, School, SyncRun, UploaderDecision
 from app.roster.parser import parse_roster
 from app.roster.service import import_roster
-from app.sync.core.mis_read import MisRead
-from app.sync.fetch import write_read
-from app.sync.merge import compute_plan, run_merge, unresolved
+from app.sync.mirror.flow import write_read
+from app.sync.onboarding.merge import compute_plan, run_merge, unresolved
 from app.wonde.sandbox.generate import Phase, generate_school
 from app.wonde.schemas import WondeClass, WondeGroup, WondeStudent
 

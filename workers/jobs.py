@@ -6,20 +6,20 @@ import logging
 import uuid
 from typing import Any
 
+from app.sync.runs.recovery import recover
 from arq.worker import Retry
 
 from app.kit.log_context import log_context
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
-from app.sync import credentials
-from app.sync.disconnect import revoke_access
-from app.sync.fetch import run_read
-from app.sync.merge import run_merge
-from app.sync.reconcile import run_sync
-from app.sync.recovery import recover
-from app.sync.runs import complete_ping
-from app.sync.schedule import queue_nightly_syncs
-from app.webhooks.processing import process_event
+from app.pupils import credentials
+from app.sync.connection.flow import process_event
+from app.sync.connection.service import revoke_access
+from app.sync.mirror.flow import run_read
+from app.sync.onboarding.merge import run_merge
+from app.sync.reconcile.flow import run_sync
+from app.sync.reconcile.schedule import queue_nightly_syncs
+from app.sync.runs.service import complete_ping
 from app.wonde.errors import WondeError
 
 logger = logging.getLogger(__name__)
@@ -36,12 +36,12 @@ async def ping_school(ctx: dict[str, Any], run_id: str) -> str | None:
 
 
 async def read_school(ctx: dict[str, Any], run_id: str) -> str:
-    """Carry out a queued read of a school from Wonde into its MIS mirror (``app.sync.fetch``)."""
+    """Carry out a queued read of a school from Wonde into its MIS mirror (``app.sync.mirror.flow``)."""
     return await run_read(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
 
 
 async def process_webhook(ctx: dict[str, Any], event_id: str) -> str:
-    """Act on a stored Wonde webhook event (``app.webhooks.processing``); retried while Wonde does not answer."""
+    """Act on a stored Wonde webhook event (``app.sync.connection.flow``); retried while Wonde does not answer."""
     try:
         return await process_event(
             ctx["sessionmaker"], ctx["queue"], ctx["wonde"], ctx["secret_box"], uuid.UUID(event_id)
@@ -59,7 +59,7 @@ async def revoke_wonde_access(ctx: dict[str, Any], run_id: str) -> str:
 
 
 async def merge_school(ctx: dict[str, Any], run_id: str) -> str:
-    """Apply a queued merge (``app.sync.merge``), all or nothing."""
+    """Apply a queued merge (``app.sync.onboarding.merge``), all or nothing."""
     with log_context(run_id=run_id):
         return await run_merge(ctx["sessionmaker"], ctx["secret_box"], uuid.UUID(run_id))
 
@@ -73,7 +73,7 @@ async def expire_credentials(ctx: dict[str, Any]) -> int:
 
 
 async def sync_school(ctx: dict[str, Any], run_id: str) -> str:
-    """ "Sync now" and the nightly sync: read the school, then reconcile (``app.sync.reconcile``)."""
+    """ "Sync now" and the nightly sync: read the school, then reconcile (``app.sync.reconcile.flow``)."""
     with log_context(run_id=run_id):
         return await run_sync(ctx["sessionmaker"], ctx["queue"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
 
@@ -89,7 +89,7 @@ async def nightly_syncs(ctx: dict[str, Any]) -> int:
 async def recover_runs(ctx: dict[str, Any]) -> dict[str, int]:
     """Every five minutes: send again the jobs of runs and webhook events whose job was lost (a Redis
     restart, a worker that died after arq gave up on it), and give up on what waited too long
-    (``app.sync.recovery``)."""
+    (``app.sync.runs.recovery``)."""
     done = await recover(ctx["sessionmaker"], ctx["queue"])
     if done["requeued"] or done["given_up"]:
         logger.warning("recovered lost work", extra=done)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.sync.core.year_groups import YEAR_GROUP_MAX, YEAR_GROUP_MIN
+from app.year_groups import YEAR_GROUP_MAX, YEAR_GROUP_MIN
 
 PersonName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")

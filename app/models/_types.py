@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import mapped_column
 
-from app.sync.core.year_groups import YEAR_GROUP_MAX, YEAR_GROUP_MIN
+from app.year_groups import YEAR_GROUP_MAX, YEAR_GROUP_MIN
 
 UUIDPrimaryKey = Annotated[
     uuid.UUID,

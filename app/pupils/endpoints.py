@@ -11,9 +11,8 @@ from app.auth import SchoolAdmin, SchoolReader
 from app.errors import BandNotFound, Forbidden, NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
-from app.pupils import service
+from app.pupils import credentials, service
 from app.pupils.schemas import Pupil, PupilCreate, PupilUpdate
-from app.sync import credentials
 
 router = APIRouter(prefix="/schools/{school_id}/pupils", tags=["pupils"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]

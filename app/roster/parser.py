@@ -12,7 +12,7 @@ import io
 import unicodedata
 from dataclasses import dataclass
 
-from app.sync.core.year_groups import normalise_year
+from app.year_groups import normalise_year
 
 COLUMNS = ("pupil_id", "first_name", "last_name", "band", "year_group")
 MAX_ROWS = 50_000

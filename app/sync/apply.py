@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
 from app.models import Band, BandMembership, Pupil
+from app.pupils import credentials
 from app.pupils.repository import PupilRepository
 from app.pupils.usernames import allocate_usernames
-from app.sync import credentials
 from app.sync.core.changes import (
     NEW,
     AddToBand,
@@ -37,8 +37,8 @@ from app.sync.core.changes import (
     RestorePupil,
     UnlinkBand,
 )
-from app.sync.journal import Entry, id_text, record
-from app.sync.uploader_state import SchoolState
+from app.sync.journal.writer import Entry, id_text, record
+from app.sync.state.school import SchoolState
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.sync.core.year_groups import normalise_year
+from app.year_groups import normalise_year
 
 T = TypeVar("T")
 

@@ -35,9 +35,9 @@ from app.models import (
     SyncRun,
     UploaderDecision,
 )
-from app.sync.fetch import run_read
-from app.sync.merge import run_merge, start_merge
-from app.sync.reconcile import start_sync
+from app.sync.mirror.flow import run_read
+from app.sync.onboarding.merge import run_merge, start_merge
+from app.sync.reconcile.flow import start_sync
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 

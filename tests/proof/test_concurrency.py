@@ -40,7 +40,7 @@ from app.kit.unit_of_work import unit_of_work
 from app.main import create_app
 from app.models import School, SyncRun, WebhookEvent
 from app.models.sync_run import MUTATING_RUN_KINDS
-from app.sync.schedule import WINDOW_MINUTES, WINDOW_START, queue_nightly_syncs
+from app.sync.reconcile.schedule import WINDOW_MINUTES, WINDOW_START, queue_nightly_syncs
 from app.wonde.client import RetryPolicy, WondeClient, create_http_client
 from app.wonde.sandbox.admin import apply_event
 from app.wonde.sandbox.server import SandboxServer

@@ -59,10 +59,10 @@ from app.models import (
     SyncRun,
     WebhookEvent,
 )
-from app.sync.core.year_groups import normalise_year
 from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload
+from app.year_groups import normalise_year
 from tests.proof.report import record
 from tests.workers.burst import burst_worker
 

@@ -27,7 +27,7 @@ from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.models import SyncRun
-from app.sync.reconcile import INTERRUPTED_READ
+from app.sync.reconcile.flow import INTERRUPTED_READ
 from app.wonde.client import RetryPolicy, WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from tests.conftest import Committed

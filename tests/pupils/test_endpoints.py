@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Pupil, School
-from app.sync.credentials import verify_password
+from app.pupils.credentials import verify_password
 from tests.conftest import TokenFactory
 
 

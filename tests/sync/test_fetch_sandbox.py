@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.kit.crypto import SecretBox
 from app.models import MisClass, MisGroup, MisMembership, MisStudent, School, SyncRun
-from app.sync.fetch import run_read
+from app.sync.mirror.flow import run_read
 from app.wonde.client import RetryPolicy, WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from tests.conftest import Committed

@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from app.sync.credentials import LoginDetails
-from app.sync.login_cards import render_cards
+from app.pupils.credentials import LoginDetails
+from app.pupils.login_cards import render_cards
 
 
 def test_cards_print_any_name_and_one_sheet_per_ten_pupils() -> None:

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, UploaderDecision
-from app.sync.fetch import run_read
-from app.sync.merge import run_merge
-from app.sync.reconcile import decide_held, run_sync
+from app.sync.mirror.flow import run_read
+from app.sync.onboarding.merge import run_merge
+from app.sync.reconcile.flow import decide_held, run_sync
 from app.wonde.client import RetryPolicy, WondeClient
 from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer
@@ -203,7 +203,7 @@ async def _rows(committed: Committed, school_id: str) -> dict[str, Any]:
 async def test_undo_restores_the_exact_prior_state(
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
 ) -> None:
-    from app.sync.undo import NothingToUndo, undo_run
+    from app.sync.journal.undo import NothingToUndo, undo_run
 
     box = SecretBox(settings.encryption_key)
     school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
@@ -230,7 +230,7 @@ async def test_a_joiner_whose_account_an_undo_took_gets_it_back_at_the_next_sync
 ) -> None:
     """Found by the model test: the admin undoes the sync that created a joiner's account (archived,
     unlinked); the joiner is still in the MIS, and the next sync made them a second account."""
-    from app.sync.undo import undo_run
+    from app.sync.journal.undo import undo_run
 
     school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
@@ -329,7 +329,7 @@ async def test_undoing_a_migrations_relink_puts_back_the_old_links_and_the_migra
     to no student before", so undoing it unlinked every pupil, and the school was no longer migrating,
     so the next sync would have held every child for archiving. Undo puts back exactly the old links
     and the migration; the next sync re-links them again and creates nothing."""
-    from app.sync.undo import undo_run
+    from app.sync.journal.undo import undo_run
 
     school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
@@ -361,7 +361,7 @@ async def test_undoing_a_migrations_relink_puts_back_the_old_links_and_the_migra
 async def test_a_new_school_year_suggests_the_next_class_for_each_band(
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
 ) -> None:
-    from app.sync.reconcile import accept_suggestion
+    from app.sync.reconcile.flow import accept_suggestion
 
     box = SecretBox(settings.encryption_key)
     school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
@@ -409,7 +409,7 @@ async def test_a_change_still_waiting_is_not_held_twice(
 
 async def _settle(committed: Committed, school_id: str, box: SecretBox) -> None:
     """What an admin does after a big night: follow every suggested class, then approve the rest."""
-    from app.sync.reconcile import NoSuggestion, accept_suggestion
+    from app.sync.reconcile.flow import NoSuggestion, accept_suggestion
 
     async with committed.sessionmaker() as session:
         held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import School, SyncRun
-from app.sync.schedule import WINDOW_START, due, queue_nightly_syncs, slot
+from app.sync.reconcile.schedule import WINDOW_START, due, queue_nightly_syncs, slot
 
 
 def test_every_school_has_a_stable_slot_inside_the_window() -> None:

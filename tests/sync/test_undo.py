@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Change, Pupil, SyncRun
-from app.sync.disconnect import disconnect_school
-from app.sync.journal import Entry, record
-from app.sync.undo import UndoBlocked, undo_run
+from app.sync.connection.service import disconnect_school
+from app.sync.journal.undo import UndoBlocked, undo_run
+from app.sync.journal.writer import Entry, record
 from tests.sync.merge_helpers import small_school
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kit.time import utc_now
 from app.models import Band, School, UploaderDecision
 from app.sync.core.changes import RestorePupil
-from app.sync.core.plan import CreatePupil, LinkPupil
+from app.sync.core.merge_plan import CreatePupil, LinkPupil
 from tests.conftest import TokenFactory
 from tests.sync.merge_helpers import decide, small_school
 
@@ -92,9 +92,9 @@ async def test_a_reconnecting_school_gets_its_old_links_back(session: AsyncSessi
     """A disconnect takes links away; on reconnecting, each student still on roll is linked again to
     the account it had (not offered a new one), even where names alone would never link it — the
     model test found children getting a second account this way."""
-    from app.sync.disconnect import disconnect_school
-    from app.sync.merge import compute_plan
-    from app.sync.uploader import issues
+    from app.sync.connection.service import disconnect_school
+    from app.sync.onboarding.merge import compute_plan
+    from app.sync.onboarding.service import issues
     from tests.sync.merge_helpers import decide
 
     school = await small_school(session)
@@ -121,7 +121,7 @@ async def test_a_child_back_after_leaving_gets_their_archived_account_restored(
 ) -> None:
     """The admin links a student to an account archived when the child left (found by the model test:
     the uploader refused, and "create" was the only way on: a second account)."""
-    from app.sync.merge import compute_plan
+    from app.sync.onboarding.merge import compute_plan
 
     school = await small_school(session)
     leaver = school.pupils[4]
@@ -144,8 +144,8 @@ async def test_a_school_that_changed_mis_while_disconnected_gets_its_links_back_
 ) -> None:
     """Every Wonde id changed while the school was away; the UPN says which new record is the child."""
     from app.models import MisMembership, MisStudent
-    from app.sync.disconnect import disconnect_school
-    from app.sync.merge import compute_plan
+    from app.sync.connection.service import disconnect_school
+    from app.sync.onboarding.merge import compute_plan
 
     school = await small_school(session)
     pupil, old = school.pupils[0], school.students[0]
@@ -168,9 +168,9 @@ async def test_a_school_that_changed_mis_while_disconnected_gets_its_links_back_
 async def test_an_archived_account_remembered_from_before_a_disconnect_comes_back(session: AsyncSession) -> None:
     """The child left and was archived after the school disconnected; on reconnecting they are back:
     not listed as an issue, and the merge restores and links their account."""
-    from app.sync.disconnect import disconnect_school
-    from app.sync.merge import compute_plan
-    from app.sync.uploader import issues
+    from app.sync.connection.service import disconnect_school
+    from app.sync.onboarding.merge import compute_plan
+    from app.sync.onboarding.service import issues
 
     school = await small_school(session)
     pupil = school.pupils[0]

@@ -14,8 +14,8 @@ from sqlalchemy import delete, func, select
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
 from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, WebhookEvent
+from app.sync.connection.flow import process_event
 from app.webhooks.intake import store_event
-from app.webhooks.processing import process_event
 from app.wonde.client import RetryPolicy, WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload

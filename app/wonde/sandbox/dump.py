@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from app.sync.core.year_groups import normalise_year
 from app.wonde.sandbox.records import Deletion, Group, Links, MisClass, SandboxSchool, Student
 from app.wonde.sandbox.shapes import (
     STUDENT_INCLUDES,
@@ -30,6 +29,7 @@ from app.wonde.sandbox.shapes import (
 )
 from app.wonde.sandbox.state import SandboxState, school_token
 from app.wonde.sandbox.years import leading_year
+from app.year_groups import normalise_year
 
 Json = dict[str, Any]
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from app.sync.core.year_groups import normalise_year
 from app.wonde.sandbox.people import draw_family, draw_origin, draw_surname, full_names, initials, new_student
 from app.wonde.sandbox.placement import place, student_year, unplace, year_places
 from app.wonde.sandbox.records import MisClass, SandboxSchool, Student
 from app.wonde.sandbox.state import SandboxState
 from app.wonde.sandbox.years import nc_code
+from app.year_groups import normalise_year
 
 Json = dict[str, Any]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.sync.core.year_groups import normalise_year
 from app.wonde.sandbox.records import Group, MisClass, SandboxSchool, Student
+from app.year_groups import normalise_year
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.sync.core.year_groups import normalise_year
+from app.year_groups import normalise_year
 
 # A year at the start of a label: "7A", "RB", "Year 4", "10x/Ma1"; not the "R" of "Rowan".
 _LEADING_YEAR = re.compile(r"^(?:Year\s*|Y)?(?P<year>R|\d{1,2})(?=$|[^a-z0-9]|[a-z](?![a-z]))")

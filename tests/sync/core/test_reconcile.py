@@ -18,8 +18,8 @@ from app.sync.core.changes import (
     RestorePupil,
     UnlinkBand,
 )
-from app.sync.core.plan import StudentFacts
-from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile, plan_remembered
+from app.sync.core.merge_plan import StudentFacts
+from app.sync.core.reconcile_plan import AppPupil, MisPupil, ReconcileState, plan_reconcile, plan_remembered
 
 TODAY = date(2026, 11, 28)
 

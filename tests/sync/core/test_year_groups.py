@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.sync.core.year_groups import normalise_year, year_label
+from app.year_groups import normalise_year, year_label
 
 
 @pytest.mark.parametrize(

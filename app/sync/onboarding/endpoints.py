@@ -13,13 +13,12 @@ from app.auth import SchoolAdmin
 from app.errors import Forbidden, NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
+from app.pupils import credentials
+from app.pupils.login_cards import render_cards
 from app.schools.service import get_school
-from app.sync import credentials, uploader
-from app.sync.login_cards import render_cards
-from app.sync.merge import NothingToMerge, UnresolvedIssues, start_merge
-from app.sync.runs import RunNotFound, SyncAlreadyRunning, get_run
-from app.sync.schemas import Run
-from app.sync.uploader_schemas import (
+from app.sync.onboarding import service as uploader
+from app.sync.onboarding.merge import NothingToMerge, UnresolvedIssues, start_merge
+from app.sync.onboarding.schemas import (
     ClassDecisionIn,
     DecisionOut,
     Issues,
@@ -28,6 +27,8 @@ from app.sync.uploader_schemas import (
     StudentResolutionIn,
     UploaderClass,
 )
+from app.sync.runs.service import RunNotFound, SyncAlreadyRunning, get_run
+from app.sync.runs.schemas import Run
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["uploader"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]

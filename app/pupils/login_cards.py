@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from anyascii import anyascii
 from fpdf import FPDF
 
-from app.sync.credentials import LoginDetails
+from app.pupils.credentials import LoginDetails
 
 COLUMNS, ROWS = 2, 5
 CARD_W, CARD_H = 90.0, 52.0

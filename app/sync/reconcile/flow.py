@@ -36,19 +36,26 @@ from app.models import (
 from app.models import (
     Change as Journal,
 )
-from app.sync import fetch
 from app.sync.apply import Lookup, apply_plan
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
 from app.sync.core.matching import AppPupil as MatchPupil
 from app.sync.core.matching import MatchInput, match
 from app.sync.core.matching import MisStudent as MatchStudent
-from app.sync.core.plan import StudentFacts
-from app.sync.core.reconcile import AppPupil, MisPupil, ReconcileState, plan_reconcile, plan_relinks, plan_remembered
+from app.sync.core.merge_plan import StudentFacts
+from app.sync.core.reconcile_plan import (
+    AppPupil,
+    MisPupil,
+    ReconcileState,
+    plan_reconcile,
+    plan_relinks,
+    plan_remembered,
+)
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
-from app.sync.journal import Entry, record
-from app.sync.runs import claim_school
-from app.sync.uploader_state import remembered_links
+from app.sync.journal.writer import Entry, record
+from app.sync.mirror import flow as fetch
+from app.sync.runs.service import claim_school
+from app.sync.state.school import remembered_links
 from app.wonde.client import WondeClient
 
 

@@ -22,10 +22,10 @@ from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, WebhookEvent
 from app.schools.service import connect_to_wonde
-from app.sync.disconnect import disconnect_school
-from app.sync.fetch import FULL_READ, start_read
-from app.sync.reconcile import start_sync
-from app.sync.runs import SyncAlreadyRunning
+from app.sync.connection.service import disconnect_school
+from app.sync.mirror.flow import FULL_READ, start_read
+from app.sync.reconcile.flow import start_sync
+from app.sync.runs.service import SyncAlreadyRunning
 from app.wonde.client import WondeClient
 from app.wonde.errors import WondeAuthError, WondeError, WondeNotFound
 

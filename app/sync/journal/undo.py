@@ -18,8 +18,8 @@ from app.errors import Conflict
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.models import Band, BandMembership, Change, MisClass, MisGroup, Pupil, School, SyncRun
-from app.sync.journal import Entry, record
-from app.sync.runs import claim_school, get_run
+from app.sync.journal.writer import Entry, record
+from app.sync.runs.service import claim_school, get_run
 
 
 class NothingToUndo(Conflict):

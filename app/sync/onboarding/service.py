@@ -14,9 +14,9 @@ from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotF
 from app.kit.locking import lock_school
 from app.models import UploaderDecision
 from app.sync.core.matching import MatchResult
-from app.sync.core.plan import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand
-from app.sync.merge import compute_plan, unresolved
-from app.sync.uploader_state import SchoolState, load_state
+from app.sync.core.merge_plan import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand
+from app.sync.onboarding.merge import compute_plan, unresolved
+from app.sync.state.school import SchoolState, load_state
 
 
 class ClassNotFound(NotFound):

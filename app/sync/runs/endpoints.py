@@ -10,11 +10,11 @@ from app.auth import SchoolAdmin, SchoolReader
 from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_responses
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
-from app.sync import runs
-from app.sync.disconnect import disconnect_school
-from app.sync.runs import SyncAlreadyRunning
-from app.sync.schemas import Run
-from app.sync.undo import NothingToUndo, UndoBlocked, undo_run
+from app.sync.connection.service import disconnect_school
+from app.sync.journal.undo import NothingToUndo, UndoBlocked, undo_run
+from app.sync.runs.service import SyncAlreadyRunning
+from app.sync.runs import service as runs
+from app.sync.runs.schemas import Run
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["runs"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]

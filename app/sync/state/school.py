@@ -24,7 +24,7 @@ from app.models import (
 )
 from app.sync.core.matching import AppBand, AppPupil, MatchInput, MatchResult, MisContainer
 from app.sync.core.matching import MisStudent as MatchStudent
-from app.sync.core.plan import MergeState, StudentFacts
+from app.sync.core.merge_plan import MergeState, StudentFacts
 
 
 @dataclass(frozen=True)

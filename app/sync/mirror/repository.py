@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.sync.core.mis_read import ClassRow, GroupRow, StudentRow
+from app.sync.mirror.read import ClassRow, GroupRow, StudentRow
 
 # Column name -> PostgreSQL array type, in dataclass field order.
 _STUDENT_TYPES = {

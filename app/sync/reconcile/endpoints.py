@@ -12,11 +12,11 @@ from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_respon
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.schools.service import get_school
-from app.sync import reconcile
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
-from app.sync.runs import SyncAlreadyRunning
-from app.sync.schemas import Run
+from app.sync.reconcile import flow as reconcile
+from app.sync.runs.service import SyncAlreadyRunning
+from app.sync.runs.schemas import Run
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["sync"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]

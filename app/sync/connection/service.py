@@ -19,8 +19,8 @@ from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import Band, Pupil, School, SyncRun, UploaderDecision
-from app.sync.journal import Entry, id_text, record
-from app.sync.runs import claim_school
+from app.sync.journal.writer import Entry, id_text, record
+from app.sync.runs.service import claim_school
 from app.wonde.client import WondeClient
 from app.wonde.errors import WondeAuthError, WondeError, WondeNotFound
 

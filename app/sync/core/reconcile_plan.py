@@ -28,7 +28,7 @@ from app.sync.core.changes import (
     RestorePupil,
     UnlinkBand,
 )
-from app.sync.core.plan import StudentFacts
+from app.sync.core.merge_plan import StudentFacts
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from app.kit.log_context import log_context
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
-from app.sync.core.mis_read import MisRead
-from app.sync.mirror import MirrorCounts, MirrorRepository
+from app.sync.mirror.repository import MirrorCounts, MirrorRepository
+from app.sync.mirror.read import MisRead
 from app.wonde.client import SchoolClient, WondeClient
 from app.wonde.errors import WondeError, WondeProtocolError
 

@@ -18,9 +18,9 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
 from app.sync.apply import Lookup, apply_plan
 from app.sync.core.matching import MatchResult, match
-from app.sync.core.plan import Plan, plan_merge
-from app.sync.runs import claim_school
-from app.sync.uploader_state import SchoolState, load_state, match_input, merge_state
+from app.sync.core.merge_plan import Plan, plan_merge
+from app.sync.runs.service import claim_school
+from app.sync.state.school import SchoolState, load_state, match_input, merge_state
 
 
 class NothingToMerge(InvalidInput):
