@@ -20,7 +20,7 @@ from app.main import create_app
 from app.models import SyncRun, WebhookEvent
 from app.sync.connection.flow import process_event
 from app.sync.mirror.flow import run_read
-from app.sync.onboarding.merge import run_merge
+from app.sync.onboarding.flow import run_merge
 from app.wonde.client import WondeClient, create_http_client
 from app.wonde.sandbox.server import running_sandbox
 from app.wonde.sandbox.webhook import webhook_payload

@@ -21,10 +21,11 @@ from app.kit.unit_of_work import UnitOfWorkRoute
 from app.pupils.endpoints import router as pupils_router
 from app.roster.endpoints import router as roster_router
 from app.schools.endpoints import router as schools_router
+from app.sync.connection.endpoints import router as connection_router
 from app.sync.journal.endpoints import router as journal_router
-from app.sync.onboarding.endpoints import router as uploader_router
-from app.sync.reconcile.endpoints import router as sync_now_router
-from app.sync.runs.endpoints import router as sync_router
+from app.sync.onboarding.endpoints import router as onboarding_router
+from app.sync.reconcile.endpoints import router as reconcile_router
+from app.sync.runs.endpoints import router as runs_router
 from app.webhooks.endpoints import router as webhooks_router
 
 API_VERSION = "0.1.0"
@@ -67,9 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bands_router,
         pupils_router,
         roster_router,
-        sync_router,
-        uploader_router,
-        sync_now_router,
+        runs_router,
+        connection_router,
+        onboarding_router,
+        reconcile_router,
         journal_router,
         webhooks_router,
     ):

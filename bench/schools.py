@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from app.sync.mirror.read import MisRead
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,7 +20,9 @@ from app.models import Band, MisClass, MisGroup, School, SyncRun, UploaderDecisi
 from app.roster.parser import parse_roster
 from app.roster.service import import_roster
 from app.sync.mirror.flow import write_read
-from app.sync.onboarding.merge import compute_plan, run_merge, unresolved
+from app.sync.mirror.read import MisRead
+from app.sync.onboarding.flow import run_merge
+from app.sync.onboarding.service import compute_plan, unresolved
 from app.wonde.sandbox.generate import Phase, generate_school
 from app.wonde.schemas import WondeClass, WondeGroup, WondeStudent
 

@@ -6,19 +6,18 @@ import logging
 import uuid
 from typing import Any
 
-from app.sync.runs.recovery import recover
 from arq.worker import Retry
 
 from app.kit.log_context import log_context
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.pupils import credentials
-from app.sync.connection.flow import process_event
-from app.sync.connection.service import revoke_access
+from app.sync.connection.flow import process_event, revoke_access
 from app.sync.mirror.flow import run_read
-from app.sync.onboarding.merge import run_merge
+from app.sync.onboarding.flow import run_merge
 from app.sync.reconcile.flow import run_sync
 from app.sync.reconcile.schedule import queue_nightly_syncs
+from app.sync.runs.recovery import recover
 from app.sync.runs.service import complete_ping
 from app.wonde.errors import WondeError
 

@@ -36,8 +36,9 @@ from app.models import (
     UploaderDecision,
 )
 from app.sync.mirror.flow import run_read
-from app.sync.onboarding.merge import run_merge, start_merge
-from app.sync.reconcile.flow import start_sync
+from app.sync.onboarding.flow import run_merge
+from app.sync.onboarding.service import start_merge
+from app.sync.reconcile.service import start_sync
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.kit.crypto import SecretBox
 from app.models import MisClass, School, SyncRun, UploaderDecision, WebhookEvent
 from app.sync.mirror.flow import run_read
-from app.sync.onboarding.merge import run_merge
+from app.sync.onboarding.flow import run_merge
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer

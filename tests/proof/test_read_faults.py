@@ -40,7 +40,8 @@ from sqlalchemy.pool import NullPool
 from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.models import School, SyncRun
-from app.sync.mirror.flow import delta_since, run_read
+from app.sync.mirror.flow import run_read
+from app.sync.mirror.service import delta_since
 from app.sync.reconcile.flow import run_sync
 from app.wonde.client import RetryPolicy, WondeClient, create_http_client, format_updated_after
 from app.wonde.sandbox import api as sandbox_api

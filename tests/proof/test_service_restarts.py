@@ -27,7 +27,6 @@ import asyncpg
 import httpx
 import pytest
 from alembic import command
-from app.sync.runs.recovery import recover
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -36,6 +35,7 @@ from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
+from app.sync.runs.recovery import recover
 from app.wonde.client import RetryPolicy, WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from tests.conftest import Committed, alembic_config

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from app.kit.crypto import SecretBox
 from app.models import MisStudent, School, SyncRun
-from app.sync.mirror.flow import run_read
 from app.sync.mirror import flow as fetch
+from app.sync.mirror.flow import run_read
 from app.wonde.client import RetryPolicy, WondeClient
 from tests.conftest import Committed, TokenFactory
 

@@ -21,7 +21,7 @@ from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
 from app.models import BandMembership, Change, Credential, Pupil, SyncRun
 from app.pupils import credentials
-from app.sync.onboarding.merge import run_merge
+from app.sync.onboarding.flow import run_merge
 from app.sync.onboarding.service import preview
 from tests.conftest import Committed, TokenFactory, _savepoint_sessionmaker
 from tests.sync.merge_helpers import decide, small_school
@@ -110,7 +110,7 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.kit.crypto import SecretBox
 from app.sync import apply as apply_module
-from app.sync.onboarding.merge import run_merge
+from app.sync.onboarding.flow import run_merge
 
 real_record = apply_module.record
 

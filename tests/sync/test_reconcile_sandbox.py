@@ -16,8 +16,9 @@ from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, UploaderDecision
 from app.sync.mirror.flow import run_read
-from app.sync.onboarding.merge import run_merge
-from app.sync.reconcile.flow import decide_held, run_sync
+from app.sync.onboarding.flow import run_merge
+from app.sync.reconcile.flow import run_sync
+from app.sync.reconcile.held import decide_held
 from app.wonde.client import RetryPolicy, WondeClient
 from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer
@@ -361,7 +362,7 @@ async def test_undoing_a_migrations_relink_puts_back_the_old_links_and_the_migra
 async def test_a_new_school_year_suggests_the_next_class_for_each_band(
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
 ) -> None:
-    from app.sync.reconcile.flow import accept_suggestion
+    from app.sync.reconcile.held import accept_suggestion
 
     box = SecretBox(settings.encryption_key)
     school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
@@ -409,7 +410,7 @@ async def test_a_change_still_waiting_is_not_held_twice(
 
 async def _settle(committed: Committed, school_id: str, box: SecretBox) -> None:
     """What an admin does after a big night: follow every suggested class, then approve the rest."""
-    from app.sync.reconcile.flow import NoSuggestion, accept_suggestion
+    from app.sync.reconcile.held import NoSuggestion, accept_suggestion
 
     async with committed.sessionmaker() as session:
         held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))

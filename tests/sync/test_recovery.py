@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from app.sync.runs.recovery import Policy, Waiting, plan_recovery, recover, verdict
 from arq.connections import ArqRedis
 from sqlalchemy import select
 
@@ -18,7 +17,9 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.models import School, SyncRun, WebhookEvent
-from app.sync.reconcile.flow import INTERRUPTED_READ, run_sync, start_sync
+from app.sync.reconcile.flow import INTERRUPTED_READ, run_sync
+from app.sync.reconcile.service import start_sync
+from app.sync.runs.recovery import Policy, Waiting, plan_recovery, recover, verdict
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from tests.conftest import Committed

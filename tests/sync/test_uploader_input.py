@@ -93,8 +93,7 @@ async def test_a_reconnecting_school_gets_its_old_links_back(session: AsyncSessi
     the account it had (not offered a new one), even where names alone would never link it — the
     model test found children getting a second account this way."""
     from app.sync.connection.service import disconnect_school
-    from app.sync.onboarding.merge import compute_plan
-    from app.sync.onboarding.service import issues
+    from app.sync.onboarding.service import compute_plan, issues
     from tests.sync.merge_helpers import decide
 
     school = await small_school(session)
@@ -121,7 +120,7 @@ async def test_a_child_back_after_leaving_gets_their_archived_account_restored(
 ) -> None:
     """The admin links a student to an account archived when the child left (found by the model test:
     the uploader refused, and "create" was the only way on: a second account)."""
-    from app.sync.onboarding.merge import compute_plan
+    from app.sync.onboarding.service import compute_plan
 
     school = await small_school(session)
     leaver = school.pupils[4]
@@ -145,7 +144,7 @@ async def test_a_school_that_changed_mis_while_disconnected_gets_its_links_back_
     """Every Wonde id changed while the school was away; the UPN says which new record is the child."""
     from app.models import MisMembership, MisStudent
     from app.sync.connection.service import disconnect_school
-    from app.sync.onboarding.merge import compute_plan
+    from app.sync.onboarding.service import compute_plan
 
     school = await small_school(session)
     pupil, old = school.pupils[0], school.students[0]
@@ -169,8 +168,7 @@ async def test_an_archived_account_remembered_from_before_a_disconnect_comes_bac
     """The child left and was archived after the school disconnected; on reconnecting they are back:
     not listed as an issue, and the merge restores and links their account."""
     from app.sync.connection.service import disconnect_school
-    from app.sync.onboarding.merge import compute_plan
-    from app.sync.onboarding.service import issues
+    from app.sync.onboarding.service import compute_plan, issues
 
     school = await small_school(session)
     pupil = school.pupils[0]

@@ -13,7 +13,7 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
-from app.sync.mirror.flow import start_read
+from app.sync.mirror.service import start_read
 from app.wonde.sandbox.server import SandboxServer
 from tests.conftest import Committed
 from tests.workers.burst import run_burst_worker

@@ -11,18 +11,14 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.crypto import SecretBox
 from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
-from app.kit.unit_of_work import unit_of_work
 from app.models import Band, Pupil, School, SyncRun, UploaderDecision
 from app.sync.journal.writer import Entry, id_text, record
 from app.sync.runs.service import claim_school
-from app.wonde.client import WondeClient
-from app.wonde.errors import WondeAuthError, WondeError, WondeNotFound
 
 
 async def disconnect_school(
@@ -96,41 +92,3 @@ async def disconnect_school(
         school.wonde_token_encrypted = None
     await session.flush()
     return run
-
-
-async def revoke_access(
-    sessionmaker: async_sessionmaker[AsyncSession], wonde: WondeClient, box: SecretBox, run_id: uuid.UUID
-) -> str:
-    """Ask Wonde to revoke our access after a disconnect, then forget the token. A transient failure
-    is recorded on the run and re-raised so the job is retried; a token Wonde no longer accepts means
-    access is already gone."""
-    async with unit_of_work(sessionmaker, None) as session:
-        run = await session.get(SyncRun, run_id)
-        school = await session.get(School, run.school_id) if run else None
-        if run is None or school is None or school.wonde_token_encrypted is None or school.wonde_school_id is None:
-            return "nothing to revoke"
-        token = box.decrypt(school.wonde_token_encrypted)
-        client = wonde.school(school.wonde_school_id, token, domain=school.wonde_domain)
-    try:
-        await client.revoke_access()
-        outcome = "revoked"
-    except (WondeAuthError, WondeNotFound):
-        outcome = "already revoked"
-    except WondeError as exc:
-        await _note_revoke(sessionmaker, run_id, f"failed, will retry: {exc}", clear_token=False)
-        raise
-    await _note_revoke(sessionmaker, run_id, outcome, clear_token=True)
-    return outcome
-
-
-async def _note_revoke(
-    sessionmaker: async_sessionmaker[AsyncSession], run_id: uuid.UUID, outcome: str, *, clear_token: bool
-) -> None:
-    async with unit_of_work(sessionmaker, None) as session:
-        run = await session.get(SyncRun, run_id, with_for_update=True)
-        if run is None:
-            return
-        run.counts = {**run.counts, "revoke": outcome}
-        school = await session.get(School, run.school_id, with_for_update=True)
-        if clear_token and school is not None and school.state == "disconnected":
-            school.wonde_token_encrypted = None

@@ -20,32 +20,26 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.crypto import SecretBox
-from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
 from app.kit.log_context import log_context
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
-from app.sync.mirror.repository import MirrorCounts, MirrorRepository
 from app.sync.mirror.read import MisRead
+from app.sync.mirror.repository import MirrorCounts, MirrorRepository
+from app.sync.mirror.service import DELTA_READ, FULL_READ, delta_since
 from app.wonde.client import SchoolClient, WondeClient
 from app.wonde.errors import WondeError, WondeProtocolError
 
 logger = logging.getLogger(__name__)
 
-FULL_READ = "full_read"
-DELTA_READ = "delta_read"
-# Wonde's updated_after semantics at the edges are unconfirmed: ask again for the last hour.
-DELTA_SAFETY_MARGIN = timedelta(hours=1)
-# "Sync now" reads only what changed when the last full read is younger than this; nightly runs read all.
-FULL_READ_EVERY = timedelta(hours=24)
 # A read that adds this many rows (a school's first) refreshes planner statistics before the joins.
 ANALYZE_AFTER_INSERTS = 200
 # Progress is written after a page at most this often (seconds), so its statements do not grow with a
@@ -98,25 +92,6 @@ class ReadProgress:
         async with unit_of_work(self.sessionmaker, None) as session:
             await session.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(progress=self.state(phase)))
         self.written_at = self.clock()
-
-
-async def start_read(
-    session: AsyncSession, school_id: str, *, kind: str, trigger: str, actor: str | None = None
-) -> SyncRun:
-    """Queue a read of the school: a ``queued`` run, and its job sent after commit. The job id is the
-    run's, so a finished job's kept result never swallows the next one; reads are idempotent, and
-    their writes are serialised by the school's lock."""
-    run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind=kind, trigger=trigger, status="queued", actor=actor)
-    session.add(run)
-    await session.flush()
-    enqueue(session, "read_school", str(run.id), job_id=f"read:{run.id}")
-    return run
-
-
-def delta_since(school: School) -> datetime | None:
-    """Where a delta read starts: the last successful read's start, minus the margin; None = never read."""
-    reads = [moment for moment in (school.last_full_read_at, school.last_delta_read_at) if moment is not None]
-    return max(reads) - DELTA_SAFETY_MARGIN if reads else None
 
 
 async def _begin(session: AsyncSession, run_id: uuid.UUID, wonde: WondeClient, box: SecretBox) -> ReadPlan | None:

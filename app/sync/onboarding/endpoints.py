@@ -17,7 +17,6 @@ from app.pupils import credentials
 from app.pupils.login_cards import render_cards
 from app.schools.service import get_school
 from app.sync.onboarding import service as uploader
-from app.sync.onboarding.merge import NothingToMerge, UnresolvedIssues, start_merge
 from app.sync.onboarding.schemas import (
     ClassDecisionIn,
     DecisionOut,
@@ -27,8 +26,9 @@ from app.sync.onboarding.schemas import (
     StudentResolutionIn,
     UploaderClass,
 )
-from app.sync.runs.service import RunNotFound, SyncAlreadyRunning, get_run
+from app.sync.onboarding.service import NothingToMerge, UnresolvedIssues, start_merge
 from app.sync.runs.schemas import Run
+from app.sync.runs.service import RunNotFound, SyncAlreadyRunning, get_run
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["uploader"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]

@@ -11,12 +11,22 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
+from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
-from app.models import UploaderDecision
-from app.sync.core.matching import MatchResult
-from app.sync.core.merge_plan import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand
-from app.sync.onboarding.merge import compute_plan, unresolved
-from app.sync.state.school import SchoolState, load_state
+from app.models import SyncRun, UploaderDecision
+from app.sync.core.matching import MatchResult, match
+from app.sync.core.merge_plan import (
+    AddToBand,
+    CreateBand,
+    CreatePupil,
+    LinkBand,
+    LinkPupil,
+    Plan,
+    RemoveFromBand,
+    plan_merge,
+)
+from app.sync.runs.service import claim_school
+from app.sync.state.school import SchoolState, load_state, match_input, merge_state
 
 
 class ClassNotFound(NotFound):
@@ -255,3 +265,37 @@ async def preview(session: AsyncSession, school_id: str) -> dict[str, Any]:
         "memberships_to_remove": sum(isinstance(c, RemoveFromBand) for c in plan.changes),
         "warnings": warnings,
     }
+
+
+class NothingToMerge(InvalidInput):
+    """No MIS class is set to "match" or "import": choose at least one in the uploader."""
+
+
+class UnresolvedIssues(InvalidInput):
+    """Some pupils still need a decision in the uploader before merge."""
+
+
+def unresolved(state: SchoolState, result: MatchResult) -> list[str]:
+    """Students of the chosen classes the matcher left in review and the admin has not yet resolved."""
+    in_scope = {s for container in state.scope for s in state.members.get(container, frozenset())}
+    waiting = set(result.in_review_students) & in_scope
+    return sorted(waiting - set(state.student_decisions))
+
+
+async def compute_plan(session: AsyncSession, school_id: str) -> tuple[SchoolState, MatchResult, Plan]:
+    state = await load_state(session, school_id)
+    result = match(match_input(state))
+    return state, result, plan_merge(merge_state(state, result))
+
+
+async def start_merge(session: AsyncSession, school_id: str, actor: str) -> SyncRun:
+    """Check the merge can run, then queue it (a second one while it is queued or running is a 409)."""
+    state, result, _ = await compute_plan(session, school_id)
+    if not state.scope:
+        raise NothingToMerge()
+    if waiting := unresolved(state, result):
+        raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first (GET .../uploader/issues).")
+    run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind="merge", trigger="manual", status="queued", actor=actor)
+    await claim_school(session, run)
+    enqueue(session, "merge_school", str(run.id), job_id=f"merge:{run.id}")
+    return run

@@ -14,9 +14,9 @@ from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.schools.service import get_school
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
-from app.sync.reconcile import flow as reconcile
-from app.sync.runs.service import SyncAlreadyRunning
+from app.sync.reconcile import held, service
 from app.sync.runs.schemas import Run
+from app.sync.runs.service import SyncAlreadyRunning
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["sync"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -74,18 +74,18 @@ def _sentence(counts: dict[str, int]) -> str:
     "/sync",
     response_model=Run,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(NotAuthenticated, Forbidden, reconcile.NotSyncing, SyncAlreadyRunning),
+    responses=error_responses(NotAuthenticated, Forbidden, service.NotSyncing, SyncAlreadyRunning),
 )
 async def sync_now(school_id: str, principal: SchoolAdmin, session: Session) -> object:
     """ "Sync now": read the school from Wonde and bring the app in step; follow it at GET /runs/{run_id}."""
-    return await reconcile.start_sync(session, school_id, trigger="manual", actor=principal.subject)
+    return await service.start_sync(session, school_id, trigger="manual", actor=principal.subject)
 
 
 @router.get("/sync/preview", response_model=SyncPreview, responses=error_responses(NotAuthenticated, SchoolNotFound))
 async def sync_preview(school_id: str, _: SchoolReader, session: Session) -> SyncPreview:
     """What a sync would do now from the last read of the MIS: what applies at once and what would be held."""
     school = await get_school(session, school_id)
-    decision = (await reconcile.plan_for(session, school))[1]
+    decision = (await service.plan_for(session, school))[1]
     apply = {k: v for k, v in Plan(list(decision.apply)).counts(tuple(kinds.LABELS)).items() if v}
     held = {k: v for k, v in Plan([h.change for h in decision.held]).counts(tuple(kinds.LABELS)).items() if v}
     return SyncPreview(
@@ -98,7 +98,7 @@ async def sync_preview(school_id: str, _: SchoolReader, session: Session) -> Syn
 )
 async def list_held(school_id: str, _: SchoolReader, session: Session) -> list[HeldChange]:
     """Changes a sync held for an admin (mass removals, vanished classes)."""
-    return [_held(row) for row in await reconcile.held_changes(session, school_id)]
+    return [_held(row) for row in await held.held_changes(session, school_id)]
 
 
 def _decider(approve: bool) -> Any:
@@ -106,9 +106,7 @@ def _decider(approve: bool) -> Any:
         school_id: str, change_id: ChangeId, request: Request, principal: SchoolAdmin, session: Session
     ) -> HeldChange:
         box = SecretBox(request.app.state.settings.encryption_key)
-        [row] = await reconcile.decide_held(
-            session, school_id, change_id, approve=approve, actor=principal.subject, box=box
-        )
+        [row] = await held.decide_held(session, school_id, change_id, approve=approve, actor=principal.subject, box=box)
         return _held(row)
 
     return decide
@@ -119,7 +117,7 @@ def _decider_all(approve: bool) -> Any:
         school_id: str, request: Request, principal: SchoolAdmin, session: Session
     ) -> list[HeldChange]:
         box = SecretBox(request.app.state.settings.encryption_key)
-        rows = await reconcile.decide_held(session, school_id, None, approve=approve, actor=principal.subject, box=box)
+        rows = await held.decide_held(session, school_id, None, approve=approve, actor=principal.subject, box=box)
         return [_held(row) for row in rows]
 
     return decide_all
@@ -130,10 +128,10 @@ async def _accept(
 ) -> HeldChange:
     """Follow the suggested new MIS class instead of unlinking the band (after a new school year)."""
     box = SecretBox(request.app.state.settings.encryption_key)
-    return _held(await reconcile.accept_suggestion(session, school_id, change_id, actor=principal.subject, box=box))
+    return _held(await held.accept_suggestion(session, school_id, change_id, actor=principal.subject, box=box))
 
 
-_ERRORS = error_responses(NotAuthenticated, Forbidden, reconcile.HeldChangeNotFound, reconcile.ChangeAlreadyDecided)
+_ERRORS = error_responses(NotAuthenticated, Forbidden, held.HeldChangeNotFound, held.ChangeAlreadyDecided)
 router.add_api_route(
     "/held-changes/{change_id}/approve",
     _decider(True),
@@ -171,6 +169,6 @@ router.add_api_route(
     _accept,
     methods=["POST"],
     response_model=HeldChange,
-    responses=_ERRORS | error_responses(reconcile.NoSuggestion),
+    responses=_ERRORS | error_responses(held.NoSuggestion),
     summary="Follow the suggested class instead",
 )

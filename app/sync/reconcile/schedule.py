@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
 from app.models import School, SyncRun
-from app.sync.reconcile.flow import start_sync
+from app.sync.reconcile.service import start_sync
 
 WINDOW_START = time(2, 0)
 WINDOW_MINUTES = 180

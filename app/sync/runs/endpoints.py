@@ -10,11 +10,10 @@ from app.auth import SchoolAdmin, SchoolReader
 from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_responses
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
-from app.sync.connection.service import disconnect_school
 from app.sync.journal.undo import NothingToUndo, UndoBlocked, undo_run
-from app.sync.runs.service import SyncAlreadyRunning
 from app.sync.runs import service as runs
 from app.sync.runs.schemas import Run
+from app.sync.runs.service import SyncAlreadyRunning
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["runs"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -41,17 +40,6 @@ async def get_run(school_id: str, run_id: uuid.UUID, _: SchoolReader, session: S
 async def ping(school_id: str, principal: SchoolAdmin, session: Session) -> object:
     """Queue a ping run for the school; a worker completes it. Shows the queue and workers are alive."""
     return await runs.start_ping(session, school_id, principal.subject)
-
-
-@router.post(
-    "/disconnect",
-    response_model=Run,
-    responses=error_responses(NotAuthenticated, Forbidden, SchoolNotFound, SyncAlreadyRunning),
-)
-async def disconnect(school_id: str, principal: SchoolAdmin, session: Session) -> object:
-    """Stop syncing: unlink every band and pupil (each link kept in the journal), keep every account and
-    membership, and revoke access in Wonde (in the background; retried if Wonde does not answer)."""
-    return await disconnect_school(session, school_id, trigger="manual", actor=principal.subject, revoke=True)
 
 
 @router.post(

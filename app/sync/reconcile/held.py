@@ -1,0 +1,185 @@
+"""Held changes: journal rows with status "held" carrying the change itself, so an admin's approval applies exactly
+what was shown and a rejection leaves the pupils as they were."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.kit.crypto import SecretBox
+from app.kit.locking import lock_school
+from app.kit.time import utc_now
+from app.models import (
+    Change as Journal,
+)
+from app.models import (
+    SyncRun,
+)
+from app.sync.apply import apply_plan
+from app.sync.core import changes as kinds
+from app.sync.core.changes import Plan
+from app.sync.core.reconcile_plan import (
+    ReconcileState,
+)
+from app.sync.journal.writer import Entry, record
+from app.sync.state.loader import load
+
+
+class ChangeAlreadyDecided(Conflict):
+    """This change was already applied or rejected."""
+
+
+class HeldChangeNotFound(NotFound):
+    """No held change with this id in the school."""
+
+
+def _held_entry(school_id: str, change: kinds.Change, reason: str) -> Entry:
+    """A held change in the journal, carrying the change itself (and its pupil or band, for the timeline)."""
+    pupil = getattr(change, "pupil", None)
+    band = getattr(change, "band", None)
+    return Entry(
+        "pupil" if pupil else "band",
+        pupil or band or school_id,
+        "held",
+        None,
+        {"change": _serialise(change), "reason": reason},
+        pupil_id=uuid.UUID(pupil) if pupil and not pupil.startswith(kinds.NEW) else None,
+        band_id=uuid.UUID(band) if band and not band.startswith(kinds.NEW) else None,
+        status="held",
+    )
+
+
+def _canonical(change: Any) -> str:
+    return json.dumps(change, sort_keys=True)
+
+
+def _serialise(change: kinds.Change) -> dict[str, Any]:
+    return {"type": type(change).__name__, **dataclasses.asdict(change)}
+
+
+def deserialise(data: dict[str, Any]) -> kinds.Change:
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "type"}
+    change: kinds.Change = getattr(kinds, data["type"])(**fields)
+    return change
+
+
+async def _decision_run(session: AsyncSession, school_id: str, actor: str) -> SyncRun:
+    """The run an admin's decision on held changes is journalled under."""
+    now = utc_now()
+    run = SyncRun(school_id=school_id, kind="reconcile", trigger="manual", status="succeeded", actor=actor)
+    run.started_at = run.finished_at = now
+    session.add(run)
+    await session.flush()
+    return run
+
+
+def still_applies(change: kinds.Change, state: ReconcileState) -> bool:
+    """Whether a held change still makes sense now: a later run (or the MIS) may have done it already."""
+    if isinstance(change, kinds.CreatePupil):
+        return all(p.student != change.student for p in state.pupils.values())
+    if isinstance(change, kinds.LinkPupil):
+        return all(p.student != change.student for p in state.pupils.values())
+    if isinstance(change, kinds.AddToBand):
+        return change.pupil.startswith(kinds.NEW) or change.pupil not in state.band_members.get(
+            change.band, frozenset()
+        )
+    if isinstance(change, kinds.RemoveFromBand):
+        return change.pupil in state.band_members.get(change.band, frozenset())
+    if isinstance(change, kinds.UnlinkBand):
+        return state.synced.get(change.band) == change.container
+    if isinstance(change, kinds.ArchivePupil):
+        return change.pupil in state.pupils and not state.pupils[change.pupil].archived
+    return True
+
+
+async def held_changes(session: AsyncSession, school_id: str) -> list[Journal]:
+    rows = await session.scalars(
+        select(Journal).where(Journal.school_id == school_id, Journal.status == "held").order_by(Journal.id)
+    )
+    return list(rows)
+
+
+async def decide_held(
+    session: AsyncSession, school_id: str, change_id: int | None, *, approve: bool, actor: str, box: SecretBox
+) -> list[Journal]:
+    """Approve (apply exactly what was held) or reject (leave it) one held change, or all of them."""
+    await lock_school(session, school_id)
+    query = select(Journal).where(Journal.school_id == school_id, Journal.action == "held")
+    if change_id is not None:
+        query = query.where(Journal.id == change_id)
+    rows = list(await session.scalars(query.with_for_update()))
+    if change_id is not None and not rows:
+        raise HeldChangeNotFound()
+    if change_id is not None and rows[0].status != "held":
+        raise ChangeAlreadyDecided()
+    waiting = [r for r in rows if r.status == "held"]
+    now = utc_now()
+    if approve and waiting:
+        state, lookup, _ = await load(session, school_id)
+        approval = await _decision_run(session, school_id, actor)
+        held = [deserialise((r.after or {})["change"]) for r in waiting]
+        kept = [c for c in held if still_applies(c, state)]
+        created = {c.ref for c in kept if isinstance(c, kinds.CreatePupil)}
+        plan = Plan(
+            [
+                c
+                for c in kept
+                if not (isinstance(c, kinds.AddToBand) and c.pupil.startswith(kinds.NEW) and c.pupil not in created)
+            ]
+        )
+        await apply_plan(session, school_id, approval.id, actor, plan, lookup, box)
+        approval.counts = {k: v for k, v in plan.counts(tuple(kinds.LABELS)).items() if v}
+    for row in waiting:
+        row.status, row.decided_at, row.actor = ("applied" if approve else "rejected"), now, actor
+    await session.flush()
+    return waiting
+
+
+class NoSuggestion(Conflict):
+    """This held change has no suggested class to follow instead."""
+
+
+async def accept_suggestion(
+    session: AsyncSession, school_id: str, change_id: int, *, actor: str, box: SecretBox
+) -> Journal:
+    """For a band whose class vanished (a new school year): follow the suggested new class instead."""
+    await lock_school(session, school_id)
+    row = await session.scalar(
+        select(Journal)
+        .where(Journal.school_id == school_id, Journal.id == change_id, Journal.action == "held")
+        .with_for_update()
+    )
+    if row is None:
+        raise HeldChangeNotFound()
+    if row.status != "held":
+        raise ChangeAlreadyDecided()
+    change = deserialise((row.after or {})["change"])
+    if not isinstance(change, kinds.UnlinkBand) or change.suggestion is None:
+        raise NoSuggestion()
+    now = utc_now()
+    state, lookup, _ = await load(session, school_id)
+    if change.suggestion in state.synced.values():
+        raise NoSuggestion("The suggested class is already followed by another band.")
+    run = await _decision_run(session, school_id, actor)
+    await apply_plan(
+        session, school_id, run.id, actor, Plan([kinds.LinkBand(change.band, change.suggestion)]), lookup, box
+    )
+    run.counts = {"bands_linked": 1}
+    row.status, row.decided_at, row.actor = "applied", now, actor
+    await session.flush()
+    return row
+
+
+async def hold(session: AsyncSession, school_id: str, run: SyncRun, held: Sequence[tuple[kinds.Change, str]]) -> None:
+    """Journal changes for the admin to decide, each with its reason; a change still waiting from an
+    earlier night is not held a second time."""
+    waiting = {_canonical((row.after or {}).get("change")) for row in await held_changes(session, school_id)}
+    fresh = [(c, reason) for c, reason in held if _canonical(_serialise(c)) not in waiting]
+    await record(session, school_id, run.id, run.actor, [_held_entry(school_id, c, reason) for c, reason in fresh])

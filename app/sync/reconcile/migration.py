@@ -1,0 +1,114 @@
+"""After an MIS migration (every Wonde id changes): re-link each pupil to its student's new record, by UPN, else by
+the matcher where it is certain; hold the rest for the admin, and end the migration once no pupil is stranded."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.crypto import SecretBox
+from app.models import (
+    School,
+    SyncRun,
+)
+from app.sync.apply import apply_plan
+from app.sync.core import changes as kinds
+from app.sync.core.changes import Plan
+from app.sync.core.matching import AppPupil as MatchPupil
+from app.sync.core.matching import MatchInput, match
+from app.sync.core.matching import MisStudent as MatchStudent
+from app.sync.core.reconcile_plan import (
+    ReconcileState,
+    plan_relinks,
+)
+from app.sync.journal.writer import Entry, record
+from app.sync.reconcile.held import hold
+from app.sync.state.loader import load
+
+
+async def relink_after_migration(session: AsyncSession, school: School, run: SyncRun, box: SecretBox) -> int:
+    """Re-link pupils whose students came back under new ids: by UPN where the MIS gives one, else by
+    the matcher on names and year (automatic only where it is certain). What stays uncertain is held
+    for the admin (the likeliest student, or archiving when there is none); once no linked pupil points
+    at a vanished student, the migration is over and the normal reconcile resumes."""
+    state, lookup, _ = await load(session, school.id)
+    relinks = plan_relinks(state)
+    matched, doubtful = _match_stranded(_after(state, relinks))
+    relinks += matched
+    if relinks:
+        await apply_plan(session, school.id, run.id, run.actor, Plan(relinks), lookup, box)
+    state, _, _ = await load(session, school.id)
+    stranded = [
+        p for p in state.pupils.values() if p.student is not None and not p.archived and p.student not in state.students
+    ]
+    if stranded:
+        await hold(session, school.id, run, doubtful)
+    elif school.migrating_since is not None:
+        # Journalled, so that undoing this run also puts the school back to migrating: the links it
+        # restores point at the old records, which only the migration's re-linking follows.
+        ended = Entry(
+            "school",
+            school.id,
+            "end_migration",
+            {"migrating_since": school.migrating_since.isoformat()},
+            {"migrating_since": None},
+        )
+        await record(session, school.id, run.id, run.actor, [ended])
+        school.migrating_since = None
+        await session.flush()
+    return len(relinks)
+
+
+def _after(state: ReconcileState, relinks: list[kinds.Change]) -> ReconcileState:
+    moved = {c.pupil: c.student for c in relinks if isinstance(c, kinds.LinkPupil)}
+    pupils = {pid: dataclasses.replace(p, student=moved.get(pid, p.student)) for pid, p in state.pupils.items()}
+    return dataclasses.replace(state, pupils=pupils)
+
+
+def _match_stranded(state: ReconcileState) -> tuple[list[kinds.Change], list[tuple[kinds.Change, str]]]:
+    """The matcher over the pupils still pointing at vanished students and the students nobody claims."""
+    claimed = {p.student for p in state.pupils.values() if p.student is not None}
+    stranded = {
+        pid: p
+        for pid, p in state.pupils.items()
+        if p.student is not None and not p.archived and p.student not in state.students
+    }
+    if not stranded:
+        return [], []
+    # Every live student goes in, so names weigh what they weigh in this school; the claimed ones are
+    # settled (never candidates).
+    result = match(
+        MatchInput(
+            bands=(),
+            pupils=tuple(MatchPupil(pid, p.first_name, p.last_name, p.year_group) for pid, p in stranded.items()),
+            containers=(),
+            students=tuple(
+                MatchStudent(w, s.facts.forename, s.facts.surname, year_group=s.facts.year_group)
+                for w, s in state.students.items()
+            ),
+            members={},
+            settled_students=frozenset(claimed & state.students.keys()),
+        )
+    )
+    matched: list[kinds.Change] = []
+    doubtful: list[tuple[kinds.Change, str]] = []
+    for decision in result.pupils:
+        old = stranded[decision.pupil_id].student or ""
+        if decision.status == "auto" and decision.student_id:
+            matched.append(kinds.LinkPupil(decision.pupil_id, decision.student_id))
+        elif decision.candidates:
+            reason = (
+                "re-link after the MIS migration: the likeliest student, not certain ("
+                + "; ".join(decision.evidence)
+                + ")"
+            )
+            doubtful.append((kinds.LinkPupil(decision.pupil_id, decision.candidates[0].id), reason))
+        else:
+            doubtful.append(
+                (
+                    kinds.ArchivePupil(decision.pupil_id, old, "not found after the MIS migration"),
+                    "no student matches after the MIS migration",
+                )
+            )
+    return matched, doubtful
