@@ -37,9 +37,10 @@ migrate: install services ## create the database if missing and migrate it to he
 	$(BIN)/bandsync create-db
 	$(BIN)/alembic upgrade head
 
-lint: install ## ruff format check and ruff lint
+lint: install ## ruff format check, ruff lint, and the import contracts (imports run downhill only)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install ## mypy, strict
 	$(BIN)/mypy
