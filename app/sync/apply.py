@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,30 +37,13 @@ from app.sync.core.changes import (
     UnlinkBand,
 )
 from app.sync.journal.writer import Entry, id_text, record
-from app.sync.state.school import SchoolState
+from app.sync.state.lookup import Lookup
 
 
 @dataclass
 class Applied:
     counts: dict[str, int]
     created_pupils: list[uuid.UUID] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """Our ids for the Wonde ids a plan speaks in, and the bands it may change."""
-
-    student_ids: Mapping[str, uuid.UUID]
-    containers: Mapping[str, tuple[uuid.UUID, str]]  # Wonde id -> (id, "class" | "group")
-    bands: Mapping[uuid.UUID, Band]
-
-    @classmethod
-    def of(cls, state: SchoolState) -> Lookup:
-        return cls(
-            {w: s.id for w, s in state.students.items()},
-            {w: (c.id, c.kind) for w, c in state.containers.items()},
-            state.bands,
-        )
 
 
 def _container_columns(lookup: Lookup, wonde_id: str) -> dict[str, uuid.UUID | None]:

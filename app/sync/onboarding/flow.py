@@ -11,8 +11,9 @@ from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
-from app.sync.apply import Lookup, apply_plan
+from app.sync.apply import apply_plan
 from app.sync.onboarding.service import UnresolvedIssues, compute_plan, unresolved
+from app.sync.state.lookup import Lookup
 
 
 async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox, run_id: uuid.UUID) -> str:

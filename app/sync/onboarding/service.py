@@ -26,7 +26,10 @@ from app.sync.core.merge_plan import (
     plan_merge,
 )
 from app.sync.runs.service import claim_school
-from app.sync.state.school import SchoolState, load_state, match_input, merge_state
+from app.sync.state.matcher import match_input
+from app.sync.state.merge import merge_state
+from app.sync.state.repository import load_snapshot
+from app.sync.state.snapshot import SchoolSnapshot
 
 
 class ClassNotFound(NotFound):
@@ -49,7 +52,7 @@ class BandRequired(InvalidInput):
     """A "match" needs the band_id of the band to match."""
 
 
-def _suggestions(state: SchoolState, result: MatchResult) -> dict[str, dict[str, Any]]:
+def _suggestions(state: SchoolSnapshot, result: MatchResult) -> dict[str, dict[str, Any]]:
     """Container -> the band that suggests it most strongly (auto before review)."""
     best: dict[str, dict[str, Any]] = {}
     for item in result.classes:
@@ -98,7 +101,7 @@ async def decide_class(
     session: AsyncSession, school_id: str, wonde_class_id: str, action: str, band_id: uuid.UUID | None, actor: str
 ) -> UploaderDecision:
     await lock_school(session, school_id)
-    state = await load_state(session, school_id)
+    state = await load_snapshot(session, school_id)
     container = state.containers.get(wonde_class_id)
     if container is None:
         raise ClassNotFound()
@@ -148,7 +151,7 @@ async def resolve_student(
     actor: str,
 ) -> UploaderDecision:
     await lock_school(session, school_id)
-    state = await load_state(session, school_id)
+    state = await load_snapshot(session, school_id)
     student = state.students.get(wonde_student_id)
     if student is None:
         raise StudentNotFound()
@@ -275,15 +278,15 @@ class UnresolvedIssues(InvalidInput):
     """Some pupils still need a decision in the uploader before merge."""
 
 
-def unresolved(state: SchoolState, result: MatchResult) -> list[str]:
+def unresolved(state: SchoolSnapshot, result: MatchResult) -> list[str]:
     """Students of the chosen classes the matcher left in review and the admin has not yet resolved."""
     in_scope = {s for container in state.scope for s in state.members.get(container, frozenset())}
     waiting = set(result.in_review_students) & in_scope
     return sorted(waiting - set(state.student_decisions))
 
 
-async def compute_plan(session: AsyncSession, school_id: str) -> tuple[SchoolState, MatchResult, Plan]:
-    state = await load_state(session, school_id)
+async def compute_plan(session: AsyncSession, school_id: str) -> tuple[SchoolSnapshot, MatchResult, Plan]:
+    state = await load_snapshot(session, school_id)
     result = match(match_input(state))
     return state, result, plan_merge(merge_state(state, result))
 

@@ -31,7 +31,7 @@ from app.sync.mirror.service import DELTA_READ, FULL_READ, FULL_READ_EVERY
 from app.sync.reconcile.held import hold
 from app.sync.reconcile.migration import relink_after_migration
 from app.sync.reconcile.service import NotSyncing, plan_for
-from app.sync.state.loader import load
+from app.sync.state.reconcile import reconcile_input
 from app.wonde.client import WondeClient
 
 
@@ -45,11 +45,11 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
     relinked = 0
     if school.migrating_since is not None:
         relinked = await relink_after_migration(session, school, run, box)
-    loaded = await load(session, school.id)
-    if remembered := plan_remembered(loaded[0]):
-        await apply_plan(session, school.id, run.id, run.actor, Plan(remembered), loaded[1], box)
+    loaded = await reconcile_input(session, school.id)
+    if remembered := plan_remembered(loaded.state):
+        await apply_plan(session, school.id, run.id, run.actor, Plan(remembered), loaded.lookup, box)
         relinked += sum(1 for c in remembered if isinstance(c, kinds.LinkPupil))
-        loaded = await load(session, school.id)
+        loaded = await reconcile_input(session, school.id)
     _, decision, lookup = await plan_for(session, school, loaded)
     applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), lookup, box)
     await hold(session, school.id, run, [(h.change, h.reason) for h in decision.held])

@@ -29,7 +29,7 @@ from app.sync.core.reconcile_plan import (
     ReconcileState,
 )
 from app.sync.journal.writer import Entry, record
-from app.sync.state.loader import load
+from app.sync.state.reconcile import reconcile_input
 
 
 class ChangeAlreadyDecided(Conflict):
@@ -122,7 +122,8 @@ async def decide_held(
     waiting = [r for r in rows if r.status == "held"]
     now = utc_now()
     if approve and waiting:
-        state, lookup, _ = await load(session, school_id)
+        loaded = await reconcile_input(session, school_id)
+        state, lookup = loaded.state, loaded.lookup
         approval = await _decision_run(session, school_id, actor)
         held = [deserialise((r.after or {})["change"]) for r in waiting]
         kept = [c for c in held if still_applies(c, state)]
@@ -164,7 +165,8 @@ async def accept_suggestion(
     if not isinstance(change, kinds.UnlinkBand) or change.suggestion is None:
         raise NoSuggestion()
     now = utc_now()
-    state, lookup, _ = await load(session, school_id)
+    loaded = await reconcile_input(session, school_id)
+    state, lookup = loaded.state, loaded.lookup
     if change.suggestion in state.synced.values():
         raise NoSuggestion("The suggested class is already followed by another band.")
     run = await _decision_run(session, school_id, actor)

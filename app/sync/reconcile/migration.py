@@ -24,7 +24,7 @@ from app.sync.core.reconcile_plan import (
 )
 from app.sync.journal.writer import Entry, record
 from app.sync.reconcile.held import hold
-from app.sync.state.loader import load
+from app.sync.state.reconcile import reconcile_input
 
 
 async def relink_after_migration(session: AsyncSession, school: School, run: SyncRun, box: SecretBox) -> int:
@@ -32,13 +32,14 @@ async def relink_after_migration(session: AsyncSession, school: School, run: Syn
     the matcher on names and year (automatic only where it is certain). What stays uncertain is held
     for the admin (the likeliest student, or archiving when there is none); once no linked pupil points
     at a vanished student, the migration is over and the normal reconcile resumes."""
-    state, lookup, _ = await load(session, school.id)
+    loaded = await reconcile_input(session, school.id)
+    state, lookup = loaded.state, loaded.lookup
     relinks = plan_relinks(state)
     matched, doubtful = _match_stranded(_after(state, relinks))
     relinks += matched
     if relinks:
         await apply_plan(session, school.id, run.id, run.actor, Plan(relinks), lookup, box)
-    state, _, _ = await load(session, school.id)
+    state = (await reconcile_input(session, school.id)).state
     stranded = [
         p for p in state.pupils.values() if p.student is not None and not p.archived and p.student not in state.students
     ]

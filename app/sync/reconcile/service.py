@@ -13,15 +13,14 @@ from app.models import (
     School,
     SyncRun,
 )
-from app.sync.apply import Lookup
 from app.sync.core.changes import Plan
 from app.sync.core.reconcile_plan import (
-    ReconcileState,
     plan_reconcile,
 )
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
 from app.sync.runs.service import claim_school
-from app.sync.state.loader import load
+from app.sync.state.lookup import Lookup
+from app.sync.state.reconcile import ReconcileInput, reconcile_input
 
 
 class NotSyncing(Conflict):
@@ -36,12 +35,12 @@ MIGRATING = "the school's MIS is being migrated (every id changes): changes wait
 
 
 async def plan_for(
-    session: AsyncSession, school: School, loaded: tuple[ReconcileState, Lookup, int] | None = None
+    session: AsyncSession, school: School, loaded: ReconcileInput | None = None
 ) -> tuple[Plan, Decision, Lookup]:
-    state, lookup, linked = loaded or await load(session, school.id)
-    plan = plan_reconcile(state)
+    loaded = loaded or await reconcile_input(session, school.id)
+    plan = plan_reconcile(loaded.state)
     hold_all = MIGRATING if school.migrating_since is not None else None
-    return plan, safeguard(plan.changes, linked, thresholds_of(school), hold_all=hold_all), lookup
+    return plan, safeguard(plan.changes, loaded.linked, thresholds_of(school), hold_all=hold_all), loaded.lookup
 
 
 async def start_sync(session: AsyncSession, school_id: str, *, trigger: str, actor: str | None) -> SyncRun:

@@ -1,0 +1,70 @@
+"""The reconcile planner's input, from a school's snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.time import utc_now
+from app.models import School
+from app.sync.core.merge_plan import StudentFacts
+from app.sync.core.reconcile_plan import AppPupil, MisPupil, ReconcileState
+from app.sync.state.lookup import Lookup
+from app.sync.state.repository import load_snapshot
+from app.sync.state.snapshot import SchoolSnapshot
+
+
+def reconcile_state(snapshot: SchoolSnapshot, *, today: date, leaver_grace_days: int) -> ReconcileState:
+    containers = snapshot.every_container
+    return ReconcileState(
+        today=today,
+        synced={
+            str(b.id): containers[link].wonde_id
+            for b in snapshot.bands.values()
+            if (link := b.mis_class_id or b.mis_group_id) in containers
+        },
+        band_names={str(b.id): b.name for b in snapshot.bands.values()},
+        container_names={c.wonde_id: c.name for c in containers.values() if c.alive},
+        members=snapshot.members,
+        students={
+            w: MisPupil(StudentFacts(s.forename, s.surname, s.year_group), s.leaving_date, s.upn)
+            for w, s in snapshot.students.items()
+        },
+        pupils={
+            str(p.id): AppPupil(
+                p.first_name,
+                p.last_name,
+                p.year_group,
+                snapshot.every_student.get(p.mis_student_id) if p.mis_student_id else None,
+                p.archived_at is not None,
+                p.archived_at.date() if p.archived_at else None,
+            )
+            for p in snapshot.every_pupil.values()
+        },
+        band_members={str(b): frozenset(str(p) for p in ps) for b, ps in snapshot.band_members.items()},
+        gone_upns=snapshot.gone_upns,
+        leaver_grace_days=leaver_grace_days,
+        remembered={w: str(p) for w, p in snapshot.remembered.items()},
+    )
+
+
+@dataclass(frozen=True)
+class ReconcileInput:
+    """What the daily sync plans from and applies with, and the school's size for its safeguards."""
+
+    state: ReconcileState
+    lookup: Lookup
+    linked: int
+
+
+async def reconcile_input(session: AsyncSession, school_id: str) -> ReconcileInput:
+    """The school's snapshot (without the uploader's decisions, which the daily sync does not read), as the
+    reconcile planner sees it."""
+    school = await session.get(School, school_id)
+    snapshot = await load_snapshot(session, school_id, decisions=False)
+    state = reconcile_state(
+        snapshot, today=utc_now().date(), leaver_grace_days=school.leaver_grace_days if school else 183
+    )
+    return ReconcileInput(state, Lookup.of(snapshot), snapshot.linked_pupils)
