@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,18 @@ class BandRepository(SchoolScoped[Band]):
         for band in await self.session.scalars(self.for_school().where(Band.name.in_(list(names)))):
             found.setdefault(band.name, []).append(band)
         return found
+
+    async def linked(self) -> list[Band]:
+        """The bands that follow an MIS class or registration group."""
+        rows = await self.session.scalars(
+            self.for_school().where(Band.mis_class_id.is_not(None) | Band.mis_group_id.is_not(None))
+        )
+        return list(rows)
+
+    async def unlink_all(self) -> None:
+        await self.session.execute(
+            update(Band).where(Band.school_id == self.school_id).values(mis_class_id=None, mis_group_id=None)
+        )
 
 
 class MembershipRepository:

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
-from app.models import Band, BandMembership, Credential, Pupil
+from app.models import Credential, Pupil
+from app.pupils.repository import CredentialRepository, PupilRepository, expire_credentials
 
 KEEP_FOR = timedelta(days=30)
 WORDS = (
@@ -97,41 +98,22 @@ async def download(session: AsyncSession, school_id: str, run_id: uuid.UUID, box
     """The run's login details still waiting; handing them out clears the stored plaintext."""
     now = utc_now()
     await expire(session, now)
-    rows = await session.execute(
-        select(Credential, Pupil)
-        .join(Pupil, (Pupil.id == Credential.pupil_id) & (Pupil.school_id == Credential.school_id))
-        .where(
-            Credential.school_id == school_id, Credential.run_id == run_id, Credential.password_encrypted.is_not(None)
-        )
-        .order_by(Pupil.last_name, Pupil.first_name, Pupil.username)
-    )
+    credentials = CredentialRepository(session, school_id)
     details = []
-    for credential, pupil in rows:
+    for credential, pupil in await credentials.waiting(run_id):
         assert credential.password_encrypted is not None
         details.append(
             LoginDetails(
                 pupil.id, pupil.first_name, pupil.last_name, pupil.username, box.decrypt(credential.password_encrypted)
             )
         )
-    await session.execute(
-        update(Credential)
-        .where(
-            Credential.school_id == school_id, Credential.run_id == run_id, Credential.password_encrypted.is_not(None)
-        )
-        .values(password_encrypted=None, downloaded_at=now)
-    )
+    await credentials.clear(run_id=run_id, downloaded_at=now)
     return details
 
 
 async def expire(session: AsyncSession, now: datetime) -> int:
     """Clear every plaintext past its 30 days, whichever school it belongs to."""
-    result = await session.execute(
-        update(Credential)
-        .where(Credential.password_encrypted.is_not(None), Credential.expires_at <= now)
-        .values(password_encrypted=None)
-        .returning(Credential.id)
-    )
-    return len(result.all())
+    return await expire_credentials(session, now)
 
 
 async def reset_password(session: AsyncSession, school_id: str, pupil: Pupil) -> str:
@@ -139,30 +121,14 @@ async def reset_password(session: AsyncSession, school_id: str, pupil: Pupil) ->
     for the old password are cleared, and the new password is returned to be shown once."""
     password = new_password()
     pupil.password_hash = hash_password(password)
-    await session.execute(
-        update(Credential)
-        .where(
-            Credential.school_id == school_id,
-            Credential.pupil_id == pupil.id,
-            Credential.password_encrypted.is_not(None),
-        )
-        .values(password_encrypted=None)
-    )
+    await CredentialRepository(session, school_id).clear(pupil_id=pupil.id)
     await session.flush()
     return password
 
 
 async def bands_of(session: AsyncSession, school_id: str, pupil_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     """For printing: the (first, by name) band of each pupil."""
-    if not pupil_ids:
-        return {}
-    rows = await session.execute(
-        select(BandMembership.pupil_id, Band.name)
-        .join(Band, Band.id == BandMembership.band_id)
-        .where(BandMembership.school_id == school_id, BandMembership.pupil_id.in_(list(pupil_ids)))
-        .order_by(Band.name)
-    )
     found: dict[uuid.UUID, str] = {}
-    for pupil_id, name in rows:
+    for pupil_id, name in await PupilRepository(session, school_id).band_names(pupil_ids):
         found.setdefault(pupil_id, name)
     return found

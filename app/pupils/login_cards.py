@@ -1,13 +1,29 @@
-"""Printable login cards: one A4 sheet of ten cards per band, to cut out and hand to the children."""
+"""Login details for the admin to hand out: printable cards (one A4 sheet of ten cards per band, to cut out and
+hand to the children), or a CSV file."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from anyascii import anyascii
 from fpdf import FPDF
 
-from app.pupils.credentials import LoginDetails
+
+class Card(Protocol):
+    """One child's login details, as printed."""
+
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+
 
 COLUMNS, ROWS = 2, 5
 CARD_W, CARD_H = 90.0, 52.0
@@ -19,7 +35,7 @@ def _printable(text: str) -> str:
     return "".join(c if ord(c) < 256 else anyascii(c) for c in text)
 
 
-def render_cards(school_name: str, by_band: Mapping[str, Sequence[LoginDetails]]) -> bytes:
+def render_cards(school_name: str, by_band: Mapping[str, Sequence[Card]]) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=False)
     pdf.set_title(_printable(f"{school_name}: login cards"))
@@ -48,3 +64,11 @@ def render_cards(school_name: str, by_band: Mapping[str, Sequence[LoginDetails]]
         pdf.set_font("Helvetica", "", 12)
         pdf.cell(0, 10, "No login details are waiting: they were downloaded already, or have expired.")
     return bytes(pdf.output())
+
+
+def render_csv(details: Iterable[Card]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["first_name", "last_name", "username", "password"])
+    writer.writerows([d.first_name, d.last_name, d.username, d.password] for d in details)
+    return out.getvalue()

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.repository import SchoolScoped
-from app.models import BandMembership, Pupil
+from app.models import Band, BandMembership, Credential, Pupil
 from app.pupils.usernames import base_username
 
 
@@ -68,3 +70,73 @@ class PupilRepository(SchoolScoped[Pupil]):
         """Bulk UPDATE by primary key: each row holds ``id`` and the columns to set."""
         if rows:
             await self.session.execute(update(Pupil), list(rows))
+
+    async def linked(self) -> list[Pupil]:
+        """The accounts that follow an MIS student."""
+        return list(await self.session.scalars(self.for_school().where(Pupil.mis_student_id.is_not(None))))
+
+    async def unlink_all(self) -> None:
+        await self.session.execute(update(Pupil).where(Pupil.school_id == self.school_id).values(mis_student_id=None))
+
+    async def band_names(self, pupil_ids: Collection[uuid.UUID]) -> list[tuple[uuid.UUID, str]]:
+        """(pupil id, band name) of every band of these pupils, by band name."""
+        if not pupil_ids:
+            return []
+        rows = await self.session.execute(
+            select(BandMembership.pupil_id, Band.name)
+            .join(Band, Band.id == BandMembership.band_id)
+            .where(BandMembership.school_id == self.school_id, BandMembership.pupil_id.in_(list(pupil_ids)))
+            .order_by(Band.name)
+        )
+        return [(pupil_id, name) for pupil_id, name in rows]
+
+
+class CredentialRepository(SchoolScoped[Credential]):
+    """New accounts' passwords, readable until the admin downloads them or they expire."""
+
+    model = Credential
+
+    async def waiting(self, run_id: uuid.UUID) -> list[tuple[Credential, Pupil]]:
+        """The run's passwords still readable, with their pupils, by name."""
+        rows = await self.session.execute(
+            select(Credential, Pupil)
+            .join(Pupil, (Pupil.id == Credential.pupil_id) & (Pupil.school_id == Credential.school_id))
+            .where(
+                Credential.school_id == self.school_id,
+                Credential.run_id == run_id,
+                Credential.password_encrypted.is_not(None),
+            )
+            .order_by(Pupil.last_name, Pupil.first_name, Pupil.username)
+        )
+        return [(credential, pupil) for credential, pupil in rows]
+
+    async def clear(
+        self,
+        *,
+        run_id: uuid.UUID | None = None,
+        pupil_id: uuid.UUID | None = None,
+        downloaded_at: datetime | None = None,
+    ) -> None:
+        """Forget the readable passwords of a run or of one pupil (noting when they were downloaded)."""
+        statement = update(Credential).where(
+            Credential.school_id == self.school_id, Credential.password_encrypted.is_not(None)
+        )
+        if run_id is not None:
+            statement = statement.where(Credential.run_id == run_id)
+        if pupil_id is not None:
+            statement = statement.where(Credential.pupil_id == pupil_id)
+        values: dict[str, Any] = {"password_encrypted": None}
+        if downloaded_at is not None:
+            values["downloaded_at"] = downloaded_at
+        await self.session.execute(statement.values(**values))
+
+
+async def expire_credentials(session: AsyncSession, now: datetime) -> int:
+    """Clear every readable password past its expiry, whichever school it belongs to."""
+    result = await session.execute(
+        update(Credential)
+        .where(Credential.password_encrypted.is_not(None), Credential.expires_at <= now)
+        .values(password_encrypted=None)
+        .returning(Credential.id)
+    )
+    return len(result.all())

@@ -33,11 +33,11 @@ async def test_the_preview_warns_when_a_band_would_lose_pupils_to_other_classes(
     session.add(decide(school, school.maths, "match", school.band))
     await session.flush()
     shown = await preview(session, school.school_id)
-    [warning] = shown["warnings"]
-    assert warning["band_id"] == str(school.band.id)
-    assert warning["pupils_leaving"] == 2
-    assert "other MIS classes" in warning["message"]
-    assert shown["counts"]["memberships_removed"] == 2
+    [warning] = shown.warnings
+    assert warning.band_id == str(school.band.id)
+    assert warning.pupils_leaving == 2
+    assert "other MIS classes" in warning.message
+    assert shown.counts["memberships_removed"] == 2
 
 
 async def test_matching_a_band_to_its_own_form_warns_of_nothing(session: AsyncSession) -> None:
@@ -45,8 +45,8 @@ async def test_matching_a_band_to_its_own_form_warns_of_nothing(session: AsyncSe
     session.add(decide(school, school.form, "match", school.band))
     await session.flush()
     shown = await preview(session, school.school_id)
-    assert shown["warnings"] == []
-    assert shown["counts"]["pupils_linked"] == 5
+    assert shown.warnings == []
+    assert shown.counts["pupils_linked"] == 5
 
 
 async def _committed_school(committed: Committed) -> tuple[str, uuid.UUID]:

@@ -106,7 +106,7 @@ async def test_a_reconnecting_school_gets_its_old_links_back(session: AsyncSessi
     await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
     session.add(decide(school, school.form, "import"))
     await session.flush()
-    found = {s["wonde_student_id"] for s in (await issues(session, school.school_id))["students"]}
+    found = {s.wonde_student_id for s in (await issues(session, school.school_id)).students}
     assert "S0" not in found
     _, _, plan = await compute_plan(session, school.school_id)
     links = {(c.student, c.pupil) for c in plan.changes if isinstance(c, LinkPupil)}
@@ -178,7 +178,7 @@ async def test_an_archived_account_remembered_from_before_a_disconnect_comes_bac
     pupil.archived_at = utc_now()
     session.add(decide(school, school.form, "import"))
     await session.flush()
-    assert "S0" not in {s["wonde_student_id"] for s in (await issues(session, school.school_id))["students"]}
+    assert "S0" not in {s.wonde_student_id for s in (await issues(session, school.school_id)).students}
     _, _, plan = await compute_plan(session, school.school_id)
     assert [c for c in plan.changes if getattr(c, "student", None) == "S0"] == [
         RestorePupil(str(pupil.id), "S0"),

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.bands.repository import BandRepository
 from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
-from app.models import Band, Pupil, School, SyncRun, UploaderDecision
+from app.models import School, SyncRun
+from app.pupils.repository import PupilRepository
 from app.sync.journal.writer import Entry, id_text, record
+from app.sync.onboarding.repository import DecisionRepository
 from app.sync.runs.service import claim_school
 
 
@@ -36,16 +38,8 @@ async def disconnect_school(
     run.started_at = now
     await claim_school(session, run)
 
-    bands = list(
-        await session.scalars(
-            select(Band).where(
-                Band.school_id == school_id, (Band.mis_class_id.is_not(None)) | (Band.mis_group_id.is_not(None))
-            )
-        )
-    )
-    pupils = list(
-        await session.scalars(select(Pupil).where(Pupil.school_id == school_id, Pupil.mis_student_id.is_not(None)))
-    )
+    band_repository, pupil_repository = BandRepository(session, school_id), PupilRepository(session, school_id)
+    bands, pupils = await band_repository.linked(), await pupil_repository.linked()
     entries = [
         Entry(
             "band",
@@ -68,15 +62,11 @@ async def disconnect_school(
         for p in pupils
     ]
     await record(session, school_id, run.id, actor, entries)
-    await session.execute(update(Band).where(Band.school_id == school_id).values(mis_class_id=None, mis_group_id=None))
-    await session.execute(update(Pupil).where(Pupil.school_id == school_id).values(mis_student_id=None))
+    await band_repository.unlink_all()
+    await pupil_repository.unlink_all()
     # The uploader's answers about students were for that connection; a reconnection starts from the
     # accounts' remembered links instead (a stale "create" would give a child a second account).
-    await session.execute(
-        delete(UploaderDecision).where(
-            UploaderDecision.school_id == school_id, UploaderDecision.mis_student_id.is_not(None)
-        )
-    )
+    await DecisionRepository(session, school_id).forget_students()
     school.state = "disconnected"
     school.migrating_since = None
     will_revoke = revoke and school.wonde_token_encrypted is not None

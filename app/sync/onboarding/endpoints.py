@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Annotated, Any
 
@@ -13,9 +11,7 @@ from app.auth import SchoolAdmin
 from app.errors import Forbidden, NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
-from app.pupils import credentials
-from app.pupils.login_cards import render_cards
-from app.schools.service import get_school
+from app.pupils.login_cards import render_csv
 from app.sync.onboarding import service as uploader
 from app.sync.onboarding.schemas import (
     ClassDecisionIn,
@@ -28,7 +24,7 @@ from app.sync.onboarding.schemas import (
 )
 from app.sync.onboarding.service import NothingToMerge, UnresolvedIssues, start_merge
 from app.sync.runs.schemas import Run
-from app.sync.runs.service import RunNotFound, SyncAlreadyRunning, get_run
+from app.sync.runs.service import RunNotFound, SyncAlreadyRunning
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["uploader"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -36,7 +32,7 @@ ADMIN_ERRORS = error_responses(NotAuthenticated, Forbidden, SchoolNotFound)
 
 
 @router.get("/uploader", response_model=list[UploaderClass], responses=ADMIN_ERRORS)
-async def uploader_view(school_id: str, _: SchoolAdmin, session: Session) -> list[dict[str, Any]]:
+async def uploader_view(school_id: str, _: SchoolAdmin, session: Session) -> list[UploaderClass]:
     """Every MIS class and registration group, its size, the admin's decision and the suggested band."""
     return await uploader.view(session, school_id)
 
@@ -56,7 +52,7 @@ async def decide_class(
 
 
 @router.get("/uploader/issues", response_model=Issues, responses=ADMIN_ERRORS)
-async def uploader_issues(school_id: str, _: SchoolAdmin, session: Session) -> dict[str, Any]:
+async def uploader_issues(school_id: str, _: SchoolAdmin, session: Session) -> Issues:
     return await uploader.issues(session, school_id)
 
 
@@ -77,7 +73,7 @@ async def resolve_pupil(
 
 
 @router.get("/uploader/preview", response_model=Preview, responses=ADMIN_ERRORS)
-async def uploader_preview(school_id: str, _: SchoolAdmin, session: Session) -> dict[str, Any]:
+async def uploader_preview(school_id: str, _: SchoolAdmin, session: Session) -> Preview:
     """Exactly what merge would do now, with counts, and a warning per band that would lose pupils."""
     return await uploader.preview(session, school_id)
 
@@ -117,35 +113,19 @@ async def download_credentials(
 ) -> Any:
     """The login details of the accounts the run created. Downloading them clears the stored passwords:
     keep the file safe, or issue new passwords."""
-    await get_run(session, school_id, run_id)
-    details = await credentials.download(
-        session, school_id, run_id, SecretBox(request.app.state.settings.encryption_key)
-    )
+    box = SecretBox(request.app.state.settings.encryption_key)
+    details = await uploader.login_details(session, school_id, run_id, box)
     if format == "json":
-        return [LoginDetail(**d.__dict__) for d in details]
+        return details
     if format == "pdf":
-        school = await get_school(session, school_id)
-        bands = await credentials.bands_of(session, school_id, [d.pupil_id for d in details])
-        grouped: dict[str, list[credentials.LoginDetails]] = {}
-        for detail in details:
-            grouped.setdefault(bands.get(detail.pupil_id, "No band"), []).append(detail)
-        return Response(
-            render_cards(school.name, grouped),
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="login-cards-{run_id}.pdf"',
-                "Cache-Control": "no-store",
-            },
-        )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["first_name", "last_name", "username", "password"])
-    writer.writerows([d.first_name, d.last_name, d.username, d.password] for d in details)
+        content, media_type, name = await uploader.login_cards(session, school_id, details), "application/pdf", "cards"
+    else:
+        content, media_type, name = render_csv(details).encode(), "text/csv", "details"
     return Response(
-        out.getvalue(),
-        media_type="text/csv",
+        content,
+        media_type=media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="login-details-{run_id}.csv"',
+            "Content-Disposition": f'attachment; filename="login-{name}-{run_id}.{format}"',
             "Cache-Control": "no-store",
         },
     )

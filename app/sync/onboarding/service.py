@@ -5,15 +5,19 @@ current state; decisions are stored and become the matcher's and the planner's i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
+from app.kit.crypto import SecretBox
 from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
 from app.models import SyncRun, UploaderDecision
+from app.pupils import credentials
+from app.pupils.login_cards import render_cards
+from app.schools.service import get_school
 from app.sync.core.matching import MatchResult, match
 from app.sync.core.merge_plan import (
     AddToBand,
@@ -25,7 +29,9 @@ from app.sync.core.merge_plan import (
     RemoveFromBand,
     plan_merge,
 )
-from app.sync.runs.service import claim_school
+from app.sync.onboarding.repository import DecisionRepository
+from app.sync.onboarding.schemas import Decision, Issues, LoginDetail, Preview, Suggestion, UploaderClass
+from app.sync.runs.service import claim_school, get_run
 from app.sync.state.matcher import match_input
 from app.sync.state.merge import merge_state
 from app.sync.state.repository import load_snapshot
@@ -73,26 +79,28 @@ def _suggestions(state: SchoolSnapshot, result: MatchResult) -> dict[str, dict[s
     return {k: {key: v for key, v in s.items() if key != "_rank"} for k, s in best.items()}
 
 
-async def view(session: AsyncSession, school_id: str) -> list[dict[str, Any]]:
+async def view(session: AsyncSession, school_id: str) -> list[UploaderClass]:
+    """Every MIS class and registration group, its size, the admin's decision and the suggested band."""
     state, result, _ = await compute_plan(session, school_id)
     suggestions = _suggestions(state, result)
     linked = {link: str(b.id) for b in state.bands.values() if (link := state.band_link(b)) is not None}
     rows = []
     for wonde_id, container in sorted(state.containers.items(), key=lambda c: (c[1].name, c[0])):
         decision = state.class_decisions.get(wonde_id)
+        suggestion = suggestions.get(wonde_id)
         rows.append(
-            {
-                "wonde_class_id": wonde_id,
-                "name": container.name,
-                "kind": container.kind,
-                "year_group": container.year_group,
-                "pupil_count": len(state.members.get(wonde_id, frozenset())),
-                "decision": {"action": decision.action, "band_id": str(decision.band_id) if decision.band_id else None}
+            UploaderClass(
+                wonde_class_id=wonde_id,
+                name=container.name,
+                kind=container.kind,
+                year_group=container.year_group,
+                pupil_count=len(state.members.get(wonde_id, frozenset())),
+                decision=Decision(action=decision.action, band_id=str(decision.band_id) if decision.band_id else None)
                 if decision
                 else None,
-                "linked_band_id": linked.get(wonde_id),
-                "suggestion": suggestions.get(wonde_id),
-            }
+                linked_band_id=linked.get(wonde_id),
+                suggestion=Suggestion(**suggestion) if suggestion else None,
+            )
         )
     return rows
 
@@ -122,21 +130,10 @@ async def decide_class(
         # A decision about a class that has since gone from the MIS (ended, or renumbered by a rollover
         # or a migration) means nothing any more; it must not keep holding the band.
         live = [d.id for d in state.class_decisions.values()]
-        await session.execute(
-            delete(UploaderDecision).where(
-                UploaderDecision.school_id == school_id,
-                UploaderDecision.band_id == band_id,
-                UploaderDecision.id.not_in(live),
-            )
-        )
+        await DecisionRepository(session, school_id).forget_band(band_id, keep=live)
     decision = state.class_decisions.get(wonde_class_id)
     if decision is None:
-        decision = UploaderDecision(school_id=school_id)
-        if container.kind == "class":
-            decision.mis_class_id = container.id
-        else:
-            decision.mis_group_id = container.id
-        session.add(decision)
+        decision = DecisionRepository(session, school_id).new_for_container(container.id, container.kind)
     decision.action, decision.band_id, decision.decided_by = action, band_id if action == "match" else None, actor
     await session.flush()
     return decision
@@ -171,8 +168,7 @@ async def resolve_student(
             raise PupilAlreadyLinked()
     decision = state.student_decisions.get(wonde_student_id)
     if decision is None:
-        decision = UploaderDecision(school_id=school_id, mis_student_id=student.id)
-        session.add(decision)
+        decision = DecisionRepository(session, school_id).new_for_student(student.id)
     decision.resolution, decision.pupil_id, decision.decided_by = (
         resolution,
         pupil_id if resolution == "link" else None,
@@ -182,7 +178,7 @@ async def resolve_student(
     return decision
 
 
-async def issues(session: AsyncSession, school_id: str) -> dict[str, Any]:
+async def issues(session: AsyncSession, school_id: str) -> Issues:
     """What needs the admin before merge: students of the chosen classes not linked automatically, and
     pupils of matched bands with no MIS partner (whom the merge would take out of the band)."""
     state, result, plan = await compute_plan(session, school_id)
@@ -223,7 +219,9 @@ async def issues(session: AsyncSession, school_id: str) -> dict[str, Any]:
         for band, pupils in plan.leaving().items()
         for pupil in pupils
     ]
-    return {"students": students, "unmatched_pupils": leaving, "unresolved": len(unresolved(state, result))}
+    return Issues.model_validate(
+        {"students": students, "unmatched_pupils": leaving, "unresolved": len(unresolved(state, result))}
+    )
 
 
 def _student_outcome(decision: UploaderDecision | None, has_candidates: bool) -> str:
@@ -234,7 +232,8 @@ def _student_outcome(decision: UploaderDecision | None, has_candidates: bool) ->
     ]
 
 
-async def preview(session: AsyncSession, school_id: str) -> dict[str, Any]:
+async def preview(session: AsyncSession, school_id: str) -> Preview:
+    """Exactly what merge would do now, with counts, and a warning per band that would lose pupils."""
     state, result, plan = await compute_plan(session, school_id)
     names = {str(b.id): b.name for b in state.bands.values()}
     warnings = [
@@ -247,27 +246,29 @@ async def preview(session: AsyncSession, school_id: str) -> dict[str, Any]:
         }
         for band, pupils in plan.leaving().items()
     ]
-    return {
-        "counts": plan.counts(),
-        "unresolved": len(unresolved(state, result)),
-        "bands_to_create": [
-            {"wonde_class_id": c.container, "name": c.name} for c in plan.changes if isinstance(c, CreateBand)
-        ],
-        "bands_to_link": [
-            {"band_id": c.band, "wonde_class_id": c.container} for c in plan.changes if isinstance(c, LinkBand)
-        ],
-        "pupils_to_link": [
-            {"pupil_id": c.pupil, "wonde_student_id": c.student} for c in plan.changes if isinstance(c, LinkPupil)
-        ],
-        "accounts_to_create": [
-            {"wonde_student_id": c.student, "name": f"{c.first_name} {c.last_name}"}
-            for c in plan.changes
-            if isinstance(c, CreatePupil)
-        ],
-        "memberships_to_add": sum(isinstance(c, AddToBand) for c in plan.changes),
-        "memberships_to_remove": sum(isinstance(c, RemoveFromBand) for c in plan.changes),
-        "warnings": warnings,
-    }
+    return Preview.model_validate(
+        {
+            "counts": plan.counts(),
+            "unresolved": len(unresolved(state, result)),
+            "bands_to_create": [
+                {"wonde_class_id": c.container, "name": c.name} for c in plan.changes if isinstance(c, CreateBand)
+            ],
+            "bands_to_link": [
+                {"band_id": c.band, "wonde_class_id": c.container} for c in plan.changes if isinstance(c, LinkBand)
+            ],
+            "pupils_to_link": [
+                {"pupil_id": c.pupil, "wonde_student_id": c.student} for c in plan.changes if isinstance(c, LinkPupil)
+            ],
+            "accounts_to_create": [
+                {"wonde_student_id": c.student, "name": f"{c.first_name} {c.last_name}"}
+                for c in plan.changes
+                if isinstance(c, CreatePupil)
+            ],
+            "memberships_to_add": sum(isinstance(c, AddToBand) for c in plan.changes),
+            "memberships_to_remove": sum(isinstance(c, RemoveFromBand) for c in plan.changes),
+            "warnings": warnings,
+        }
+    )
 
 
 class NothingToMerge(InvalidInput):
@@ -302,3 +303,19 @@ async def start_merge(session: AsyncSession, school_id: str, actor: str) -> Sync
     await claim_school(session, run)
     enqueue(session, "merge_school", str(run.id), job_id=f"merge:{run.id}")
     return run
+
+
+async def login_details(session: AsyncSession, school_id: str, run_id: uuid.UUID, box: SecretBox) -> list[LoginDetail]:
+    """The login details of the accounts the run created. Reading them clears the stored passwords."""
+    await get_run(session, school_id, run_id)
+    return [LoginDetail(**d.__dict__) for d in await credentials.download(session, school_id, run_id, box)]
+
+
+async def login_cards(session: AsyncSession, school_id: str, details: Sequence[LoginDetail]) -> bytes:
+    """Printable cards of ``details``, grouped by each pupil's band."""
+    school = await get_school(session, school_id)
+    bands = await credentials.bands_of(session, school_id, [d.pupil_id for d in details])
+    grouped: dict[str, list[LoginDetail]] = {}
+    for detail in details:
+        grouped.setdefault(bands.get(detail.pupil_id, "No band"), []).append(detail)
+    return render_cards(school.name, grouped)
