@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,3 +72,13 @@ class MembershipRepository:
             )
         )
         return [(band_id, pupil_id) for band_id, pupil_id in rows]
+
+    async def remove_pairs(self, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        """Take each (band, pupil) pair out, in one statement."""
+        if pairs:
+            await self.session.execute(
+                delete(BandMembership).where(
+                    BandMembership.school_id == self.school_id,
+                    tuple_(BandMembership.band_id, BandMembership.pupil_id).in_(list(pairs)),
+                )
+            )

@@ -11,9 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, tuple_, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.bands.repository import MembershipRepository
 from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
 from app.models import Band, BandMembership, Pupil
@@ -192,13 +193,7 @@ async def apply_plan(
         for b, p in additions
     ]
     removals = [(uuid.UUID(c.band), uuid.UUID(c.pupil)) for c in plan.changes if isinstance(c, RemoveFromBand)]
-    if removals:
-        await session.execute(
-            delete(BandMembership).where(
-                BandMembership.school_id == school_id,
-                tuple_(BandMembership.band_id, BandMembership.pupil_id).in_(removals),
-            )
-        )
+    await MembershipRepository(session, school_id).remove_pairs(removals)
     entries += [
         Entry(
             "band_membership",

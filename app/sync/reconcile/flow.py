@@ -31,7 +31,7 @@ from app.sync.mirror.service import DELTA_READ, FULL_READ, FULL_READ_EVERY
 from app.sync.reconcile.held import hold
 from app.sync.reconcile.migration import relink_after_migration
 from app.sync.reconcile.service import NotSyncing, plan_for
-from app.sync.state.reconcile import reconcile_input
+from app.sync.state.reconcile import after, reconcile_input
 from app.wonde.client import WondeClient
 
 
@@ -42,14 +42,15 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
     assert school is not None
     if school.state != "syncing":
         raise NotSyncing()
+    # The school is read once; the links made before planning are carried into what the plan sees.
+    loaded = await reconcile_input(session, school.id)
     relinked = 0
     if school.migrating_since is not None:
-        relinked = await relink_after_migration(session, school, run, box)
-    loaded = await reconcile_input(session, school.id)
+        relinked, loaded = await relink_after_migration(session, school, run, box, loaded)
     if remembered := plan_remembered(loaded.state):
         await apply_plan(session, school.id, run.id, run.actor, Plan(remembered), loaded.lookup, box)
         relinked += sum(1 for c in remembered if isinstance(c, kinds.LinkPupil))
-        loaded = await reconcile_input(session, school.id)
+        loaded = after(loaded, remembered)
     _, decision, lookup = await plan_for(session, school, loaded)
     applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), lookup, box)
     await hold(session, school.id, run, [(h.change, h.reason) for h in decision.held])

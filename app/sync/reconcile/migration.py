@@ -3,8 +3,6 @@ the matcher where it is certain; hold the rest for the admin, and end the migrat
 
 from __future__ import annotations
 
-import dataclasses
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.crypto import SecretBox
@@ -24,22 +22,23 @@ from app.sync.core.reconcile_plan import (
 )
 from app.sync.journal.writer import Entry, record
 from app.sync.reconcile.held import hold
-from app.sync.state.reconcile import reconcile_input
+from app.sync.state.reconcile import ReconcileInput, after
 
 
-async def relink_after_migration(session: AsyncSession, school: School, run: SyncRun, box: SecretBox) -> int:
+async def relink_after_migration(
+    session: AsyncSession, school: School, run: SyncRun, box: SecretBox, loaded: ReconcileInput
+) -> tuple[int, ReconcileInput]:
     """Re-link pupils whose students came back under new ids: by UPN where the MIS gives one, else by
     the matcher on names and year (automatic only where it is certain). What stays uncertain is held
     for the admin (the likeliest student, or archiving when there is none); once no linked pupil points
     at a vanished student, the migration is over and the normal reconcile resumes."""
-    loaded = await reconcile_input(session, school.id)
-    state, lookup = loaded.state, loaded.lookup
-    relinks = plan_relinks(state)
-    matched, doubtful = _match_stranded(_after(state, relinks))
+    relinks = plan_relinks(loaded.state)
+    matched, doubtful = _match_stranded(after(loaded, relinks).state)
     relinks += matched
     if relinks:
-        await apply_plan(session, school.id, run.id, run.actor, Plan(relinks), lookup, box)
-    state = (await reconcile_input(session, school.id)).state
+        await apply_plan(session, school.id, run.id, run.actor, Plan(relinks), loaded.lookup, box)
+    loaded = after(loaded, relinks)
+    state = loaded.state
     stranded = [
         p for p in state.pupils.values() if p.student is not None and not p.archived and p.student not in state.students
     ]
@@ -58,13 +57,7 @@ async def relink_after_migration(session: AsyncSession, school: School, run: Syn
         await record(session, school.id, run.id, run.actor, [ended])
         school.migrating_since = None
         await session.flush()
-    return len(relinks)
-
-
-def _after(state: ReconcileState, relinks: list[kinds.Change]) -> ReconcileState:
-    moved = {c.pupil: c.student for c in relinks if isinstance(c, kinds.LinkPupil)}
-    pupils = {pid: dataclasses.replace(p, student=moved.get(pid, p.student)) for pid, p in state.pupils.items()}
-    return dataclasses.replace(state, pupils=pupils)
+    return len(relinks), loaded
 
 
 def _match_stranded(state: ReconcileState) -> tuple[list[kinds.Change], list[tuple[kinds.Change, str]]]:

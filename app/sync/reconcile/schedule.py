@@ -12,11 +12,10 @@ import hashlib
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
-from app.models import School, SyncRun
+from app.sync.reconcile.repository import syncing_schools
 from app.sync.reconcile.service import start_sync
 
 WINDOW_START = time(2, 0)
@@ -43,19 +42,8 @@ def due(school_id: str, timezone: str, now: datetime, last_scheduled: datetime |
 
 async def queue_nightly_syncs(session: AsyncSession, now: datetime) -> list[str]:
     """Queue the syncs that are due; returns the schools queued."""
-    last = (
-        select(SyncRun.school_id, func.max(SyncRun.created_at).label("at"))
-        .where(SyncRun.kind == "reconcile", SyncRun.trigger == "schedule")
-        .group_by(SyncRun.school_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(School.id, School.timezone, last.c.at)
-        .outerjoin(last, last.c.school_id == School.id)
-        .where(School.state == "syncing")
-    )
     queued = []
-    for school_id, timezone, last_scheduled in rows:
+    for school_id, timezone, last_scheduled in await syncing_schools(session):
         if due(school_id, timezone, now, last_scheduled):
             try:
                 await start_sync(session, school_id, trigger="schedule", actor="nightly")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.time import utc_now
 from app.models import School
+from app.sync.core.changes import Change, LinkPupil, RestorePupil
 from app.sync.core.merge_plan import StudentFacts
 from app.sync.core.reconcile_plan import AppPupil, MisPupil, ReconcileState
 from app.sync.state.lookup import Lookup
@@ -68,3 +71,22 @@ async def reconcile_input(session: AsyncSession, school_id: str) -> ReconcileInp
         snapshot, today=utc_now().date(), leaver_grace_days=school.leaver_grace_days if school else 183
     )
     return ReconcileInput(state, Lookup.of(snapshot), snapshot.linked_pupils)
+
+
+def after(loaded: ReconcileInput, changes: Iterable[Change]) -> ReconcileInput:
+    """The school as it is once ``changes`` (links and restores of accounts) are applied: what loading it
+    again would give, without reading it again. The reconcile applies MIS-migration and remembered
+    links before it plans, and plans from this."""
+    pupils = dict(loaded.state.pupils)
+    for change in changes:
+        if isinstance(change, LinkPupil):
+            pupils[change.pupil] = dataclasses.replace(pupils[change.pupil], student=change.student)
+        elif isinstance(change, RestorePupil):
+            pupils[change.pupil] = dataclasses.replace(pupils[change.pupil], archived=False, archived_on=None)
+        else:
+            raise ValueError(f"{type(change).__name__} is not a link or a restore")
+    # A remembered link counts only while its account follows no one.
+    remembered = {w: p for w, p in loaded.state.remembered.items() if pupils[p].student is None}
+    state = dataclasses.replace(loaded.state, pupils=pupils, remembered=remembered)
+    linked = sum(1 for p in pupils.values() if p.student is not None and not p.archived)
+    return ReconcileInput(state, loaded.lookup, linked)
