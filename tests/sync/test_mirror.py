@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from app.sync.mirror.read import MisRead
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import MisClass, MisGroup, MisMembership, MisStudent, School
 from app.sync.mirror.flow import write_read
+from app.sync.mirror.read import MisRead
 from app.wonde.errors import WondeProtocolError
 from app.wonde.schemas import WondeClass, WondeDeletion, WondeGroup, WondeStudent
 
