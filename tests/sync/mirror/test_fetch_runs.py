@@ -1,6 +1,6 @@
 """The read job's bookkeeping: a run is marked running, then succeeded with its counts and requests,
 or failed with the reason and the mirror untouched. Wonde is mocked with respx here; the sandbox
-tests (tests/sync/test_fetch_sandbox.py) drive the same code over real HTTP."""
+tests (tests/sync/mirror/test_fetch_sandbox.py) drive the same code over real HTTP."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import Committed
 from tests.fixtures.wonde import no_sleep
 
-PAYLOADS = Path(__file__).resolve().parent.parent / "wonde_payloads"
+PAYLOADS = Path(__file__).resolve().parents[2] / "wonde_payloads"
 BASE = "https://api.wonde.com/v1.0"
 WONDE_SCHOOL = "A9999999999"
 
