@@ -25,9 +25,9 @@ from app.config import Settings
 from app.db import create_sessionmaker
 from app.kit.crypto import SecretBox
 from app.models import Change
-from bench.schools import import_all_and_merge, school_with_forms_matched
 from bench.serving import ApiServer, Scratch, api_server, drop_queue, new_tag, percentile
-from tests.conftest import create_migrated_database, drop_database
+from tests.fixtures.database import create_migrated_database, drop_database
+from tests.fixtures.schools import import_all_and_merge, school_with_forms_matched
 
 WARM_UP = 5
 

@@ -29,7 +29,7 @@ from app.models import School, SyncRun
 from app.sync.mirror.flow import run_read
 from app.wonde.client import WondeClient, create_http_client
 from app.wonde.sandbox.server import SandboxServer, running_sandbox
-from tests.conftest import create_migrated_database, drop_database
+from tests.fixtures.database import create_migrated_database, drop_database
 
 EVENTS = (
     [{"kind": "joiner"}] * 5

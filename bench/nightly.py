@@ -53,7 +53,6 @@ from app.sync.reconcile.flow import reconcile
 from app.sync.reconcile.schedule import queue_nightly_syncs
 from app.wonde.sandbox.generate import Phase
 from bench.nightly_worker import counts_key
-from bench.schools import WondeLink, syncing_school
 from bench.serving import (
     BIN,
     REDIS_URL,
@@ -66,7 +65,8 @@ from bench.serving import (
     percentile,
     sandbox_process,
 )
-from tests.conftest import create_migrated_database, drop_database
+from tests.fixtures.database import create_migrated_database, drop_database
+from tests.fixtures.schools import WondeLink, syncing_school
 
 SECONDARY_EVERY = 6
 EVENTS: dict[str, list[dict[str, Any]]] = {

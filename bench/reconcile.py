@@ -21,8 +21,8 @@ from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
 from app.models import MisStudent, Pupil, SyncRun
 from app.sync.reconcile.flow import reconcile
-from bench.schools import syncing_school
-from tests.conftest import create_migrated_database, drop_database
+from tests.fixtures.database import create_migrated_database, drop_database
+from tests.fixtures.schools import syncing_school
 
 
 async def _timed_reconcile(

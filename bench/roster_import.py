@@ -23,7 +23,7 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import School
 from app.roster.parser import parse_roster
 from app.roster.service import import_roster
-from tests.conftest import create_migrated_database, drop_database
+from tests.fixtures.database import create_migrated_database, drop_database
 from tests.fixtures.rosters import make_roster
 
 

@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 import asyncpg
 
 from bench.serving import Scratch, api_server, drop_queue, new_tag, percentile
-from tests.conftest import create_migrated_database, drop_database
+from tests.fixtures.database import create_migrated_database, drop_database
 
 WARM_UP_PER_CONNECTION = 2
 WARM_UP_REQUESTS = 25 * WARM_UP_PER_CONNECTION

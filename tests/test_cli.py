@@ -14,7 +14,7 @@ from app import cli
 from app.auth import decode_token
 from app.config import Settings
 from app.models import Pupil
-from tests.conftest import Committed
+from tests.fixtures.database import Committed
 from tests.fixtures.rosters import make_roster
 
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from app.models import School
-from tests.conftest import TokenFactory
+from tests.fixtures.app import TokenFactory
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db import Base
-from tests.conftest import alembic_config, create_migrated_database, drop_database
+from tests.fixtures.database import alembic_config, create_migrated_database, drop_database
 
 T = TypeVar("T")
 

@@ -22,7 +22,7 @@ from app.config import Settings
 from app.kit.time import utc_now
 from app.main import create_app
 from app.models import Band, Change, MisClass, MisMembership, MisStudent, Pupil, School, SyncRun, UploaderDecision
-from tests.conftest import TokenFactory
+from tests.fixtures.app import TokenFactory
 
 ROSTER = "pupil_id,first_name,last_name,band,year_group\np1,Amy,Jones,4B,4\n"
 # A request that would succeed for the school's own admin, for each route.

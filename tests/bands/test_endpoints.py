@@ -5,7 +5,7 @@ import uuid
 import httpx
 
 from app.models import School
-from tests.conftest import TokenFactory
+from tests.fixtures.app import TokenFactory
 
 
 async def test_create_list_get_update_a_band(client: httpx.AsyncClient, auth: TokenFactory, school: School) -> None:

@@ -34,28 +34,22 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings, WondeSettings
+from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
 from app.main import create_app
 from app.models import School, SyncRun, WebhookEvent
 from app.models.sync_run import MUTATING_RUN_KINDS
 from app.sync.reconcile.schedule import WINDOW_MINUTES, WINDOW_START, queue_nightly_syncs
-from app.wonde.client import RetryPolicy, WondeClient, create_http_client
-from app.wonde.sandbox.admin import apply_event
+from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload
-from tests.conftest import Committed, TokenFactory
-from tests.proof.report import record
-from tests.proof.schools import (
-    Sessionmaker,
-    connect,
-    copycat_problems,
-    duplicates,
-    mirror_problems,
-    onboard,
-)
-from tests.workers.burst import run_burst_worker
+from tests.fixtures.app import TokenFactory
+from tests.fixtures.checks import copycat_problems, duplicates, mirror_problems
+from tests.fixtures.database import Committed, Sessionmaker
+from tests.fixtures.report import record
+from tests.fixtures.schools import mis_event, onboarded
+from tests.fixtures.worker import run_burst_worker
 from workers import jobs
 
 JOBS = [jobs.sync_school, jobs.read_school, jobs.process_webhook, jobs.merge_school]
@@ -64,14 +58,7 @@ DEADLINE_SECONDS = 240.0
 NOTHING = {"held": 0, "pupils_created": 0}
 EVENTS: tuple[dict[str, Any], ...] = ({"kind": "joiner"}, {"kind": "leaver"}, {"kind": "rename"})
 
-
-@pytest.fixture
-def live_settings(settings: Settings, sandbox: SandboxServer) -> Settings:
-    wonde = WondeSettings(
-        base_url=sandbox.base_url, webhook_secret=settings.wonde.webhook_secret, retry_base_delay_seconds=0.05
-    )
-    queue = f"{settings.queue_name}:concurrency:{uuid.uuid4().hex[:6]}"
-    return settings.model_copy(update={"wonde": wonde, "queue_name": queue})
+pytestmark = pytest.mark.wonde(timeout=10.0)
 
 
 @pytest.fixture
@@ -89,31 +76,17 @@ async def client(live_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-@pytest.fixture
-async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
-    async with create_http_client(10.0) as http:
-        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=3, base_delay=0.05))
-
-
 async def _onboarded(
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, box: SecretBox, count: int
 ) -> list[tuple[str, str]]:
     """``count`` small syncing schools, each with MIS events pending: [(our id, Wonde's id)]."""
     schools = []
     for _ in range(count):
-        school_id, wonde_school = await connect(
-            committed.sessionmaker, sandbox, box, pupils=30, seed=uuid.uuid4().int % 10_000, name="Busy Academy"
-        )
-        committed.track(school_id)
-        await onboard(committed.sessionmaker, wonde, box, school_id)
+        school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, pupils=30, name="Busy Academy")
         for event in EVENTS:
-            _event(sandbox, wonde_school, event)
+            mis_event(sandbox, wonde_school, event)
         schools.append((school_id, wonde_school))
     return schools
-
-
-def _event(sandbox: SandboxServer, wonde_school: str, event: dict[str, Any]) -> None:
-    apply_event(sandbox.state, wonde_school, event["kind"], {k: v for k, v in event.items() if k != "kind"})
 
 
 def _tonight(timezone: str) -> datetime:
@@ -315,7 +288,7 @@ async def test_one_school_under_webhooks_cron_and_sync_now_at_once(
                     cron,
                 ]
             await _gather_all(calls)
-            _event(sandbox, wonde_school, EVENTS[round_number % len(EVENTS)])  # the MIS keeps changing
+            mis_event(sandbox, wonde_school, EVENTS[round_number % len(EVENTS)])  # the MIS keeps changing
             await asyncio.sleep(0.1)
 
     stop = asyncio.Event()

@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.pool import NullPool
 
 from app.auth import mint_token
-from app.config import Settings, WondeSettings
+from app.config import Settings
 from app.main import create_app
 from app.models import (
     Band,
@@ -63,8 +63,8 @@ from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload
 from app.year_groups import normalise_year
-from tests.proof.report import record
-from tests.workers.burst import burst_worker
+from tests.fixtures.report import record
+from tests.fixtures.worker import burst_worker
 
 EXAMPLES = int(os.environ.get("BANDSYNC_PROOF_EXAMPLES", "6"))
 STEPS = int(os.environ.get("BANDSYNC_PROOF_STEPS", "12"))
@@ -545,12 +545,6 @@ class SchoolModel(RuleBasedStateMachine):
             self.loop.close()
         record("model: examples (random MIS histories)")
         record("model: steps checked", cases=self.steps)
-
-
-@pytest.fixture
-def live_settings(settings: Settings, sandbox: SandboxServer) -> Settings:
-    wonde = WondeSettings(base_url=sandbox.base_url, webhook_secret=settings.wonde.webhook_secret)
-    return settings.model_copy(update={"wonde": wonde, "queue_name": f"{settings.queue_name}:model"})
 
 
 def test_the_promises_hold_over_random_histories(live_settings: Settings, sandbox: SandboxServer) -> None:

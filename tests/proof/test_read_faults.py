@@ -27,7 +27,7 @@ import dataclasses
 import itertools
 import math
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,23 +46,13 @@ from app.sync.reconcile.flow import run_sync
 from app.wonde.client import RetryPolicy, WondeClient, create_http_client, format_updated_after
 from app.wonde.sandbox import api as sandbox_api
 from app.wonde.sandbox import listing
-from app.wonde.sandbox.admin import apply_event
 from app.wonde.sandbox.faults import FaultRule
 from app.wonde.sandbox.server import SandboxServer
-from tests.conftest import Committed
-from tests.proof.report import record
-from tests.proof.schools import (
-    Sessionmaker,
-    add_run,
-    connect,
-    copycat_problems,
-    delete_schools,
-    duplicates,
-    mirror_problems,
-    onboard,
-    snapshot,
-    unchanged,
-)
+from tests.fixtures.checks import copycat_problems, duplicates, mirror_problems, rows, unchanged
+from tests.fixtures.database import Committed, Sessionmaker, delete_schools
+from tests.fixtures.report import record
+from tests.fixtures.schools import connect, mis_event, new_run, onboard
+from tests.fixtures.wonde import no_sleep
 
 # The client's read timeout (seconds) in the "slow" cases, where a slow page takes three times longer;
 # the other cases wait longer, so that a busy machine's slow answer is never mistaken for the fault.
@@ -90,6 +80,9 @@ PUPILS = 30
 # A sync with nothing to do.
 NOTHING = {"held": 0, "pupils_created": 0}
 
+# The ``wonde`` fixture's client, as ``_wonde`` makes it; the "slow" cases shorten its read timeout.
+pytestmark = pytest.mark.wonde(timeout=READ_TIMEOUT, attempts=ATTEMPTS, base_delay=0, sleep=no_sleep)
+
 
 def _cases(endpoints: tuple[str, ...], offset: int) -> list[Any]:
     """Every case; all but one per fault kind (endpoints, positions and modes taken in turn) run only
@@ -105,7 +98,10 @@ def _cases(endpoints: tuple[str, ...], offset: int) -> list[Any]:
             endpoint,
             position,
             id=f"{kind}-{mode}-{endpoint}-{position}",
-            marks=() if (kind, mode, endpoint, position) in representative else pytest.mark.proof,
+            marks=[
+                *([] if (kind, mode, endpoint, position) in representative else [pytest.mark.proof]),
+                *([pytest.mark.wonde(timeout=SLOW_READ_TIMEOUT)] if kind == "slow" else []),
+            ],
         )
         for kind in FAULTS
         for mode in MODES
@@ -120,28 +116,19 @@ class Onboarded:
     wonde_school: str
 
 
-def _event(sandbox: SandboxServer, wonde_school: str, event: dict[str, Any]) -> None:
-    """An MIS event in the sandbox (what its admin API's ``/events`` runs, called in-process)."""
-    apply_event(sandbox.state, wonde_school, event["kind"], {k: v for k, v in event.items() if k != "kind"})
-
-
 def _fresh_engine(database_url: str) -> Any:
     return create_async_engine(database_url, poolclass=NullPool)
 
 
-async def _no_sleep(_: float) -> None:
-    return None
-
-
 def _wonde(sandbox: SandboxServer, http: httpx.AsyncClient) -> WondeClient:
     return WondeClient(
-        http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=ATTEMPTS, base_delay=0), sleep=_no_sleep
+        http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=ATTEMPTS, base_delay=0), sleep=no_sleep
     )
 
 
 async def _sync(sessionmaker: Sessionmaker, wonde: WondeClient, box: SecretBox, school_id: str) -> SyncRun:
     """A "sync now" run (read, then reconcile), carried out; the finished run."""
-    run_id = await add_run(sessionmaker, school_id, "reconcile")
+    run_id = await new_run(sessionmaker, school_id, "reconcile")
     await run_sync(sessionmaker, None, wonde, box, run_id)
     async with sessionmaker() as session:
         run = await session.get(SyncRun, run_id)
@@ -178,7 +165,7 @@ async def _setup(database_url: str, sandbox: SandboxServer, box: SecretBox, *, s
                 # Leavers and joiners in three years: a delta read then has at least three students,
                 # classes, forms and deletions to page through in every case of the module.
                 for event in ({"kind": "leaver"},) * 3 + tuple({"kind": "joiner", "year": y} for y in (7, 8, 9)):
-                    _event(sandbox, wonde_school, event)
+                    mis_event(sandbox, wonde_school, event)
                 run = await _sync(sessionmaker, wonde, box, school_id)
                 assert run.status == "succeeded", run.error
         return Onboarded(school_id, wonde_school)
@@ -230,14 +217,6 @@ def _restore_sandbox(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) ->
     sandbox.state.faults.clear()
 
 
-@pytest.fixture
-async def wonde(sandbox: SandboxServer, request: pytest.FixtureRequest) -> AsyncIterator[WondeClient]:
-    """The Wonde client, with a short read timeout in the "slow" cases."""
-    timeout = SLOW_READ_TIMEOUT if request.node.callspec.params["kind"] == "slow" else READ_TIMEOUT
-    async with create_http_client(timeout) as http:
-        yield _wonde(sandbox, http)
-
-
 def _page_under_test(
     sandbox: SandboxServer, wonde_school: str, token: str, endpoint: str, since: Any, position: str
 ) -> int:
@@ -277,7 +256,7 @@ async def _prepare(
 ) -> int:
     """Add the case's MIS events and lower the page cap; the page to break."""
     for event in (*PENDING, {"kind": "change_year", "year": next(YEARS)}):
-        _event(sandbox, school.wonde_school, event)
+        mis_event(sandbox, school.wonde_school, event)
     async with sessionmaker() as session:
         row = await session.get(School, school.school_id)
     assert row is not None
@@ -320,9 +299,9 @@ async def test_a_fault_in_a_full_read(
 ) -> None:
     sessionmaker, school_id = committed.sessionmaker, read_school.school_id
     page = await _prepare(sessionmaker, sandbox, box, read_school, endpoint, position, delta=False)
-    before = await snapshot(sessionmaker, school_id)
+    before = await rows(sessionmaker, school_id)
     _inject(sandbox, read_school, kind, mode, endpoint, page)
-    run_id = await add_run(sessionmaker, school_id, "full_read")
+    run_id = await new_run(sessionmaker, school_id, "full_read")
     status = await run_read(sessionmaker, wonde, box, run_id)
     fired = _fired(sandbox)
     sandbox.state.faults.clear()
@@ -341,14 +320,14 @@ async def test_a_fault_in_a_full_read(
             problems.append(f"the read {status}")
         elif REASONS[kind] not in (run.error or ""):
             problems.append(f"the failed run does not say why: {run.error!r}")
-        problems += unchanged(before, await snapshot(sessionmaker, school_id))
-        recovered = await run_read(sessionmaker, wonde, box, await add_run(sessionmaker, school_id, "full_read"))
+        problems += unchanged(before, await rows(sessionmaker, school_id))
+        recovered = await run_read(sessionmaker, wonde, box, await new_run(sessionmaker, school_id, "full_read"))
         if recovered != "succeeded":
             problems.append(f"the next read {recovered}")
     problems += await mirror_problems(sessionmaker, sandbox, school_id, read_school.wonde_school)
     if _absorbed(kind, mode):
         # Equal to a clean read: one now finds nothing to change. (After a failure, the next read was clean.)
-        clean_id = await add_run(sessionmaker, school_id, "full_read")
+        clean_id = await new_run(sessionmaker, school_id, "full_read")
         assert await run_read(sessionmaker, wonde, box, clean_id) == "succeeded"
         async with sessionmaker() as session:
             clean = await session.get(SyncRun, clean_id)
@@ -377,7 +356,7 @@ async def test_a_fault_in_a_sync(
 ) -> None:
     sessionmaker, school_id = committed.sessionmaker, sync_school.school_id
     page = await _prepare(sessionmaker, sandbox, box, sync_school, endpoint, position, delta=True)
-    before = await snapshot(sessionmaker, school_id)
+    before = await rows(sessionmaker, school_id)
     _inject(sandbox, sync_school, kind, mode, endpoint, page)
     run = await _sync(sessionmaker, wonde, box, school_id)
     fired = _fired(sandbox)
@@ -399,7 +378,7 @@ async def test_a_fault_in_a_sync(
             problems.append(f"the sync {run.status}")
         elif "nothing was applied" not in (run.error or "") or REASONS[kind] not in (run.error or ""):
             problems.append(f"the failed run does not say why: {run.error!r}")
-        problems += unchanged(before, await snapshot(sessionmaker, school_id))
+        problems += unchanged(before, await rows(sessionmaker, school_id))
         recovered = await _sync(sessionmaker, wonde, box, school_id)
         if recovered.status != "succeeded":
             problems.append(f"the next sync {recovered.status}: {recovered.error}")

@@ -36,26 +36,20 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.sync.runs.recovery import recover
-from app.wonde.client import RetryPolicy, WondeClient
+from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
-from tests.conftest import Committed, alembic_config
-from tests.proof.harness import (
-    Sessionmaker,
-    WorkerEnv,
+from tests.fixtures.checks import (
     active_runs,
+    assert_copycat,
     assert_merged,
     assert_no_duplicates,
-    mis_events,
-    onboard,
-    queue_merge,
-    queue_sync,
+    by_mis_ids,
     run_of,
-    school_ready_to_merge,
-    snapshot,
-    wait_until_picked_up,
 )
-from tests.proof.report import record
-from tests.sync.test_reconcile_sandbox import _assert_copycat
+from tests.fixtures.database import Sessionmaker, alembic_config
+from tests.fixtures.report import record
+from tests.fixtures.schools import merge, mis_events, queue_merge, queue_sync, school_ready_to_merge
+from tests.fixtures.worker import WorkerEnv, wait_until_picked_up
 
 pytestmark = pytest.mark.proof
 
@@ -198,12 +192,6 @@ def env(services: Services, sandbox: SandboxServer, tmp_path: Path) -> Iterator[
     workers.stop_all()
 
 
-@pytest.fixture
-async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
-    async with httpx.AsyncClient() as http:
-        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=3, base_delay=0.05))
-
-
 async def _until_job_ended(queue: JobQueue, job_id: str, within: float = 120) -> str:
     """Until the job is no longer waiting or running; its final state (complete or not_found)."""
     deadline = time.monotonic() + within
@@ -234,7 +222,7 @@ async def test_postgres_restarted_during_a_merge(
     queue = JobQueue(redis, env.queue_name)
     school_id = f"pg-m-{uuid.uuid4().hex[:8]}"
     await school_ready_to_merge(db, sandbox, wonde, box, school_id, pupils=PUPILS, seed=seed)
-    before = await snapshot(db, school_id)
+    before = await by_mis_ids(db, school_id)
     run_id = await queue_merge(db, queue, school_id)
     worker = env.start(job_timeout=JOB_TIMEOUT, name="pg-merge")
     await wait_until_picked_up(redis, f"merge:{run_id}", worker)
@@ -243,7 +231,7 @@ async def test_postgres_restarted_during_a_merge(
     await _until_job_ended(queue, f"merge:{run_id}")
     worker.kill()
     run = await run_of(db, run_id)
-    after = await snapshot(db, school_id)
+    after = await by_mis_ids(db, school_id)
     if run.status == "succeeded":
         outcome = "finished before the restart"
         await assert_merged(db, school_id)
@@ -283,9 +271,9 @@ async def test_postgres_restarted_during_a_sync(
     queue = JobQueue(redis, env.queue_name)
     school_id = f"pg-s-{uuid.uuid4().hex[:8]}"
     wonde_school = await school_ready_to_merge(db, sandbox, wonde, box, school_id, pupils=PUPILS * 2, seed=seed)
-    await onboard(db, box, school_id)
+    await merge(db, box, school_id)
     await mis_events(sandbox, wonde_school, [{"kind": "joiner"}, {"kind": "leaver"}, {"kind": "rename"}])
-    before = await snapshot(db, school_id)
+    before = await by_mis_ids(db, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         rule = {"kind": "slow", "school_id": wonde_school, "times": -1, "seconds": 0.3}
         assert (await admin.post("/faults", json=rule)).status_code == 200
@@ -302,7 +290,7 @@ async def test_postgres_restarted_during_a_sync(
             await admin.delete("/faults")
     run = await run_of(db, run_id)
     if run.status != "succeeded":
-        assert await snapshot(db, school_id) == before, "a sync cut by the restart applied part of itself"
+        assert await by_mis_ids(db, school_id) == before, "a sync cut by the restart applied part of itself"
         if run.status == "failed":
             assert run.error
             await queue_sync(db, queue, school_id)  # the next sync
@@ -310,7 +298,7 @@ async def test_postgres_restarted_during_a_sync(
             assert run.status in ("queued", "running")
             assert (await recover(db, queue, utc_now() + LATER, schools=[school_id]))["requeued"] == 1
         await _drain(env)
-    await _assert_copycat(Committed(db), sandbox, school_id, wonde_school)
+    await assert_copycat(db, sandbox, school_id, wonde_school)
     duplicated = await assert_no_duplicates(db, school_id)
     assert not await active_runs(db, school_id)
     record("restarts: PostgreSQL restarted during a sync", lost_or_duplicated=duplicated)
@@ -334,9 +322,9 @@ async def test_redis_restarted_during_a_run_loses_the_queue_and_recovery_sends_i
     syncing = f"rd-s-{uuid.uuid4().hex[:8]}"
     await school_ready_to_merge(db, sandbox, wonde, box, merging, pupils=PUPILS, seed=seed + 40)
     wonde_school = await school_ready_to_merge(db, sandbox, wonde, box, syncing, pupils=PUPILS, seed=seed + 50)
-    await onboard(db, box, syncing)
+    await merge(db, box, syncing)
     await mis_events(sandbox, wonde_school, [{"kind": "joiner"}, {"kind": "rename"}])
-    before = {school: await snapshot(db, school) for school in (merging, syncing)}
+    before = {school: await by_mis_ids(db, school) for school in (merging, syncing)}
     merge_id = await queue_merge(db, queue, merging)
     sync_id = await queue_sync(db, queue, syncing)  # waits behind the merge: the worker takes one job at a time
     worker = env.start(job_timeout=JOB_TIMEOUT, max_jobs=1, name="redis")
@@ -347,22 +335,22 @@ async def test_redis_restarted_during_a_run_loses_the_queue_and_recovery_sends_i
     assert await queue.state(f"sync:{sync_id}") == "not_found"  # the queue went with it
     await asyncio.sleep(2)  # whatever the worker does now (it usually stops on the lost connection) …
     worker.kill()  # … it is replaced, as a deploy or a supervisor would
-    merge = await run_of(db, merge_id)
-    if merge.status == "succeeded":
+    merging_run = await run_of(db, merge_id)
+    if merging_run.status == "succeeded":
         await assert_merged(db, merging)
     else:
-        assert merge.status == "queued"
-        assert await snapshot(db, merging) == before[merging]
+        assert merging_run.status == "queued"
+        assert await by_mis_ids(db, merging) == before[merging]
     assert (await run_of(db, sync_id)).status == "queued"
-    assert await snapshot(db, syncing) == before[syncing]
+    assert await by_mis_ids(db, syncing) == before[syncing]
 
     done = await recover(db, queue, utc_now() + LATER, schools=[merging, syncing])
-    assert done["requeued"] == (1 if merge.status == "succeeded" else 2)
+    assert done["requeued"] == (1 if merging_run.status == "succeeded" else 2)
     await _drain(env)
     assert (await run_of(db, merge_id)).status == "succeeded"
     assert (await run_of(db, sync_id)).status == "succeeded"
     await assert_merged(db, merging)
-    await _assert_copycat(Committed(db), sandbox, syncing, wonde_school)
+    await assert_copycat(db, sandbox, syncing, wonde_school)
     duplicated = await assert_no_duplicates(db, merging) + await assert_no_duplicates(db, syncing)
     assert not await active_runs(db, merging)
     assert not await active_runs(db, syncing)

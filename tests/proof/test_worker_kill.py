@@ -1,7 +1,7 @@
 """Proof: a worker SIGKILLed at a random moment of a merge or a sync leaves nothing partial or
 duplicated, and a fresh worker finishes the run: nothing stays stuck.
 
-Real arq worker processes (``tests/proof/worker_process.py``) run the real jobs against the test
+Real arq worker processes (``tests/fixtures/worker_process.py``) run the real jobs against the test
 database, a queue of their own and the Wonde sandbox. Each case kills the first worker a random time
 after it took the job (a seeded delay), checks the school's state is exactly what it was before or
 exactly the finished result, then lets arq's in-progress key expire (waited out for real in one
@@ -28,26 +28,21 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.models import SyncRun
 from app.sync.reconcile.flow import INTERRUPTED_READ
-from app.wonde.client import RetryPolicy, WondeClient
+from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
-from tests.conftest import Committed
-from tests.proof.harness import (
-    WorkerEnv,
+from tests.fixtures.checks import (
     active_runs,
+    assert_copycat,
     assert_merged,
     assert_no_duplicates,
-    expire_in_progress,
-    mis_events,
-    onboard,
-    queue_merge,
-    queue_sync,
+    by_mis_ids,
     run_of,
-    school_ready_to_merge,
-    snapshot,
-    wait_until_picked_up,
 )
-from tests.proof.report import record
-from tests.sync.test_reconcile_sandbox import _assert_copycat
+from tests.fixtures.database import Committed
+from tests.fixtures.queue import drop_queue
+from tests.fixtures.report import record
+from tests.fixtures.schools import merge, mis_events, queue_merge, queue_sync, school_ready_to_merge
+from tests.fixtures.worker import WorkerEnv, expire_in_progress, wait_until_picked_up
 
 pytestmark = pytest.mark.proof
 
@@ -67,26 +62,12 @@ LANDED: defaultdict[str, list[str]] = defaultdict(list)
 
 
 @pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
-    client = ArqRedis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 async def env(settings: Settings, sandbox: SandboxServer, tmp_path: Path, redis: ArqRedis) -> AsyncIterator[WorkerEnv]:
     name = f"{settings.queue_name}:kill:{uuid.uuid4().hex[:6]}"
     workers = WorkerEnv(settings.database_url, settings.redis_url, name, sandbox.base_url, tmp_path)
     yield workers
     workers.stop_all()
-    job_ids = await redis.zrange(name, 0, -1)
-    await redis.delete(name, *(b"arq:job:" + j for j in job_ids))
-
-
-@pytest.fixture
-async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
-    async with httpx.AsyncClient() as http:
-        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=3, base_delay=0.05))
+    await drop_queue(redis, name)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -106,7 +87,7 @@ async def test_sigkill_during_a_merge_leaves_all_or_nothing_and_a_fresh_worker_c
     pupils = BIG_MERGE_PUPILS if seed == SEEDS[0] else MERGE_PUPILS
     real_wait = len(SEEDS) > 1 and seed == SEEDS[1]
     await school_ready_to_merge(db, sandbox, wonde, box, school_id, pupils=pupils, seed=seed)
-    before = await snapshot(db, school_id)
+    before = await by_mis_ids(db, school_id)
     run_id = await queue_merge(db, JobQueue(redis, env.queue_name), school_id)
     job_id = f"merge:{run_id}"
 
@@ -116,7 +97,7 @@ async def test_sigkill_during_a_merge_leaves_all_or_nothing_and_a_fresh_worker_c
         await asyncio.sleep(rng.uniform(0, pupils * MERGE_SECONDS_PER_PUPIL))
     finally:
         first.kill()
-    after_kill = await snapshot(db, school_id)
+    after_kill = await by_mis_ids(db, school_id)
     run = await run_of(db, run_id)
     if run.status == "succeeded":
         LANDED["merge"].append("after it finished")
@@ -134,8 +115,8 @@ async def test_sigkill_during_a_merge_leaves_all_or_nothing_and_a_fresh_worker_c
     await assert_merged(db, school_id)
     duplicated = await assert_no_duplicates(db, school_id)
     assert not await active_runs(db, school_id)
-    assert (await snapshot(db, school_id))["journal"]["create_pupil"] == len(
-        {key for key, *_ in (await snapshot(db, school_id))["pupils"]}
+    assert (await by_mis_ids(db, school_id))["journal"]["create_pupil"] == len(
+        {key for key, *_ in (await by_mis_ids(db, school_id))["pupils"]}
     )
     record(f"faults: SIGKILL worker during merge ({pupils:,} pupils)", lost_or_duplicated=duplicated)
 
@@ -155,13 +136,13 @@ async def test_sigkill_during_a_sync_resumes_it_and_the_school_follows_the_mis(
     db = committed.sessionmaker
     school_id = committed.track(f"kill-s-{uuid.uuid4().hex[:8]}")
     wonde_school = await school_ready_to_merge(db, sandbox, wonde, box, school_id, pupils=SYNC_PUPILS, seed=seed)
-    await onboard(db, box, school_id)
+    await merge(db, box, school_id)
     await mis_events(
         sandbox,
         wonde_school,
         [{"kind": "joiner"}, {"kind": "joiner"}, {"kind": "leaver"}, {"kind": "rename"}, {"kind": "move"}],
     )
-    before = await snapshot(db, school_id)
+    before = await by_mis_ids(db, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         rule = {"kind": "slow", "school_id": wonde_school, "times": -1, "seconds": SLOW_REQUEST_SECONDS}
         assert (await admin.post("/faults", json=rule)).status_code == 200
@@ -177,7 +158,7 @@ async def test_sigkill_during_a_sync_resumes_it_and_the_school_follows_the_mis(
     finally:
         async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
             await admin.delete("/faults")
-    after_kill = await snapshot(db, school_id)
+    after_kill = await by_mis_ids(db, school_id)
     run = await run_of(db, run_id)
     killed_in = run.progress.get("phase", "before it began") if run.status != "succeeded" else "after it finished"
     LANDED["sync"].append(killed_in)
@@ -191,7 +172,7 @@ async def test_sigkill_during_a_sync_resumes_it_and_the_school_follows_the_mis(
     run = await run_of(db, run_id)
     assert run.status == "succeeded", (run.error, run.progress, second.tail())
     assert run.progress["phase"] == "done"
-    await _assert_copycat(committed, sandbox, school_id, wonde_school)
+    await assert_copycat(db, sandbox, school_id, wonde_school)
     duplicated = await assert_no_duplicates(db, school_id)
     assert not await active_runs(db, school_id)
     async with db() as session:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Pupil, School
 from app.pupils.credentials import verify_password
-from tests.conftest import TokenFactory
+from tests.fixtures.app import TokenFactory
 
 
 async def test_create_a_pupil_in_bands_with_a_generated_username(

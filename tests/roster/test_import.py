@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Band, BandMembership, Pupil, School
-from tests.conftest import TokenFactory
+from tests.fixtures.app import TokenFactory
 from tests.fixtures.rosters import make_roster
 
 HEADER = "pupil_id,first_name,last_name,band,year_group\n"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 
 from app.models import School
-from tests.conftest import TokenFactory
+from tests.fixtures.app import TokenFactory
 
 
 async def test_an_admin_registers_their_school(client: httpx.AsyncClient, auth: TokenFactory) -> None:

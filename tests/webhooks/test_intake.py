@@ -16,7 +16,7 @@ from app.config import Settings, WondeSettings
 from app.kit.crypto import SecretBox
 from app.main import create_app
 from app.models import WebhookEvent
-from tests.conftest import _savepoint_sessionmaker
+from tests.fixtures.database import savepoint_sessionmaker
 
 SECRET = "s3cr3t+with/base64=="  # a "+" that form decoding would turn into a space
 APPROVED = {
@@ -35,7 +35,7 @@ async def client(settings: Settings, connection: AsyncConnection) -> AsyncIterat
     custom = settings.model_copy(update={"wonde": WondeSettings(webhook_secret=SecretStr(SECRET))})
     app: FastAPI = create_app(custom)
     async with app.router.lifespan_context(app):
-        app.state.sessionmaker = _savepoint_sessionmaker(connection)
+        app.state.sessionmaker = savepoint_sessionmaker(connection)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
             yield c
 

@@ -16,8 +16,9 @@ from app.kit.jobs import JobQueue, enqueue
 from app.kit.unit_of_work import unit_of_work
 from app.main import create_app
 from app.models import Band, School
-from tests.conftest import Committed, TokenFactory
-from tests.workers.burst import run_burst_worker
+from tests.fixtures.app import TokenFactory
+from tests.fixtures.database import Committed
+from tests.fixtures.worker import run_burst_worker
 from workers import jobs
 
 

@@ -15,8 +15,8 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
 from app.sync.mirror.service import start_read
 from app.wonde.sandbox.server import SandboxServer
-from tests.conftest import Committed
-from tests.workers.burst import run_burst_worker
+from tests.fixtures.database import Committed
+from tests.fixtures.worker import run_burst_worker
 from workers import jobs
 
 

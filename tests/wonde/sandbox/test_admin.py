@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 
 from app.wonde.sandbox.server import serving
 from app.wonde.sandbox.shapes import read_time
-from tests.wonde.sandbox.conftest import Sandbox, generated
+from tests.fixtures.sandbox import Sandbox, generated
 
 
 class Receiver:

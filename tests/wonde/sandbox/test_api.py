@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from app.wonde.sandbox.events import leaver, rename, return_student
-from tests.wonde.sandbox.conftest import Sandbox
+from tests.fixtures.sandbox import Sandbox
 
 WONDE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$")
 STUDENT_KEYS = {

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from app import cli
-from tests.conftest import ROOT
-from tests.wonde.sandbox.conftest import Sandbox
+from tests.fixtures.database import ROOT
+from tests.fixtures.sandbox import Sandbox
 
 
 def admin(sandbox: Sandbox, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:

@@ -21,7 +21,7 @@ from app.wonde.sandbox.events import (
 )
 from app.wonde.sandbox.state import SandboxState
 from app.wonde.sandbox.yearly import migration, rollover
-from tests.wonde.sandbox.conftest import Sandbox, generated
+from tests.fixtures.sandbox import Sandbox, generated
 
 
 def since(sandbox: Sandbox) -> str:

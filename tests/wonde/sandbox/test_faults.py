@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.wonde.sandbox.conftest import Sandbox
+from tests.fixtures.sandbox import Sandbox
 
 
 def add(sandbox: Sandbox, **rule: Any) -> dict[str, Any]:

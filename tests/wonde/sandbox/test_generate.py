@@ -12,7 +12,7 @@ from app.wonde.sandbox.generate import generate_school
 from app.wonde.sandbox.names import ORIGINS, PREFERRED_FORENAMES
 from app.wonde.sandbox.people import upn
 from app.wonde.sandbox.state import SandboxState
-from tests.wonde.sandbox.conftest import generated
+from tests.fixtures.sandbox import generated
 
 Json = dict[str, Any]
 

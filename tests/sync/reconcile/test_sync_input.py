@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Change, School, SyncRun
-from tests.conftest import TokenFactory
+from tests.fixtures.app import TokenFactory
 
 
 async def test_sync_now_needs_a_syncing_school(client: httpx.AsyncClient, auth: TokenFactory, school: School) -> None:

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,9 +18,13 @@ from sqlalchemy import select
 from app.kit.crypto import SecretBox
 from app.models import MisClass, MisGroup, MisMembership, MisStudent, School, SyncRun
 from app.sync.mirror.flow import run_read
-from app.wonde.client import RetryPolicy, WondeClient
+from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
-from tests.conftest import Committed
+from tests.fixtures.database import Committed
+from tests.fixtures.wonde import no_sleep
+
+# A short read timeout and no waiting between attempts: the faults below are injected on purpose.
+pytestmark = pytest.mark.wonde(timeout=1.0, attempts=2, base_delay=0, sleep=no_sleep)
 
 
 def _admin(sandbox: SandboxServer, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -45,17 +48,6 @@ def small_school(sandbox: SandboxServer) -> dict[str, Any]:
         sandbox, "POST", "/schools/generate", {"phase": "secondary", "pupils": 600, "seed": seed}
     )
     return result
-
-
-async def _no_sleep(_: float) -> None:
-    return None
-
-
-@pytest.fixture
-async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
-    # Short timeouts and no waiting between attempts: the faults below are injected on purpose.
-    async with httpx.AsyncClient(timeout=httpx.Timeout(1.0)) as http:
-        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=2, base_delay=0), sleep=_no_sleep)
 
 
 async def _connect(committed: Committed, box: SecretBox, sandbox: SandboxServer, wonde_school: dict[str, Any]) -> str:

@@ -4,12 +4,10 @@ and Redis, and a sync resumed after its worker died mid-read."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from arq.connections import ArqRedis
 from sqlalchemy import select
 
 from app.config import Settings
@@ -17,13 +15,13 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.models import School, SyncRun, WebhookEvent
-from app.sync.reconcile.flow import INTERRUPTED_READ, run_sync
-from app.sync.reconcile.service import start_sync
+from app.sync.reconcile.flow import INTERRUPTED_READ, run_sync, start_sync
 from app.sync.runs.recovery import Policy, Waiting, plan_recovery, recover, verdict
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
-from tests.conftest import Committed
-from tests.sync.test_reconcile_sandbox import _assert_copycat, _onboarded, wonde  # noqa: F401 (fixture)
+from tests.fixtures.checks import assert_copycat
+from tests.fixtures.database import Committed
+from tests.fixtures.schools import onboarded
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=utc_now().tzinfo)
 POLICY = Policy()
@@ -89,18 +87,6 @@ def test_plan_recovery_looks_up_each_items_own_job_id() -> None:
     assert event.job == ("process_webhook", f"webhook:{event.id}")
     decided = plan_recovery([merge, sync], {f"merge:{merge.id}": "in_progress"}, NOW)
     assert [v.action for _, v in decided] == ["leave", "requeue"]
-
-
-@pytest.fixture
-async def queue(settings: Settings) -> AsyncIterator[JobQueue]:
-    redis = ArqRedis.from_url(settings.redis_url)
-    name = f"{settings.queue_name}:recovery:{uuid.uuid4().hex[:6]}"
-    try:
-        yield JobQueue(redis, name)
-    finally:
-        job_ids = await redis.zrange(name, 0, -1)
-        await redis.delete(name, *(b"arq:job:" + j for j in job_ids))
-        await redis.aclose()
 
 
 async def _school(committed: Committed, state: str = "syncing") -> str:
@@ -244,11 +230,11 @@ async def test_a_pending_wonde_revocation_whose_job_was_lost_is_sent_again(
 async def test_a_sync_whose_worker_died_mid_read_resumes_and_converges(
     committed: Committed,
     sandbox: SandboxServer,
-    wonde: WondeClient,  # noqa: F811
+    wonde: WondeClient,
     settings: Settings,
 ) -> None:
     box = SecretBox(settings.encryption_key)
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         for event in ({"kind": "joiner"}, {"kind": "rename"}, {"kind": "leaver"}):
             assert (await admin.post(f"/schools/{wonde_school}/events", json=event)).status_code == 200
@@ -281,7 +267,7 @@ async def test_a_sync_whose_worker_died_mid_read_resumes_and_converges(
     assert second.status == "succeeded"
     assert sync.progress | {"read_run_id": None} == {"phase": "done", "read_run_id": None, "attempt": 2}
     assert sync.counts["pupils_created"] == 1
-    await _assert_copycat(committed, sandbox, school_id, wonde_school)
+    await assert_copycat(committed.sessionmaker, sandbox, school_id, wonde_school)
     # A third call (arq delivering the finished job again) changes nothing.
     assert await run_sync(committed.sessionmaker, None, wonde, box, sync_id) == "succeeded"
 
@@ -289,11 +275,11 @@ async def test_a_sync_whose_worker_died_mid_read_resumes_and_converges(
 async def test_a_sync_whose_worker_died_after_its_read_reconciles_without_reading_again(
     committed: Committed,
     sandbox: SandboxServer,
-    wonde: WondeClient,  # noqa: F811
+    wonde: WondeClient,
     settings: Settings,
 ) -> None:
     box = SecretBox(settings.encryption_key)
-    school_id, _ = await _onboarded(committed, sandbox, wonde, box)
+    school_id, _ = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     read_id = await _add(
         committed, SyncRun(school_id=school_id, kind="full_read", trigger="manual", status="succeeded", actor="t")
     )

@@ -12,7 +12,7 @@ from app.models import Change, Pupil, SyncRun
 from app.sync.connection.service import disconnect_school
 from app.sync.journal.undo import UndoBlocked, undo_run
 from app.sync.journal.writer import Entry, record
-from tests.sync.merge_helpers import small_school
+from tests.fixtures.schools import small_school
 
 
 async def test_undo_is_refused_when_the_old_record_now_follows_another_account(session: AsyncSession) -> None:

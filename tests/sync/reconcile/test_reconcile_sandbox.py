@@ -4,8 +4,6 @@ the planner — and a second sync applies nothing."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,67 +12,18 @@ from sqlalchemy import func, select
 
 from app.config import Settings
 from app.kit.crypto import SecretBox
-from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, UploaderDecision
-from app.sync.mirror.flow import run_read
-from app.sync.onboarding.flow import run_merge
-from app.sync.reconcile.flow import run_sync
-from app.sync.reconcile.held import decide_held
-from app.wonde.client import RetryPolicy, WondeClient
+from app.models import Band, BandMembership, Change, MisStudent, Pupil, School, SyncRun
+from app.sync.reconcile.flow import decide_held, run_sync
+from app.wonde.client import WondeClient
 from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer
-from tests.conftest import Committed
-
-
-@pytest.fixture
-async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
-    async with httpx.AsyncClient() as http:
-        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=3, base_delay=0.05))
-
-
-async def _run(committed: Committed, school_id: str, kind: str) -> uuid.UUID:
-    async with committed.sessionmaker() as session:
-        run = SyncRun(school_id=school_id, kind=kind, trigger="manual", status="queued", actor="test")
-        session.add(run)
-        await session.commit()
-        return run.id
-
-
-async def _onboarded(
-    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, box: SecretBox
-) -> tuple[str, str]:
-    """A syncing school whose every MIS class was imported by a merge."""
-    async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
-        generated = (
-            await admin.post(
-                "/schools/generate", json={"phase": "secondary", "pupils": 300, "seed": uuid.uuid4().int % 10_000}
-            )
-        ).json()
-    school_id = committed.track(f"rec-{uuid.uuid4().hex[:8]}")
-    async with committed.sessionmaker() as session:
-        session.add(
-            School(
-                id=school_id,
-                name="Reconcile Primary",
-                state="approved",
-                wonde_school_id=generated["school_id"],
-                wonde_domain=sandbox.domain,
-                wonde_token_encrypted=box.encrypt(generated["token"]),
-            )
-        )
-        await session.commit()
-    assert (
-        await run_read(committed.sessionmaker, wonde, box, await _run(committed, school_id, "full_read")) == "succeeded"
-    )
-    async with committed.sessionmaker() as session:
-        for mis_class in await session.scalars(select(MisClass).where(MisClass.school_id == school_id)):
-            session.add(UploaderDecision(school_id=school_id, mis_class_id=mis_class.id, action="import"))
-        await session.commit()
-    assert await run_merge(committed.sessionmaker, box, await _run(committed, school_id, "merge")) == "succeeded"
-    return school_id, generated["school_id"]
+from tests.fixtures.checks import assert_copycat
+from tests.fixtures.database import Committed
+from tests.fixtures.schools import new_run, onboarded
 
 
 async def _sync(committed: Committed, wonde: WondeClient, box: SecretBox, school_id: str) -> dict[str, Any]:
-    run_id = await _run(committed, school_id, "reconcile")
+    run_id = await new_run(committed.sessionmaker, school_id, "reconcile")
     assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
     async with committed.sessionmaker() as session:
         run = await session.get(SyncRun, run_id)
@@ -82,57 +31,12 @@ async def _sync(committed: Committed, wonde: WondeClient, box: SecretBox, school
         return dict(run.counts)
 
 
-async def _assert_copycat(committed: Committed, sandbox: SandboxServer, school_id: str, wonde_school: str) -> None:
-    dump = export_dump(sandbox.state, wonde_school)
-    expected_members: dict[str, set[str]] = {}
-    names = {s["id"]: (s["forename"], s["surname"]) for s in dump["students"]}
-    for student in dump["students"]:
-        for item in student["classes"]["data"]:
-            expected_members.setdefault(item["id"], set()).add(student["id"])
-    async with committed.sessionmaker() as session:
-        students = {
-            s.id: s.wonde_id for s in await session.scalars(select(MisStudent).where(MisStudent.school_id == school_id))
-        }
-        pupils = list(await session.scalars(select(Pupil).where(Pupil.school_id == school_id)))
-        classes = {
-            c.id: c.wonde_id for c in await session.scalars(select(MisClass).where(MisClass.school_id == school_id))
-        }
-        bands = list(await session.scalars(select(Band).where(Band.school_id == school_id)))
-        memberships = list(
-            await session.execute(
-                select(BandMembership.band_id, BandMembership.pupil_id).where(BandMembership.school_id == school_id)
-            )
-        )
-    linked = {students[p.mis_student_id]: p for p in pupils if p.mis_student_id}
-    synced_classes = {classes[b.mis_class_id] for b in bands if b.mis_class_id in classes}
-    in_synced = {s for c in synced_classes for s in expected_members.get(c, set())}
-    # No child has two accounts; every student of a synced class has one, live.
-    assert len(linked) == sum(1 for p in pupils if p.mis_student_id)
-    assert in_synced <= set(linked)
-    # Linked pupils carry the MIS preferred names; those whose student left are archived, never deleted.
-    for wonde_id, pupil in linked.items():
-        if wonde_id in names:
-            assert (pupil.first_name, pupil.last_name, pupil.archived_at) == (*names[wonde_id], None), wonde_id
-        else:
-            assert pupil.archived_at is not None, wonde_id
-    # A synced band holds exactly the accounts of its class's students.
-    by_band: dict[uuid.UUID, set[uuid.UUID]] = {}
-    for band_id, pupil_id in memberships:
-        by_band.setdefault(band_id, set()).add(pupil_id)
-    for band in bands:
-        if band.mis_class_id is None:
-            continue
-        wonde_class = classes[band.mis_class_id]
-        expected = {linked[s].id for s in expected_members.get(wonde_class, set())}
-        assert by_band.get(band.id, set()) == expected, band.name
-
-
 async def test_a_scripted_term_follows_the_mis_after_every_step(
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
 ) -> None:
     box = SecretBox(settings.encryption_key)
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
-    await _assert_copycat(committed, sandbox, school_id, wonde_school)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
+    await assert_copycat(committed.sessionmaker, sandbox, school_id, wonde_school)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         for event in (
             {"kind": "joiner"},
@@ -146,7 +50,7 @@ async def test_a_scripted_term_follows_the_mis_after_every_step(
             assert response.status_code == 200, response.text
             counts = await _sync(committed, wonde, box, school_id)
             assert counts, event
-            await _assert_copycat(committed, sandbox, school_id, wonde_school)
+            await assert_copycat(committed.sessionmaker, sandbox, school_id, wonde_school)
             again = await _sync(committed, wonde, box, school_id)
             assert again == {"held": 0, "pupils_created": 0}, (event, again)
 
@@ -155,7 +59,7 @@ async def test_a_mass_leaving_is_held_until_approved_or_rejected(
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
 ) -> None:
     box = SecretBox(settings.encryption_key)
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     dump = export_dump(sandbox.state, wonde_school)
     leaving = [s["id"] for s in dump["students"][: len(dump["students"]) * 3 // 10]]
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
@@ -207,13 +111,13 @@ async def test_undo_restores_the_exact_prior_state(
     from app.sync.journal.undo import NothingToUndo, undo_run
 
     box = SecretBox(settings.encryption_key)
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     await _sync(committed, wonde, box, school_id)  # catch up first: the run to undo is the next one
     before = await _rows(committed, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         for event in ({"kind": "rename"}, {"kind": "move"}, {"kind": "change_year", "year": 9}, {"kind": "leaver"}):
             assert (await admin.post(f"/schools/{wonde_school}/events", json=event)).status_code == 200
-    run_id = await _run(committed, school_id, "reconcile")
+    run_id = await new_run(committed.sessionmaker, school_id, "reconcile")
     assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
     assert await _rows(committed, school_id) != before
     async with committed.sessionmaker() as session:
@@ -233,10 +137,10 @@ async def test_a_joiner_whose_account_an_undo_took_gets_it_back_at_the_next_sync
     unlinked); the joiner is still in the MIS, and the next sync made them a second account."""
     from app.sync.journal.undo import undo_run
 
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         joiner = (await admin.post(f"/schools/{wonde_school}/events", json={"kind": "joiner"})).json()["student_id"]
-    run_id = await _run(committed, school_id, "reconcile")
+    run_id = await new_run(committed.sessionmaker, school_id, "reconcile")
     assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
     async with committed.sessionmaker() as session:
         await undo_run(session, school_id, run_id, "admin")
@@ -260,7 +164,7 @@ async def test_a_joiner_whose_account_an_undo_took_gets_it_back_at_the_next_sync
         )
     assert [a.archived_at for a in accounts] == [None]
     assert created == 1  # one account ever made for the joiner
-    await _assert_copycat(committed, sandbox, school_id, wonde_school)
+    await assert_copycat(committed.sessionmaker, sandbox, school_id, wonde_school)
 
 
 async def _linked_counts(committed: Committed, school_id: str) -> tuple[int, int, int]:
@@ -283,7 +187,7 @@ async def test_an_mis_migration_relinks_by_upn_and_creates_no_account(
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
 ) -> None:
     box = SecretBox(settings.encryption_key)
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     await _sync(committed, wonde, box, school_id)
     pupils_before, _, _ = await _linked_counts(committed, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
@@ -332,7 +236,7 @@ async def test_undoing_a_migrations_relink_puts_back_the_old_links_and_the_migra
     and the migration; the next sync re-links them again and creates nothing."""
     from app.sync.journal.undo import undo_run
 
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         assert (await admin.post(f"/schools/{wonde_school}/events", json={"kind": "migration"})).status_code == 200
     async with committed.sessionmaker() as session:
@@ -342,7 +246,7 @@ async def test_undoing_a_migrations_relink_puts_back_the_old_links_and_the_migra
         await session.commit()
     before = await _rows(committed, school_id)
     linked = sum(1 for row in before["pupils"].values() if row[4] is not None)
-    run_id = await _run(committed, school_id, "reconcile")
+    run_id = await new_run(committed.sessionmaker, school_id, "reconcile")
     assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
     async with committed.sessionmaker() as session:
         undo = await undo_run(session, school_id, run_id, "admin")
@@ -365,7 +269,7 @@ async def test_a_new_school_year_suggests_the_next_class_for_each_band(
     from app.sync.reconcile.held import accept_suggestion
 
     box = SecretBox(settings.encryption_key)
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     await _sync(committed, wonde, box, school_id)
     pupils_before, _, _ = await _linked_counts(committed, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
@@ -389,7 +293,7 @@ async def test_a_change_still_waiting_is_not_held_twice(
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
 ) -> None:
     box = SecretBox(settings.encryption_key)
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     dump = export_dump(sandbox.state, wonde_school)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         for student in dump["students"][:60]:
@@ -428,7 +332,7 @@ async def test_a_school_year_with_a_rollover_and_a_migration_stays_a_copy_of_the
     committed: Committed, sandbox: SandboxServer, wonde: WondeClient, settings: Settings
 ) -> None:
     box = SecretBox(settings.encryption_key)
-    school_id, wonde_school = await _onboarded(committed, sandbox, wonde, box)
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
     await _sync(committed, wonde, box, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         for event in (
@@ -450,7 +354,7 @@ async def test_a_school_year_with_a_rollover_and_a_migration_stays_a_copy_of_the
             await _sync(committed, wonde, box, school_id)
             await _settle(committed, school_id, box)
             await _sync(committed, wonde, box, school_id)  # after the admin's decisions, the rest follows
-            await _assert_copycat(committed, sandbox, school_id, wonde_school)
+            await assert_copycat(committed.sessionmaker, sandbox, school_id, wonde_school)
             again = await _sync(committed, wonde, box, school_id)
             assert again == {"held": 0, "pupils_created": 0}, (event, again)
             _, linked, links = await _linked_counts(committed, school_id)

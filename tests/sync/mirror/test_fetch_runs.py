@@ -1,12 +1,12 @@
 """The read job's bookkeeping: a run is marked running, then succeeded with its counts and requests,
 or failed with the reason and the mirror untouched. Wonde is mocked with respx here; the sandbox
-tests (tests/sync/test_fetch_sandbox.py) drive the same code over real HTTP."""
+tests (tests/sync/mirror/test_fetch_sandbox.py) drive the same code over real HTTP."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +19,20 @@ from app.kit.crypto import SecretBox
 from app.models import MisStudent, School, SyncRun
 from app.sync.mirror import flow as fetch
 from app.sync.mirror.flow import run_read
-from app.wonde.client import RetryPolicy, WondeClient
-from tests.conftest import Committed, TokenFactory
+from app.wonde.client import WondeClient
+from tests.fixtures.app import TokenFactory
+from tests.fixtures.database import Committed
+from tests.fixtures.wonde import no_sleep
 
-PAYLOADS = Path(__file__).resolve().parent.parent / "wonde_payloads"
+PAYLOADS = Path(__file__).resolve().parents[2] / "wonde_payloads"
 BASE = "https://api.wonde.com/v1.0"
 WONDE_SCHOOL = "A9999999999"
+
+pytestmark = pytest.mark.wonde(base_url=BASE, attempts=2, base_delay=0, sleep=no_sleep)
 
 
 def payload(name: str) -> object:
     return json.loads((PAYLOADS / f"{name}.json").read_text())
-
-
-async def _no_sleep(_: float) -> None:
-    return None
-
-
-@pytest.fixture
-async def wonde() -> AsyncIterator[WondeClient]:
-    async with httpx.AsyncClient() as http:
-        yield WondeClient(http, base_url=BASE, retry=RetryPolicy(attempts=2, base_delay=0), sleep=_no_sleep)
 
 
 @pytest.fixture

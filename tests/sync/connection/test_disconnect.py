@@ -4,7 +4,6 @@ Wonde's access revoked afterwards (against the sandbox over real HTTP)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -14,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun
-from app.sync.connection.flow import revoke_access
-from app.wonde.client import RetryPolicy, WondeClient
+from app.sync.connection.service import revoke_access
+from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
-from tests.conftest import Committed, TokenFactory
+from tests.fixtures.app import TokenFactory
+from tests.fixtures.database import Committed
 
 
 async def _link(session: AsyncSession, school: School) -> tuple[Band, Pupil]:
@@ -79,12 +79,7 @@ async def test_disconnect_is_refused_while_a_merge_runs(
     assert response.json()["error"] == "SyncAlreadyRunning"
 
 
-@pytest.fixture
-async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
-    async with httpx.AsyncClient() as http:
-        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=1))
-
-
+@pytest.mark.wonde(attempts=1)
 async def test_access_is_revoked_in_wonde_and_the_token_forgotten(
     committed: Committed, settings: Settings, sandbox: SandboxServer, wonde: WondeClient
 ) -> None:

@@ -23,8 +23,9 @@ from app.models import BandMembership, Change, Credential, Pupil, SyncRun
 from app.pupils import credentials
 from app.sync.onboarding.flow import run_merge
 from app.sync.onboarding.service import preview
-from tests.conftest import Committed, TokenFactory, _savepoint_sessionmaker
-from tests.sync.merge_helpers import decide, small_school
+from tests.fixtures.app import TokenFactory
+from tests.fixtures.database import Committed, savepoint_sessionmaker
+from tests.fixtures.schools import decide, small_school
 
 
 async def test_the_preview_warns_when_a_band_would_lose_pupils_to_other_classes(session: AsyncSession) -> None:
@@ -196,7 +197,7 @@ async def test_login_details_as_printable_cards_then_gone(
     session.add(run)
     await session.commit()
     assert (
-        await run_merge(_savepoint_sessionmaker(connection), SecretBox(settings.encryption_key), run.id) == "succeeded"
+        await run_merge(savepoint_sessionmaker(connection), SecretBox(settings.encryption_key), run.id) == "succeeded"
     )
     url = f"/v1/schools/{school.school_id}/runs/{run.id}/credentials"
     pdf = await client.get(url, params={"format": "pdf"}, headers=auth(school.school_id))

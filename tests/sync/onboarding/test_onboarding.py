@@ -14,23 +14,18 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from app.config import Settings, WondeSettings
+from app.config import Settings
 from app.kit.logging import JsonFormatter
 from app.main import create_app
 from app.models import Band, BandMembership, Change, MisStudent, Pupil, School, SyncRun
 from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload
-from tests.conftest import Committed, TokenFactory
-from tests.workers.burst import run_burst_worker
+from tests.fixtures.app import TokenFactory
+from tests.fixtures.database import Committed
+from tests.fixtures.worker import run_burst_worker
 from workers import jobs
 
 JOBS = [jobs.process_webhook, jobs.read_school, jobs.merge_school]
-
-
-@pytest.fixture
-def live_settings(settings: Settings, sandbox: SandboxServer) -> Settings:
-    wonde = WondeSettings(base_url=sandbox.base_url, webhook_secret=settings.wonde.webhook_secret)
-    return settings.model_copy(update={"wonde": wonde, "queue_name": f"{settings.queue_name}:onboarding"})
 
 
 @pytest.fixture

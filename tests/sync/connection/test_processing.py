@@ -16,10 +16,12 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, WebhookEvent
 from app.sync.connection.flow import process_event
 from app.webhooks.intake import store_event
-from app.wonde.client import RetryPolicy, WondeClient
+from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload
-from tests.conftest import Committed
+from tests.fixtures.database import Committed
+
+pytestmark = pytest.mark.wonde(attempts=1)
 
 
 @pytest.fixture
@@ -35,12 +37,6 @@ async def wonde_school(sandbox: SandboxServer, committed: Committed) -> AsyncIte
     async with committed.sessionmaker() as session:
         await session.execute(delete(WebhookEvent).where(WebhookEvent.wonde_school_id == school_id))
         await session.commit()
-
-
-@pytest.fixture
-async def wonde(sandbox: SandboxServer) -> AsyncIterator[WondeClient]:
-    async with httpx.AsyncClient() as http:
-        yield WondeClient(http, base_url=sandbox.base_url, retry=RetryPolicy(attempts=1))
 
 
 async def _school(committed: Committed, wonde_school: str) -> str:

@@ -11,8 +11,8 @@ from app.kit.time import utc_now
 from app.models import Band, School, UploaderDecision
 from app.sync.core.changes import RestorePupil
 from app.sync.core.merge_plan import CreatePupil, LinkPupil
-from tests.conftest import TokenFactory
-from tests.sync.merge_helpers import decide, small_school
+from tests.fixtures.app import TokenFactory
+from tests.fixtures.schools import decide, small_school
 
 
 async def test_bad_class_decisions(
@@ -93,8 +93,9 @@ async def test_a_reconnecting_school_gets_its_old_links_back(session: AsyncSessi
     the account it had (not offered a new one), even where names alone would never link it — the
     model test found children getting a second account this way."""
     from app.sync.connection.service import disconnect_school
-    from app.sync.onboarding.service import compute_plan, issues
-    from tests.sync.merge_helpers import decide
+    from app.sync.onboarding.merge import compute_plan
+    from app.sync.onboarding.service import issues
+    from tests.fixtures.schools import decide
 
     school = await small_school(session)
     pupil = school.pupils[0]
