@@ -22,7 +22,7 @@ from app.db import create_sessionmaker
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
 from app.models import MisClass, SyncRun, UploaderDecision
-from app.sync.onboarding.merge import run_merge
+from app.sync.onboarding.flow import run_merge
 from tests.fixtures.database import create_migrated_database, drop_database
 from tests.fixtures.schools import school_with_forms_matched
 

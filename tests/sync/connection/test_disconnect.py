@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun
-from app.sync.connection.service import revoke_access
+from app.sync.connection.flow import revoke_access
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from tests.fixtures.app import TokenFactory

@@ -93,8 +93,7 @@ async def test_a_reconnecting_school_gets_its_old_links_back(session: AsyncSessi
     the account it had (not offered a new one), even where names alone would never link it — the
     model test found children getting a second account this way."""
     from app.sync.connection.service import disconnect_school
-    from app.sync.onboarding.merge import compute_plan
-    from app.sync.onboarding.service import issues
+    from app.sync.onboarding.service import compute_plan, issues
     from tests.fixtures.schools import decide
 
     school = await small_school(session)

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.models import Band, BandMembership, Change, MisStudent, Pupil, School, SyncRun
-from app.sync.reconcile.flow import decide_held, run_sync
+from app.sync.reconcile.flow import run_sync
+from app.sync.reconcile.held import decide_held
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer

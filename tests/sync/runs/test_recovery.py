@@ -15,7 +15,8 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.models import School, SyncRun, WebhookEvent
-from app.sync.reconcile.flow import INTERRUPTED_READ, run_sync, start_sync
+from app.sync.reconcile.flow import INTERRUPTED_READ, run_sync
+from app.sync.reconcile.service import start_sync
 from app.sync.runs.recovery import Policy, Waiting, plan_recovery, recover, verdict
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
