@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.crypto import SecretBox
-from app.kit.jobs import enqueue
+from app.kit.jobs import WEBHOOK, enqueue
 from app.models import WebhookEvent
 
 KNOWN_EVENTS = frozenset({"schoolApproved", "accessRevoked", "accessDeclined", "schoolMigration"})
@@ -91,5 +91,5 @@ async def store_event(session: AsyncSession, body: bytes, content_type: str, box
     if event_id is None:
         return Stored("", "duplicate")
     if status == "received":
-        enqueue(session, "process_webhook", str(event_id), job_id=f"webhook:{event_id}")
+        enqueue(session, WEBHOOK, event_id)
     return Stored(str(event_id), status)

@@ -14,7 +14,6 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from app.config import get_settings
-from workers import context
 from workers.settings import WorkerSettings
 
 
@@ -24,8 +23,8 @@ def main() -> None:
         functions=WorkerSettings.functions,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         queue_name=settings.queue_name,
-        on_startup=context.startup,
-        on_shutdown=context.shutdown,
+        on_startup=WorkerSettings.on_startup,
+        on_shutdown=WorkerSettings.on_shutdown,
         job_timeout=float(os.environ.get("PROOF_JOB_TIMEOUT", "30")),
         max_jobs=int(os.environ.get("PROOF_MAX_JOBS", "4")),
         keep_result=WorkerSettings.keep_result,

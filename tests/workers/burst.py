@@ -9,7 +9,6 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from app.config import Settings
-from workers import context
 from workers.settings import WorkerSettings
 
 
@@ -21,7 +20,7 @@ def burst_worker(settings: Settings, functions: list[Callable[..., Any]] | None 
     async def startup_once(ctx: dict[str, Any]) -> None:
         nonlocal started
         if not started:
-            await context.startup(ctx)
+            await WorkerSettings.on_startup(ctx)
             started = True
 
     return Worker(
@@ -29,7 +28,7 @@ def burst_worker(settings: Settings, functions: list[Callable[..., Any]] | None 
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         queue_name=settings.queue_name,
         on_startup=startup_once,
-        on_shutdown=context.shutdown,
+        on_shutdown=WorkerSettings.on_shutdown,
         ctx={"settings": settings},
         burst=True,
         poll_delay=0.02,

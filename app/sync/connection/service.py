@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.jobs import enqueue
+from app.kit.jobs import REVOKE, enqueue
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.models import Band, Pupil, School, SyncRun, UploaderDecision
@@ -87,7 +87,7 @@ async def disconnect_school(
         "revoke": "pending" if will_revoke else "not needed",
     }
     if will_revoke:
-        enqueue(session, "revoke_wonde_access", str(run.id), job_id=f"revoke:{run.id}")
+        enqueue(session, REVOKE, run.id)
     else:
         school.wonde_token_encrypted = None
     await session.flush()

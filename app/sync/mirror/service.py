@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.jobs import enqueue
+from app.kit.jobs import READ, enqueue
 from app.models import School, SyncRun
 
 FULL_READ = "full_read"
@@ -33,7 +33,7 @@ async def start_read(
     run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind=kind, trigger=trigger, status="queued", actor=actor)
     session.add(run)
     await session.flush()
-    enqueue(session, "read_school", str(run.id), job_id=f"read:{run.id}")
+    enqueue(session, READ, run.id)
     return run
 
 

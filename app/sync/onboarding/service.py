@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
-from app.kit.jobs import enqueue
+from app.kit.jobs import MERGE, enqueue
 from app.kit.locking import lock_school
 from app.models import SyncRun, UploaderDecision
 from app.sync.core.matching import MatchResult, match
@@ -297,5 +297,5 @@ async def start_merge(session: AsyncSession, school_id: str, actor: str) -> Sync
         raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first (GET .../uploader/issues).")
     run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind="merge", trigger="manual", status="queued", actor=actor)
     await claim_school(session, run)
-    enqueue(session, "merge_school", str(run.id), job_id=f"merge:{run.id}")
+    enqueue(session, MERGE, run.id)
     return run

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
-from app.kit.jobs import enqueue
+from app.kit.jobs import SYNC, enqueue
 from app.models import (
     School,
     SyncRun,
@@ -51,5 +51,5 @@ async def start_sync(session: AsyncSession, school_id: str, *, trigger: str, act
         raise NotSyncing()
     run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind="reconcile", trigger=trigger, status="queued", actor=actor)
     await claim_school(session, run)
-    enqueue(session, "sync_school", str(run.id), job_id=f"sync:{run.id}")
+    enqueue(session, SYNC, run.id)
     return run

@@ -6,7 +6,7 @@ that ended without finishing its run (the database was down when it tried to rec
 arq gave up after its tries) leaves the run active for ever — and an exclusive run (merge, reconcile,
 undo, disconnect) blocks every later sync of its school.
 
-A cron job (``workers.jobs.recover``) looks at what is still waiting a few minutes after it was
+A cron job (``workers.jobs.recover_runs``) looks at what is still waiting a few minutes after it was
 created: active runs, webhook events not yet processed, and Wonde revocations still pending after a
 disconnect. ``verdict`` (pure) decides for each: leave it (its job is queued or running), send its job
 again under the same job id (so arq's job-id dedupe makes a second copy harmless), or give up with a
@@ -26,21 +26,21 @@ from sqlalchemy import String, and_, cast, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from app.kit.jobs import JobQueue, JobState, enqueue
+from app.kit.jobs import MERGE, PING, READ, REVOKE, SYNC, WEBHOOK, JobQueue, JobSpec, JobState, enqueue
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import SyncRun, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
-# The job that carries out each kind of run: (function, job id prefix). Undo and disconnect runs are
-# created and finished in one transaction, so they have none (one still active is given up on).
-JOBS: dict[str, tuple[str, str]] = {
-    "merge": ("merge_school", "merge"),
-    "reconcile": ("sync_school", "sync"),
-    "full_read": ("read_school", "read"),
-    "delta_read": ("read_school", "read"),
-    "ping": ("ping_school", "ping"),
+# The job that carries out each kind of run. Undo and disconnect runs are created and finished in one
+# transaction, so they have none (one still active is given up on).
+RUN_JOBS: dict[str, JobSpec] = {
+    "merge": MERGE,
+    "reconcile": SYNC,
+    "full_read": READ,
+    "delta_read": READ,
+    "ping": PING,
 }
 REVOKE_PENDING = ("pending", "failed, will retry%")
 
@@ -74,16 +74,17 @@ class Waiting:
     attempts: int = 0  # for events: processing attempts so far (their own count)
 
     @property
-    def job(self) -> tuple[str, str] | None:
-        """(function, job id) of the job that carries it out; None when it has none."""
+    def job(self) -> JobSpec | None:
+        """The job that carries it out; None when it has none."""
         if self.what == "event":
-            return "process_webhook", f"webhook:{self.id}"
+            return WEBHOOK
         if self.what == "revoke":
-            return "revoke_wonde_access", f"revoke:{self.id}"
-        if self.kind not in JOBS:
-            return None
-        function, prefix = JOBS[self.kind]
-        return function, f"{prefix}:{self.id}"
+            return REVOKE
+        return RUN_JOBS.get(self.kind)
+
+    @property
+    def job_id(self) -> str | None:
+        return self.job.job_id(self.id) if self.job else None
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def plan_recovery(
 ) -> list[tuple[Waiting, Verdict]]:
     """The verdict on each item, given the state of each job id (a missing id: not found)."""
     return [
-        (item, verdict(item, jobs.get(item.job[1], "not_found") if item.job else "not_found", now, policy))
+        (item, verdict(item, jobs.get(item.job_id, "not_found") if item.job_id else "not_found", now, policy))
         for item in items
     ]
 
@@ -203,17 +204,18 @@ async def recover(
             ]
             + [Waiting("event", e.id, "webhook", e.created_at, 0, e.attempts) for e in events.values()]
         )
-        jobs = {item.job[1]: await queue.state(item.job[1]) for item in items if item.job}
+        jobs = {item.job_id: await queue.state(item.job_id) for item in items if item.job_id}
         for item, decided in plan_recovery(items, jobs, now, policy):
             if decided.action == "leave":
                 done["left"] += 1
                 continue
             extra = {"run_id": str(item.id), "what": item.what, "kind": item.kind, "reason": decided.reason}
             if decided.action == "requeue":
-                assert item.job is not None
-                function, job_id = item.job
+                job, job_id = item.job, item.job_id
+                assert job is not None
+                assert job_id is not None
                 await queue.forget(job_id)  # what is left of it (a kept result) would swallow the new copy
-                enqueue(session, function, str(item.id), job_id=job_id)
+                enqueue(session, job, item.id)
                 _count_requeue(item, runs, revokes)
                 done["requeued"] += 1
                 logger.warning("recovery sent a lost job again", extra=extra)

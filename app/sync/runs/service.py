@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
-from app.kit.jobs import enqueue
+from app.kit.jobs import PING, enqueue
 from app.kit.pagination import PageParams
 from app.kit.repository import SchoolScoped, paginate
 from app.kit.time import utc_now
@@ -46,7 +46,7 @@ async def start_ping(session: AsyncSession, school_id: str, actor: str) -> SyncR
     session.add(run)
     await session.flush()
     await session.refresh(run)
-    enqueue(session, "ping_school", str(run.id), job_id=f"ping:{run.id}")
+    enqueue(session, PING, run.id)
     return run
 
 
