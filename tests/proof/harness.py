@@ -35,6 +35,7 @@ from app.models import (
     SyncRun,
     UploaderDecision,
 )
+from app.models.sync_run import RunTrigger
 from app.sync.mirror.flow import run_read
 from app.sync.onboarding.flow import run_merge
 from app.sync.onboarding.service import start_merge
@@ -201,7 +202,7 @@ async def queue_merge(sessionmaker: Sessionmaker, queue: JobQueue, school_id: st
 async def queue_sync(sessionmaker: Sessionmaker, queue: JobQueue, school_id: str) -> uuid.UUID:
     """ "Sync now": a queued reconcile run and its job ``sync:<run id>``."""
     async with unit_of_work(sessionmaker, queue) as session:
-        run = await start_sync(session, school_id, trigger="manual", actor="proof-admin")
+        run = await start_sync(session, school_id, trigger=RunTrigger.MANUAL, actor="proof-admin")
     return run.id
 
 

@@ -17,6 +17,7 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.models import School, SyncRun, WebhookEvent
+from app.models.sync_run import RunTrigger
 from app.sync.reconcile.flow import INTERRUPTED_READ, run_sync
 from app.sync.reconcile.service import start_sync
 from app.sync.runs.recovery import Policy, Waiting, plan_recovery, recover, verdict
@@ -146,7 +147,7 @@ async def test_a_run_whose_job_redis_lost_is_sent_again_then_given_up_and_the_sc
         assert run.status == "failed"
         assert run.error and "kept stopping" in run.error
         # The school is no longer blocked: a new sync can be queued.
-        assert (await start_sync(session, school_id, trigger="manual", actor="t")).status == "queued"
+        assert (await start_sync(session, school_id, trigger=RunTrigger.MANUAL, actor="t")).status == "queued"
         await session.commit()
 
 

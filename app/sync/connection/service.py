@@ -8,32 +8,29 @@ the token is dropped at once, since it no longer opens anything.
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.jobs import REVOKE, enqueue
 from app.kit.locking import lock_school
-from app.kit.time import utc_now
 from app.models import Band, Pupil, School, SyncRun, UploaderDecision
+from app.models.school import SchoolState
+from app.models.sync_run import RunKind, RunTrigger
 from app.sync.journal.writer import Entry, id_text, record
+from app.sync.runs import service as runs
 from app.sync.runs.service import claim_school
 
 
 async def disconnect_school(
-    session: AsyncSession, school_id: str, *, trigger: str, actor: str | None, revoke: bool
+    session: AsyncSession, school_id: str, *, trigger: RunTrigger, actor: str | None, revoke: bool
 ) -> SyncRun:
     """Unlink the school's bands and pupils and mark it disconnected, in the caller's transaction."""
     await lock_school(session, school_id)
     school = await session.get(School, school_id, with_for_update=True)
     assert school is not None
-    now = utc_now()
     # Created "running" so the one-active-run index refuses it while a merge or reconcile is under way.
-    run = SyncRun(
-        id=uuid.uuid4(), school_id=school_id, kind="disconnect", trigger=trigger, status="running", actor=actor
-    )
-    run.started_at = now
+    run = runs.new_run(school_id, RunKind.DISCONNECT, trigger, actor)
+    runs.start(run)
     await claim_school(session, run)
 
     bands = list(
@@ -77,15 +74,17 @@ async def disconnect_school(
             UploaderDecision.school_id == school_id, UploaderDecision.mis_student_id.is_not(None)
         )
     )
-    school.state = "disconnected"
+    school.state = SchoolState.DISCONNECTED
     school.migrating_since = None
     will_revoke = revoke and school.wonde_token_encrypted is not None
-    run.status, run.finished_at = "succeeded", utc_now()
-    run.counts = {
-        "bands_unlinked": len(bands),
-        "pupils_unlinked": len(pupils),
-        "revoke": "pending" if will_revoke else "not needed",
-    }
+    runs.succeed(
+        run,
+        counts={
+            "bands_unlinked": len(bands),
+            "pupils_unlinked": len(pupils),
+            "revoke": "pending" if will_revoke else "not needed",
+        },
+    )
     if will_revoke:
         enqueue(session, REVOKE, run.id)
     else:

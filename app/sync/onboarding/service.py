@@ -14,6 +14,7 @@ from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotF
 from app.kit.jobs import MERGE, enqueue
 from app.kit.locking import lock_school
 from app.models import SyncRun, UploaderDecision
+from app.models.sync_run import RunKind, RunTrigger
 from app.sync.core.matching import MatchResult, match
 from app.sync.core.merge_plan import (
     AddToBand,
@@ -25,7 +26,7 @@ from app.sync.core.merge_plan import (
     RemoveFromBand,
     plan_merge,
 )
-from app.sync.runs.service import claim_school
+from app.sync.runs.service import claim_school, new_run
 from app.sync.state.school import SchoolState, load_state, match_input, merge_state
 
 
@@ -295,7 +296,7 @@ async def start_merge(session: AsyncSession, school_id: str, actor: str) -> Sync
         raise NothingToMerge()
     if waiting := unresolved(state, result):
         raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first (GET .../uploader/issues).")
-    run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind="merge", trigger="manual", status="queued", actor=actor)
+    run = new_run(school_id, RunKind.MERGE, RunTrigger.MANUAL, actor)
     await claim_school(session, run)
     enqueue(session, MERGE, run.id)
     return run

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
 from app.models import School, SyncRun
+from app.models.school import SchoolState
+from app.models.sync_run import RunKind, RunTrigger
 from app.sync.reconcile.service import start_sync
 
 WINDOW_START = time(2, 0)
@@ -45,20 +47,20 @@ async def queue_nightly_syncs(session: AsyncSession, now: datetime) -> list[str]
     """Queue the syncs that are due; returns the schools queued."""
     last = (
         select(SyncRun.school_id, func.max(SyncRun.created_at).label("at"))
-        .where(SyncRun.kind == "reconcile", SyncRun.trigger == "schedule")
+        .where(SyncRun.kind == RunKind.RECONCILE, SyncRun.trigger == RunTrigger.SCHEDULE)
         .group_by(SyncRun.school_id)
         .subquery()
     )
     rows = await session.execute(
         select(School.id, School.timezone, last.c.at)
         .outerjoin(last, last.c.school_id == School.id)
-        .where(School.state == "syncing")
+        .where(School.state == SchoolState.SYNCING)
     )
     queued = []
     for school_id, timezone, last_scheduled in rows:
         if due(school_id, timezone, now, last_scheduled):
             try:
-                await start_sync(session, school_id, trigger="schedule", actor="nightly")
+                await start_sync(session, school_id, trigger=RunTrigger.SCHEDULE, actor="nightly")
             except Conflict:
                 continue  # a sync is already running; the next quarter-hour will see it done
             queued.append(school_id)
