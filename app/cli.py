@@ -151,12 +151,14 @@ def _connect(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_connect_school(settings, args))
 
 
-async def _read_school(settings: Settings, school_id: str, kind: str) -> int:
+async def _read_school(settings: Settings, school_id: str, delta: bool) -> int:
     from app.db import create_engine, create_sessionmaker
     from app.kit.crypto import SecretBox
     from app.kit.unit_of_work import unit_of_work
     from app.models import School, SyncRun
+    from app.models.sync_run import RunKind, RunTrigger
     from app.sync.mirror.flow import run_read
+    from app.sync.runs.service import new_run
     from app.wonde.client import WondeClient, create_http_client
 
     engine = create_engine(settings.database_url)
@@ -166,7 +168,8 @@ async def _read_school(settings: Settings, school_id: str, kind: str) -> int:
             if await session.get(School, school_id) is None:
                 print(f"no school {school_id!r}", file=sys.stderr)
                 return 2
-            run = SyncRun(school_id=school_id, kind=kind, trigger="manual", status="queued", actor="cli")
+            kind = RunKind.DELTA_READ if delta else RunKind.FULL_READ
+            run = new_run(school_id, kind, RunTrigger.MANUAL, "cli")
             session.add(run)
         async with create_http_client(settings.wonde.timeout_seconds) as http:
             wonde = WondeClient.from_settings(settings.wonde, http)
@@ -182,7 +185,7 @@ async def _read_school(settings: Settings, school_id: str, kind: str) -> int:
 
 
 def _read(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_read_school(settings, args.school, "delta_read" if args.delta else "full_read"))
+    return asyncio.run(_read_school(settings, args.school, args.delta))
 
 
 def _match(args: argparse.Namespace, _: Settings) -> int:

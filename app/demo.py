@@ -18,6 +18,8 @@ from app.db import create_engine, create_sessionmaker
 from app.kit.crypto import SecretBox
 from app.main import create_app
 from app.models import SyncRun, WebhookEvent
+from app.models.sync_run import READ_RUN_KINDS, RunKind, RunStatus
+from app.models.webhook_event import WebhookStatus
 from app.sync.connection.flow import process_event
 from app.sync.mirror.flow import run_read
 from app.sync.onboarding.flow import run_merge
@@ -37,15 +39,19 @@ async def _pending_jobs(settings: Settings, wonde: WondeClient) -> None:
     box = SecretBox(settings.encryption_key)
     try:
         async with sessionmaker() as session:
-            events = list(await session.scalars(select(WebhookEvent.id).where(WebhookEvent.status == "received")))
+            events = list(
+                await session.scalars(select(WebhookEvent.id).where(WebhookEvent.status == WebhookStatus.RECEIVED))
+            )
         for event_id in events:
             await process_event(sessionmaker, None, wonde, box, event_id)
         async with sessionmaker() as session:
-            runs = list(await session.execute(select(SyncRun.id, SyncRun.kind).where(SyncRun.status == "queued")))
+            runs = list(
+                await session.execute(select(SyncRun.id, SyncRun.kind).where(SyncRun.status == RunStatus.QUEUED))
+            )
         for run_id, kind in runs:
-            if kind in ("full_read", "delta_read"):
+            if kind in READ_RUN_KINDS:
                 await run_read(sessionmaker, wonde, box, run_id)
-            elif kind == "merge":
+            elif kind == RunKind.MERGE:
                 await run_merge(sessionmaker, box, run_id)
     finally:
         await engine.dispose()

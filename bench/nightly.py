@@ -49,6 +49,7 @@ from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import SyncRun
+from app.models.sync_run import RunStatus
 from app.sync.reconcile.flow import reconcile
 from app.sync.reconcile.schedule import queue_nightly_syncs
 from app.wonde.sandbox.generate import Phase
@@ -143,7 +144,7 @@ async def _first_reconcile(sessionmaker: async_sessionmaker[AsyncSession], box: 
         current = await session.get(SyncRun, run.id)
         assert current is not None
         current.counts = await reconcile(session, current, box)
-        current.status, current.finished_at = "succeeded", utc_now()
+        current.status, current.finished_at = RunStatus.SUCCEEDED, utc_now()
 
 
 def _onboard_chunk(database_url: str, sandbox_admin: str, domain: str, schools: list[Planned]) -> list[Onboarded]:

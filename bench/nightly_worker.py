@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import event
 
-from workers import context
 from workers.settings import WorkerSettings
 
 # The statement counter of the job running in this task (arq runs each job in its own task).
@@ -31,7 +30,7 @@ def _count(*_: Any) -> None:
 
 
 async def _startup(ctx: dict[str, Any]) -> None:
-    await context.startup(ctx)
+    await WorkerSettings.on_startup(ctx)
     event.listen(ctx["engine"].sync_engine, "before_cursor_execute", _count)
 
 

@@ -20,6 +20,7 @@ from app.db import create_sessionmaker
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
 from app.models import MisStudent, Pupil, SyncRun
+from app.models.sync_run import RunStatus
 from app.sync.reconcile.flow import reconcile
 from tests.fixtures.database import create_migrated_database, drop_database
 from tests.fixtures.schools import syncing_school
@@ -37,7 +38,7 @@ async def _timed_reconcile(
         current = await session.get(SyncRun, run.id)
         assert current is not None
         counts = await reconcile(session, current, box)
-        current.status = "succeeded"
+        current.status = RunStatus.SUCCEEDED
     return time.perf_counter() - started, counter[0], counts
 
 

@@ -56,7 +56,7 @@ text("SELECT id FROM pupils WHERE school_id = :school_id")
 """
     assert sorted(f.split(": ", 1)[1] for f in tenancy_findings(source, "x.py")) == [
         "Pupil.school_id",
-        "filter_by(school_id=...)",
         "SQL text filtering on school_id",
+        "filter_by(school_id=...)",
     ]
     assert tenancy_findings("Pupil(school_id=school_id)\nrun.school_id\n", "x.py") == []

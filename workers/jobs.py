@@ -1,13 +1,30 @@
-"""The job functions. Each takes ids, opens its own unit of work, and is safe to run twice."""
+"""The job functions. Each takes ids, opens its own unit of work, and is safe to run twice.
+
+``FUNCTIONS`` and ``CRON_FUNCTIONS`` bind each job of ``app.kit.jobs``' table to the function that
+carries it out; ``workers.settings`` registers them under the table's names."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq.worker import Retry
 
+from app.kit.jobs import (
+    EXPIRE_CREDENTIALS,
+    MERGE,
+    NIGHTLY_SYNCS,
+    PING,
+    READ,
+    RECOVER_RUNS,
+    REVOKE,
+    SYNC,
+    WEBHOOK,
+    CronSpec,
+    JobSpec,
+)
 from app.kit.log_context import log_context
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
@@ -20,11 +37,12 @@ from app.sync.reconcile.schedule import queue_nightly_syncs
 from app.sync.runs.recovery import recover
 from app.sync.runs.service import complete_ping
 from app.wonde.errors import WondeError
+from workers.context import JobContext
 
 logger = logging.getLogger(__name__)
 
 
-async def ping_school(ctx: dict[str, Any], run_id: str) -> str | None:
+async def ping_school(ctx: JobContext, run_id: str) -> str | None:
     """Complete a ping run (see ``app.sync.runs.start_ping``)."""
     with log_context(run_id=run_id):
         async with unit_of_work(ctx["sessionmaker"], ctx["queue"]) as session:
@@ -34,12 +52,12 @@ async def ping_school(ctx: dict[str, Any], run_id: str) -> str | None:
         return status
 
 
-async def read_school(ctx: dict[str, Any], run_id: str) -> str:
+async def read_school(ctx: JobContext, run_id: str) -> str:
     """Carry out a queued read of a school from Wonde into its MIS mirror (``app.sync.mirror.flow``)."""
     return await run_read(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
 
 
-async def process_webhook(ctx: dict[str, Any], event_id: str) -> str:
+async def process_webhook(ctx: JobContext, event_id: str) -> str:
     """Act on a stored Wonde webhook event (``app.sync.connection.flow``); retried while Wonde does not answer."""
     try:
         return await process_event(
@@ -49,7 +67,7 @@ async def process_webhook(ctx: dict[str, Any], event_id: str) -> str:
         raise Retry(defer=60 * ctx.get("job_try", 1)) from exc
 
 
-async def revoke_wonde_access(ctx: dict[str, Any], run_id: str) -> str:
+async def revoke_wonde_access(ctx: JobContext, run_id: str) -> str:
     """Revoke Wonde access after a disconnect; retried with growing delays while Wonde does not answer."""
     try:
         return await revoke_access(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
@@ -57,13 +75,13 @@ async def revoke_wonde_access(ctx: dict[str, Any], run_id: str) -> str:
         raise Retry(defer=60 * ctx.get("job_try", 1)) from exc
 
 
-async def merge_school(ctx: dict[str, Any], run_id: str) -> str:
+async def merge_school(ctx: JobContext, run_id: str) -> str:
     """Apply a queued merge (``app.sync.onboarding.merge``), all or nothing."""
     with log_context(run_id=run_id):
         return await run_merge(ctx["sessionmaker"], ctx["secret_box"], uuid.UUID(run_id))
 
 
-async def expire_credentials(ctx: dict[str, Any]) -> int:
+async def expire_credentials(ctx: JobContext) -> int:
     """Hourly: clear every new password's plaintext past its 30 days, downloaded or not."""
     async with unit_of_work(ctx["sessionmaker"], None) as session:
         cleared = await credentials.expire(session, utc_now())
@@ -71,13 +89,13 @@ async def expire_credentials(ctx: dict[str, Any]) -> int:
     return cleared
 
 
-async def sync_school(ctx: dict[str, Any], run_id: str) -> str:
+async def sync_school(ctx: JobContext, run_id: str) -> str:
     """ "Sync now" and the nightly sync: read the school, then reconcile (``app.sync.reconcile.flow``)."""
     with log_context(run_id=run_id):
         return await run_sync(ctx["sessionmaker"], ctx["queue"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
 
 
-async def nightly_syncs(ctx: dict[str, Any]) -> int:
+async def nightly_syncs(ctx: JobContext) -> int:
     """Every quarter of an hour: queue the syncing schools whose nightly slot has come."""
     async with unit_of_work(ctx["sessionmaker"], ctx["queue"]) as session:
         queued = await queue_nightly_syncs(session, utc_now())
@@ -85,7 +103,7 @@ async def nightly_syncs(ctx: dict[str, Any]) -> int:
     return len(queued)
 
 
-async def recover_runs(ctx: dict[str, Any]) -> dict[str, int]:
+async def recover_runs(ctx: JobContext) -> dict[str, int]:
     """Every five minutes: send again the jobs of runs and webhook events whose job was lost (a Redis
     restart, a worker that died after arq gave up on it), and give up on what waited too long
     (``app.sync.runs.recovery``)."""
@@ -93,3 +111,21 @@ async def recover_runs(ctx: dict[str, Any]) -> dict[str, int]:
     if done["requeued"] or done["given_up"]:
         logger.warning("recovered lost work", extra=done)
     return done
+
+
+Job = Callable[..., Awaitable[Any]]
+
+FUNCTIONS: dict[JobSpec, Job] = {
+    PING: ping_school,
+    READ: read_school,
+    WEBHOOK: process_webhook,
+    REVOKE: revoke_wonde_access,
+    MERGE: merge_school,
+    SYNC: sync_school,
+}
+
+CRON_FUNCTIONS: dict[CronSpec, Job] = {
+    EXPIRE_CREDENTIALS: expire_credentials,
+    NIGHTLY_SYNCS: nightly_syncs,
+    RECOVER_RUNS: recover_runs,
+}

@@ -1,35 +1,40 @@
-"""arq ``WorkerSettings``: run with ``arq workers.settings.WorkerSettings`` (``make worker``)."""
+"""arq ``WorkerSettings``: run with ``arq workers.settings.WorkerSettings`` (``make worker``).
+
+Its functions and cron jobs are ``app.kit.jobs``' table, each registered under the table's name and
+bound to its function by ``workers.jobs``."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from arq.connections import RedisSettings
 from arq.cron import cron
+from arq.typing import StartupShutdown, WorkerCoroutine
+from arq.worker import func
 
 from app.config import get_settings
-from workers import context, jobs
+from app.kit.jobs import CRONS, JOBS
+from workers import context
+from workers.jobs import CRON_FUNCTIONS, FUNCTIONS
 
 _settings = get_settings()
 
 
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = [
-        jobs.ping_school,
-        jobs.read_school,
-        jobs.process_webhook,
-        jobs.revoke_wonde_access,
-        jobs.merge_school,
-        jobs.sync_school,
-    ]
+    functions: ClassVar[list[Any]] = [func(cast(WorkerCoroutine, FUNCTIONS[spec]), name=spec.name) for spec in JOBS]
     cron_jobs: ClassVar[list[Any]] = [
-        cron(jobs.expire_credentials, minute=17, unique=True),
-        cron(jobs.nightly_syncs, minute={0, 15, 30, 45}, unique=True),
-        # At start-up too: after a deploy or a Redis restart, lost jobs are sent again without waiting.
-        cron(jobs.recover_runs, minute=set(range(2, 60, 5)), unique=True, run_at_startup=True),
+        cron(
+            cast(WorkerCoroutine, CRON_FUNCTIONS[spec]),
+            name=spec.name,
+            minute=set(spec.minute),
+            unique=True,
+            run_at_startup=spec.run_at_startup,
+        )
+        for spec in CRONS
     ]
-    on_startup = context.startup
-    on_shutdown = context.shutdown
+    # arq types ``ctx`` as a plain dict; our hooks and jobs read the same dict as a ``JobContext``.
+    on_startup: ClassVar[StartupShutdown] = cast(StartupShutdown, context.startup)
+    on_shutdown: ClassVar[StartupShutdown] = cast(StartupShutdown, context.shutdown)
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
     queue_name = _settings.queue_name
     max_jobs = 4

@@ -2,14 +2,25 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, LargeBinary, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin
-from app.models._types import in_list
+from app.models._types import StrEnumColumn, in_list
 
-SCHOOL_STATES = ("pending", "approved", "syncing", "disconnected")
+
+class SchoolState(StrEnum):
+    """pending -> approved (Wonde access granted) -> syncing (merged) -> disconnected (and approved again)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    SYNCING = "syncing"
+    DISCONNECTED = "disconnected"
+
+
+SCHOOL_STATES = tuple(SchoolState)
 
 
 class School(TimestampMixin, Base):
@@ -27,7 +38,7 @@ class School(TimestampMixin, Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), server_default=text("'Europe/London'"))
-    state: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    state: Mapped[SchoolState] = mapped_column(StrEnumColumn(SchoolState), server_default=text("'pending'"))
     wonde_school_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     wonde_domain: Mapped[str | None] = mapped_column(String(255))
     # Fernet ciphertext of the school's Wonde token (app.kit.crypto); never stored in clear.

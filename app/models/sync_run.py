@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
@@ -8,13 +9,42 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin
-from app.models._types import UUIDPrimaryKey, in_list
+from app.models._types import StrEnumColumn, UUIDPrimaryKey, in_list
 
-RUN_KINDS = ("full_read", "delta_read", "merge", "reconcile", "disconnect", "undo", "ping")
-RUN_TRIGGERS = ("schedule", "webhook", "manual")
-RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+
+class RunKind(StrEnum):
+    FULL_READ = "full_read"
+    DELTA_READ = "delta_read"
+    MERGE = "merge"
+    RECONCILE = "reconcile"
+    DISCONNECT = "disconnect"
+    UNDO = "undo"
+    PING = "ping"
+
+
+class RunTrigger(StrEnum):
+    SCHEDULE = "schedule"
+    WEBHOOK = "webhook"
+    MANUAL = "manual"
+
+
+class RunStatus(StrEnum):
+    """queued -> running -> succeeded | failed; ``app.sync.runs.service`` makes every transition."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+RUN_KINDS = tuple(RunKind)
+RUN_TRIGGERS = tuple(RunTrigger)
+RUN_STATUSES = tuple(RunStatus)
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+FINISHED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED)
+READ_RUN_KINDS = (RunKind.FULL_READ, RunKind.DELTA_READ)
 # Runs that change the app's state; at most one of them is queued or running per school.
-MUTATING_RUN_KINDS = ("merge", "reconcile", "disconnect", "undo")
+MUTATING_RUN_KINDS = (RunKind.MERGE, RunKind.RECONCILE, RunKind.DISCONNECT, RunKind.UNDO)
 
 
 class SyncRun(TimestampMixin, Base):
@@ -30,15 +60,17 @@ class SyncRun(TimestampMixin, Base):
             "uq_sync_runs_one_active_mutation",
             "school_id",
             unique=True,
-            postgresql_where=text(f"status IN ('queued', 'running') AND {in_list('kind', MUTATING_RUN_KINDS)}"),
+            postgresql_where=text(
+                f"{in_list('status', ACTIVE_RUN_STATUSES)} AND {in_list('kind', MUTATING_RUN_KINDS)}"
+            ),
         ),
     )
 
     id: Mapped[UUIDPrimaryKey]
     school_id: Mapped[str] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
-    trigger: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), server_default=text("'queued'"))
+    kind: Mapped[RunKind] = mapped_column(StrEnumColumn(RunKind))
+    trigger: Mapped[RunTrigger] = mapped_column(StrEnumColumn(RunTrigger))
+    status: Mapped[RunStatus] = mapped_column(StrEnumColumn(RunStatus), server_default=text("'queued'"))
     actor: Mapped[str | None] = mapped_column(String(200))
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     progress: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

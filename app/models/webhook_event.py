@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, text
@@ -8,9 +9,19 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin
-from app.models._types import UUIDPrimaryKey, in_list
+from app.models._types import StrEnumColumn, UUIDPrimaryKey, in_list
 
-WEBHOOK_STATUSES = ("received", "processed", "rejected", "ignored")
+
+class WebhookStatus(StrEnum):
+    """received (its job queued) -> processed | rejected; an unknown payload type is stored ignored."""
+
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+    IGNORED = "ignored"
+
+
+WEBHOOK_STATUSES = tuple(WebhookStatus)
 
 
 class WebhookEvent(TimestampMixin, Base):
@@ -30,7 +41,7 @@ class WebhookEvent(TimestampMixin, Base):
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     token_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), server_default=text("'received'"))
+    status: Mapped[WebhookStatus] = mapped_column(StrEnumColumn(WebhookStatus), server_default=text("'received'"))
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
     error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None]

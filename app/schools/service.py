@@ -8,6 +8,7 @@ from app.kit.crypto import SecretBox
 from app.kit.pagination import PageParams
 from app.kit.repository import paginate
 from app.models import School
+from app.models.school import SchoolState
 from app.schools.repository import SchoolRepository
 from app.schools.schemas import SchoolCreate, SchoolUpdate
 
@@ -49,8 +50,8 @@ async def connect_to_wonde(
     school.wonde_school_id = wonde_school_id
     school.wonde_domain = domain
     school.wonde_token_encrypted = box.encrypt(token)
-    if school.state in ("pending", "disconnected"):
-        school.state = "approved"
+    if school.state in (SchoolState.PENDING, SchoolState.DISCONNECTED):
+        school.state = SchoolState.APPROVED
     await session.flush()
     return school
 

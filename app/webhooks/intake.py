@@ -19,8 +19,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.crypto import SecretBox
-from app.kit.jobs import enqueue
+from app.kit.jobs import WEBHOOK, enqueue
 from app.models import WebhookEvent
+from app.models.webhook_event import WebhookStatus
 
 KNOWN_EVENTS = frozenset({"schoolApproved", "accessRevoked", "accessDeclined", "schoolMigration"})
 SECRET_FIELDS = ("school_token",)
@@ -61,14 +62,19 @@ async def store_event(session: AsyncSession, body: bytes, content_type: str, box
     """Store the event (once, however often it is delivered) and queue its processing after commit."""
     payload = parse_body(body, content_type)
     error: str | None
+    status: WebhookStatus
     if payload is None:
         kept: dict[str, Any] = {"unreadable_body_bytes": len(body)}
-        payload_type, status, error = "unreadable", "rejected", "the body is not a JSON object"
+        payload_type, status, error = "unreadable", WebhookStatus.REJECTED, "the body is not a JSON object"
         dedupe_source = body
     else:
         payload_type = str(payload.get("payload_type") or "unknown")[:64]
         known = payload_type in KNOWN_EVENTS
-        status, error = ("received", None) if known else ("ignored", f"unknown payload_type {payload_type!r}")
+        status, error = (
+            (WebhookStatus.RECEIVED, None)
+            if known
+            else (WebhookStatus.IGNORED, f"unknown payload_type {payload_type!r}")
+        )
         kept = {k: v for k, v in payload.items() if k not in SECRET_FIELDS}
         dedupe_source = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     token = payload.get("school_token") if payload else None
@@ -90,6 +96,6 @@ async def store_event(session: AsyncSession, body: bytes, content_type: str, box
     event_id = await session.scalar(statement)
     if event_id is None:
         return Stored("", "duplicate")
-    if status == "received":
-        enqueue(session, "process_webhook", str(event_id), job_id=f"webhook:{event_id}")
+    if status == WebhookStatus.RECEIVED:
+        enqueue(session, WEBHOOK, event_id)
     return Stored(str(event_id), status)

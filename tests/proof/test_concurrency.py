@@ -317,7 +317,7 @@ async def test_one_school_under_webhooks_cron_and_sync_now_at_once(
     if unfinished := {k: n for k, n in runs.items() if k[1] != "succeeded"}:
         problems.append(f"runs not succeeded: {unfinished}")
     async with committed.sessionmaker() as session:
-        events = Counter(
+        events: Counter[str] = Counter(
             status
             for (status,) in await session.execute(
                 select(WebhookEvent.status).where(WebhookEvent.wonde_school_id == wonde_school)
@@ -326,7 +326,7 @@ async def test_one_school_under_webhooks_cron_and_sync_now_at_once(
     if set(events) != {"processed"}:
         problems.append(f"webhook events not all processed: {dict(events)}")
     async with committed.sessionmaker() as session:
-        by_trigger = Counter(
+        by_trigger: Counter[str] = Counter(
             {
                 trigger: int(n)
                 for trigger, n in await session.execute(

@@ -112,7 +112,7 @@ async def snapshot(sessionmaker: async_sessionmaker[AsyncSession], school_id: st
             c.id: (c.run_id, c.entity_type, c.action, c.status, c.pupil_id, c.band_id)
             for c in await s.scalars(select(Change).where(Change.school_id == school_id))
         }
-        runs = {r.id: r.status for r in await s.scalars(select(SyncRun).where(SyncRun.school_id == school_id))}
+        runs = {r.id: str(r.status) for r in await s.scalars(select(SyncRun).where(SyncRun.school_id == school_id))}
     return Snapshot(pupils, bands, members, students, containers, changes, runs)
 
 

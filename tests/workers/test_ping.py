@@ -12,7 +12,7 @@ from arq.connections import ArqRedis
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.kit.jobs import JobQueue, enqueue
+from app.kit.jobs import PING, JobQueue, enqueue
 from app.kit.unit_of_work import unit_of_work
 from app.main import create_app
 from app.models import Band, School
@@ -66,12 +66,12 @@ async def test_a_rolled_back_unit_of_work_sends_no_job(committed: Committed, set
     try:
         with pytest.raises(RuntimeError):
             async with unit_of_work(committed.sessionmaker, queue) as session:
-                enqueue(session, "ping_school", "not-sent")
+                enqueue(session, PING, "not-sent")
                 raise RuntimeError("the request failed half-way")
         assert await redis.zcard(queue.queue_name) == 0
 
         async with unit_of_work(committed.sessionmaker, queue) as session:
-            enqueue(session, "ping_school", "sent", job_id="ping:sent")
+            enqueue(session, PING, "sent")
         assert await redis.zcard(queue.queue_name) == 1
     finally:
         await redis.delete(queue.queue_name, "arq:job:ping:sent")

@@ -13,6 +13,7 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
+from app.models.sync_run import RunKind, RunTrigger
 from app.sync.mirror.service import start_read
 from app.wonde.sandbox.server import SandboxServer
 from tests.fixtures.database import Committed
@@ -43,7 +44,7 @@ async def test_a_queued_read_is_carried_out_by_a_worker(
         async with unit_of_work(committed.sessionmaker, JobQueue(redis, worker_settings.queue_name)) as session:
             session.add(school)
             await session.flush()
-            run = await start_read(session, school_id, kind="full_read", trigger="manual")
+            run = await start_read(session, school_id, kind=RunKind.FULL_READ, trigger=RunTrigger.MANUAL)
         await run_burst_worker(worker_settings, [jobs.read_school])
     finally:
         await redis.aclose()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import SchoolAdmin
 from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_responses
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
+from app.models.sync_run import RunTrigger
 from app.sync.connection.service import disconnect_school
 from app.sync.runs.schemas import Run
 from app.sync.runs.service import SyncAlreadyRunning
@@ -26,4 +27,4 @@ Session = Annotated[AsyncSession, Depends(get_session)]
 async def disconnect(school_id: str, principal: SchoolAdmin, session: Session) -> object:
     """Stop syncing: unlink every band and pupil (each link kept in the journal), keep every account and
     membership, and revoke access in Wonde (in the background; retried if Wonde does not answer)."""
-    return await disconnect_school(session, school_id, trigger="manual", actor=principal.subject, revoke=True)
+    return await disconnect_school(session, school_id, trigger=RunTrigger.MANUAL, actor=principal.subject, revoke=True)

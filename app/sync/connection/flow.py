@@ -21,9 +21,12 @@ from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun, WebhookEvent
+from app.models.school import SchoolState
+from app.models.sync_run import RunKind, RunTrigger
+from app.models.webhook_event import WebhookStatus
 from app.schools.service import connect_to_wonde
 from app.sync.connection.service import disconnect_school
-from app.sync.mirror.service import FULL_READ, start_read
+from app.sync.mirror.service import start_read
 from app.sync.reconcile.service import start_sync
 from app.sync.runs.service import SyncAlreadyRunning
 from app.wonde.client import WondeClient
@@ -51,7 +54,7 @@ async def _school_for(session: AsyncSession, wonde_school_id: str | None) -> Sch
     return school
 
 
-async def _finish(session: AsyncSession, event: WebhookEvent, status: str, error: str | None = None) -> str:
+async def _finish(session: AsyncSession, event: WebhookEvent, status: WebhookStatus, error: str | None = None) -> str:
     event.status, event.error, event.processed_at = status, error, utc_now()
     await session.flush()
     return status
@@ -76,7 +79,7 @@ async def _catch_up(session: AsyncSession, school_id: str) -> None:
     Call it before changing the school's row: claiming may wait for the running sync, which locks
     that row (claiming while holding it deadlocked)."""
     try:
-        await start_sync(session, school_id, trigger="webhook", actor="wonde")
+        await start_sync(session, school_id, trigger=RunTrigger.WEBHOOK, actor="wonde")
     except SyncAlreadyRunning:
         logger.info("a sync of the school is already queued or running", extra={"school_id": school_id})
 
@@ -93,12 +96,14 @@ async def process_event(
     approval: _Approval | None = None
     async with unit_of_work(sessionmaker, None) as session:
         event = await session.get(WebhookEvent, event_id, with_for_update=True)
-        if event is None or event.status != "received":
+        if event is None or event.status != WebhookStatus.RECEIVED:
             return event.status if event else "missing"
         event.attempts += 1
         if event.payload_type == "schoolApproved":
             if event.token_encrypted is None or not event.wonde_school_id:
-                return await _finish(session, event, "rejected", "schoolApproved without a school_id and school_token")
+                return await _finish(
+                    session, event, WebhookStatus.REJECTED, "schoolApproved without a school_id and school_token"
+                )
             approval = _Approval(event.wonde_school_id, box.decrypt(event.token_encrypted))
     domain: str | None = None
     if approval is not None:
@@ -108,22 +113,22 @@ async def process_event(
             async with unit_of_work(sessionmaker, None) as session:
                 event = await session.get(WebhookEvent, event_id, with_for_update=True)
                 assert event is not None
-                return await _finish(session, event, "rejected", str(exc))
+                return await _finish(session, event, WebhookStatus.REJECTED, str(exc))
         except WondeError:
             logger.warning("could not verify a schoolApproved event yet", extra={"event_id": str(event_id)})
             raise
     async with unit_of_work(sessionmaker, queue) as session:
         event = await session.get(WebhookEvent, event_id, with_for_update=True)
         assert event is not None
-        if event.status != "received":
+        if event.status != WebhookStatus.RECEIVED:
             return event.status
         try:
             school = await _school_for(session, event.wonde_school_id)
         except EventRejected as exc:
-            return await _finish(session, event, "rejected", str(exc))
+            return await _finish(session, event, WebhookStatus.REJECTED, str(exc))
         event.school_id = school.id
         if approval is not None:
-            syncing = school.state == "syncing"
+            syncing = school.state == SchoolState.SYNCING
             if syncing:  # re-approved (a new token): catch up at once
                 await _catch_up(session, school.id)
             await connect_to_wonde(
@@ -135,15 +140,15 @@ async def process_event(
                 box=box,
             )
             if not syncing:
-                await start_read(session, school.id, kind=FULL_READ, trigger="webhook")
+                await start_read(session, school.id, kind=RunKind.FULL_READ, trigger=RunTrigger.WEBHOOK)
         elif event.payload_type in ("accessRevoked", "accessDeclined"):
-            if school.state != "disconnected":
-                await disconnect_school(session, school.id, trigger="webhook", actor="wonde", revoke=False)
+            if school.state != SchoolState.DISCONNECTED:
+                await disconnect_school(session, school.id, trigger=RunTrigger.WEBHOOK, actor="wonde", revoke=False)
         elif event.payload_type == "schoolMigration":
-            if event.payload.get("completed_at") and school.state == "syncing":
+            if event.payload.get("completed_at") and school.state == SchoolState.SYNCING:
                 await _catch_up(session, school.id)  # re-link now
             school.migrating_since = school.migrating_since or utc_now()
-        return await _finish(session, event, "processed")
+        return await _finish(session, event, WebhookStatus.PROCESSED)
 
 
 async def revoke_access(
@@ -180,5 +185,5 @@ async def _note_revoke(
             return
         run.counts = {**run.counts, "revoke": outcome}
         school = await session.get(School, run.school_id, with_for_update=True)
-        if clear_token and school is not None and school.state == "disconnected":
+        if clear_token and school is not None and school.state == SchoolState.DISCONNECTED:
             school.wonde_token_encrypted = None

@@ -8,34 +8,31 @@ the token is dropped at once, since it no longer opens anything.
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bands.repository import BandRepository
-from app.kit.jobs import enqueue
+from app.kit.jobs import REVOKE, enqueue
 from app.kit.locking import lock_school
-from app.kit.time import utc_now
 from app.models import School, SyncRun
+from app.models.school import SchoolState
+from app.models.sync_run import RunKind, RunTrigger
 from app.pupils.repository import PupilRepository
 from app.sync.journal.writer import Entry, id_text, record
 from app.sync.onboarding.repository import DecisionRepository
+from app.sync.runs import service as runs
 from app.sync.runs.service import claim_school
 
 
 async def disconnect_school(
-    session: AsyncSession, school_id: str, *, trigger: str, actor: str | None, revoke: bool
+    session: AsyncSession, school_id: str, *, trigger: RunTrigger, actor: str | None, revoke: bool
 ) -> SyncRun:
     """Unlink the school's bands and pupils and mark it disconnected, in the caller's transaction."""
     await lock_school(session, school_id)
     school = await session.get(School, school_id, with_for_update=True)
     assert school is not None
-    now = utc_now()
     # Created "running" so the one-active-run index refuses it while a merge or reconcile is under way.
-    run = SyncRun(
-        id=uuid.uuid4(), school_id=school_id, kind="disconnect", trigger=trigger, status="running", actor=actor
-    )
-    run.started_at = now
+    run = runs.new_run(school_id, RunKind.DISCONNECT, trigger, actor)
+    runs.start(run)
     await claim_school(session, run)
 
     band_repository, pupil_repository = BandRepository(session, school_id), PupilRepository(session, school_id)
@@ -67,17 +64,19 @@ async def disconnect_school(
     # The uploader's answers about students were for that connection; a reconnection starts from the
     # accounts' remembered links instead (a stale "create" would give a child a second account).
     await DecisionRepository(session, school_id).forget_students()
-    school.state = "disconnected"
+    school.state = SchoolState.DISCONNECTED
     school.migrating_since = None
     will_revoke = revoke and school.wonde_token_encrypted is not None
-    run.status, run.finished_at = "succeeded", utc_now()
-    run.counts = {
-        "bands_unlinked": len(bands),
-        "pupils_unlinked": len(pupils),
-        "revoke": "pending" if will_revoke else "not needed",
-    }
+    runs.succeed(
+        run,
+        counts={
+            "bands_unlinked": len(bands),
+            "pupils_unlinked": len(pupils),
+            "revoke": "pending" if will_revoke else "not needed",
+        },
+    )
     if will_revoke:
-        enqueue(session, "revoke_wonde_access", str(run.id), job_id=f"revoke:{run.id}")
+        enqueue(session, REVOKE, run.id)
     else:
         school.wonde_token_encrypted = None
     await session.flush()

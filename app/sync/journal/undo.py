@@ -18,7 +18,9 @@ from app.errors import Conflict
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.models import Band, BandMembership, Change, MisClass, MisGroup, Pupil, School, SyncRun
+from app.models.sync_run import RunKind, RunTrigger
 from app.sync.journal.writer import Entry, record
+from app.sync.runs import service as runs
 from app.sync.runs.service import claim_school, get_run
 
 
@@ -133,15 +135,8 @@ async def undo_run(session: AsyncSession, school_id: str, run_id: uuid.UUID, act
     if later is not None:
         raise UndoBlocked(f"Run {later} changed some of the same pupils or bands later: undo it first.")
     now = utc_now()
-    undo = SyncRun(
-        id=uuid.uuid4(),
-        school_id=school_id,
-        kind="undo",
-        trigger="manual",
-        status="running",
-        actor=actor,
-        started_at=now,
-    )
+    undo = runs.new_run(school_id, RunKind.UNDO, RunTrigger.MANUAL, actor)
+    runs.start(undo, now)
     await claim_school(session, undo)
     for change in applied:
         await _revert(session, school_id, change)
@@ -164,7 +159,6 @@ async def undo_run(session: AsyncSession, school_id: str, run_id: uuid.UUID, act
             for c in applied
         ],
     )
-    undo.status, undo.finished_at = "succeeded", utc_now()
-    undo.counts = {"undone": len(applied), "of_run": str(run_id)}
+    runs.succeed(undo, counts={"undone": len(applied), "of_run": str(run_id)})
     await session.flush()
     return undo

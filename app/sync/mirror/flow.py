@@ -29,12 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.kit.crypto import SecretBox
 from app.kit.locking import lock_school
 from app.kit.log_context import log_context
-from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
+from app.models.sync_run import FINISHED_RUN_STATUSES, RunKind
 from app.sync.mirror.read import MisRead
 from app.sync.mirror.repository import MirrorCounts, MirrorRepository
-from app.sync.mirror.service import DELTA_READ, FULL_READ, delta_since
+from app.sync.mirror.service import delta_since
+from app.sync.runs import service as runs
 from app.wonde.client import SchoolClient, WondeClient
 from app.wonde.errors import WondeError, WondeProtocolError
 
@@ -54,7 +55,7 @@ class ReadNotPossible(Exception):
 @dataclass(frozen=True)
 class ReadPlan:
     school_id: str
-    kind: str
+    kind: RunKind
     since: datetime | None
     client: SchoolClient
 
@@ -99,17 +100,17 @@ async def _begin(session: AsyncSession, run_id: uuid.UUID, wonde: WondeClient, b
     run = await session.get(SyncRun, run_id, with_for_update=True)
     if run is None:
         raise ReadNotPossible(f"run {run_id} does not exist")
-    if run.status in ("succeeded", "failed"):
+    if run.status in FINISHED_RUN_STATUSES:
         return None
     school = await session.get(School, run.school_id)
     assert school is not None  # runs are deleted with their school
-    run.status, run.started_at, run.finished_at, run.error = "running", utc_now(), None, None
+    runs.start(run)
     run.progress = {"phase": "reading", "pages": 0, "students": 0}
     if school.wonde_school_id is None or school.wonde_token_encrypted is None:
         raise ReadNotPossible("the school is not connected to Wonde")
-    since = delta_since(school) if run.kind == DELTA_READ else None
-    if run.kind == DELTA_READ and since is None:
-        run.kind = FULL_READ  # nothing to be a delta of yet
+    since = delta_since(school) if run.kind == RunKind.DELTA_READ else None
+    if run.kind == RunKind.DELTA_READ and since is None:
+        run.kind = RunKind.FULL_READ  # nothing to be a delta of yet
     token = box.decrypt(school.wonde_token_encrypted)
     client = wonde.school(school.wonde_school_id, token, domain=school.wonde_domain)
     return ReadPlan(school.id, run.kind, since, client)
@@ -208,15 +209,15 @@ async def _finish(
     assert run is not None
     assert school is not None
     assert run.started_at is not None
-    if plan.kind == FULL_READ:
+    if plan.kind == RunKind.FULL_READ:
         school.last_full_read_at = run.started_at
     else:
         school.last_delta_read_at = run.started_at
-    run.status, run.finished_at = "succeeded", utc_now()
-    run.counts = counts | {
-        "duration_seconds": round(time.monotonic() - started, 3),
-        "wonde_responses": wonde_responses(plan.client),
-    }
+    runs.succeed(
+        run,
+        counts=counts
+        | {"duration_seconds": round(time.monotonic() - started, 3), "wonde_responses": wonde_responses(plan.client)},
+    )
     run.requests_made = plan.client.requests_made
     run.progress = progress.state("done")
     await session.flush()
@@ -229,8 +230,7 @@ async def _record_failure(
     async with unit_of_work(sessionmaker, None) as session:
         run = await session.get(SyncRun, run_id, with_for_update=True)
         if run is not None:
-            run.status, run.finished_at = "failed", utc_now()
-            run.error = f"{type(error).__name__}: {error}"[:2000]
+            runs.fail(run, f"{type(error).__name__}: {error}")
             if plan is not None:
                 run.requests_made = plan.client.requests_made
                 run.counts = {**run.counts, "wonde_responses": wonde_responses(plan.client)}
@@ -260,7 +260,7 @@ async def _read(
         read = await read_from_wonde(plan.client, plan.since, progress)
         await progress.write("writing")
         async with unit_of_work(sessionmaker, None) as session:
-            counts = await write_read(session, plan.school_id, read, complete=plan.kind == FULL_READ)
+            counts = await write_read(session, plan.school_id, read, complete=plan.kind == RunKind.FULL_READ)
             await _finish(session, run_id, plan, counts, started, progress)
     except (WondeError, ReadNotPossible) as exc:
         await _record_failure(sessionmaker, run_id, exc, plan)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.jobs import enqueue
+from app.kit.jobs import READ, enqueue
 from app.models import School, SyncRun
-
-FULL_READ = "full_read"
-
-
-DELTA_READ = "delta_read"
-
+from app.models.sync_run import RunKind, RunTrigger
+from app.sync.runs.service import new_run
 
 # Wonde's updated_after semantics at the edges are unconfirmed: ask again for the last hour.
 DELTA_SAFETY_MARGIN = timedelta(hours=1)
@@ -25,15 +20,15 @@ FULL_READ_EVERY = timedelta(hours=24)
 
 
 async def start_read(
-    session: AsyncSession, school_id: str, *, kind: str, trigger: str, actor: str | None = None
+    session: AsyncSession, school_id: str, *, kind: RunKind, trigger: RunTrigger, actor: str | None = None
 ) -> SyncRun:
     """Queue a read of the school: a ``queued`` run, and its job sent after commit. The job id is the
     run's, so a finished job's kept result never swallows the next one; reads are idempotent, and
     their writes are serialised by the school's lock."""
-    run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind=kind, trigger=trigger, status="queued", actor=actor)
+    run = new_run(school_id, kind, trigger, actor)
     session.add(run)
     await session.flush()
-    enqueue(session, "read_school", str(run.id), job_id=f"read:{run.id}")
+    enqueue(session, READ, run.id)
     return run
 
 

@@ -8,11 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.crypto import SecretBox
 from app.kit.locking import lock_school
-from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
+from app.models.school import SchoolState
+from app.models.sync_run import FINISHED_RUN_STATUSES
 from app.sync.apply import apply_plan
 from app.sync.onboarding.service import UnresolvedIssues, compute_plan, unresolved
+from app.sync.runs import service as runs
 from app.sync.state.lookup import Lookup
 
 
@@ -22,25 +24,24 @@ async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretB
     try:
         async with unit_of_work(sessionmaker, None) as session:
             run = await session.get(SyncRun, run_id, with_for_update=True)
-            if run is None or run.status in ("succeeded", "failed"):
+            if run is None or run.status in FINISHED_RUN_STATUSES:
                 return run.status if run else "missing"
             await lock_school(session, run.school_id)
-            run.status, run.started_at = "running", utc_now()
+            runs.start(run)
             state, result, plan = await compute_plan(session, run.school_id)
             if waiting := unresolved(state, result):
                 raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first.")
             applied = await apply_plan(session, run.school_id, run.id, run.actor, plan, Lookup.of(state), box)
             school = await session.get(School, run.school_id, with_for_update=True)
             assert school is not None
-            school.state = "syncing"
-            run.status, run.finished_at, run.counts = "succeeded", utc_now(), applied.counts
+            school.state = SchoolState.SYNCING
+            runs.succeed(run, counts=applied.counts)
             run.progress = {**run.progress, "done": len(plan.changes), "total": len(plan.changes)}
     except Exception as exc:
         async with unit_of_work(sessionmaker, None) as session:
             failed = await session.get(SyncRun, run_id, with_for_update=True)
             if failed is not None:
-                failed.status, failed.finished_at = "failed", utc_now()
-                failed.error = f"{type(exc).__name__}: {exc}"[:2000]
+                runs.fail(failed, f"{type(exc).__name__}: {exc}")
         if isinstance(exc, UnresolvedIssues):
             return "failed"
         raise

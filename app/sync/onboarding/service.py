@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
 from app.kit.crypto import SecretBox
-from app.kit.jobs import enqueue
+from app.kit.jobs import MERGE, enqueue
 from app.kit.locking import lock_school
 from app.models import SyncRun, UploaderDecision
+from app.models.sync_run import RunKind, RunTrigger
 from app.pupils import credentials
 from app.pupils.login_cards import render_cards
 from app.schools.service import get_school
@@ -31,7 +32,7 @@ from app.sync.core.merge_plan import (
 )
 from app.sync.onboarding.repository import DecisionRepository
 from app.sync.onboarding.schemas import Decision, Issues, LoginDetail, Preview, Suggestion, UploaderClass
-from app.sync.runs.service import claim_school, get_run
+from app.sync.runs.service import claim_school, get_run, new_run
 from app.sync.state.matcher import match_input
 from app.sync.state.merge import merge_state
 from app.sync.state.repository import load_snapshot
@@ -299,9 +300,9 @@ async def start_merge(session: AsyncSession, school_id: str, actor: str) -> Sync
         raise NothingToMerge()
     if waiting := unresolved(state, result):
         raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first (GET .../uploader/issues).")
-    run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind="merge", trigger="manual", status="queued", actor=actor)
+    run = new_run(school_id, RunKind.MERGE, RunTrigger.MANUAL, actor)
     await claim_school(session, run)
-    enqueue(session, "merge_school", str(run.id), job_id=f"merge:{run.id}")
+    enqueue(session, MERGE, run.id)
     return run
 
 

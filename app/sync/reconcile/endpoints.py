@@ -11,6 +11,7 @@ from app.auth import SchoolAdmin, SchoolReader
 from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_responses
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
+from app.models.sync_run import RunTrigger
 from app.schools.service import get_school
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
@@ -78,7 +79,7 @@ def _sentence(counts: dict[str, int]) -> str:
 )
 async def sync_now(school_id: str, principal: SchoolAdmin, session: Session) -> object:
     """ "Sync now": read the school from Wonde and bring the app in step; follow it at GET /runs/{run_id}."""
-    return await service.start_sync(session, school_id, trigger="manual", actor=principal.subject)
+    return await service.start_sync(session, school_id, trigger=RunTrigger.MANUAL, actor=principal.subject)
 
 
 @router.get("/sync/preview", response_model=SyncPreview, responses=error_responses(NotAuthenticated, SchoolNotFound))

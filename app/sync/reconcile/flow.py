@@ -20,6 +20,8 @@ from app.models import (
     School,
     SyncRun,
 )
+from app.models.school import SchoolState
+from app.models.sync_run import ACTIVE_RUN_STATUSES, RunKind, RunStatus, RunTrigger
 from app.sync.apply import apply_plan
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
@@ -27,10 +29,11 @@ from app.sync.core.reconcile_plan import (
     plan_remembered,
 )
 from app.sync.mirror.flow import run_read
-from app.sync.mirror.service import DELTA_READ, FULL_READ, FULL_READ_EVERY
+from app.sync.mirror.service import FULL_READ_EVERY
 from app.sync.reconcile.held import hold
 from app.sync.reconcile.migration import relink_after_migration
 from app.sync.reconcile.service import NotSyncing, plan_for
+from app.sync.runs import service as runs
 from app.sync.state.reconcile import after, reconcile_input
 from app.wonde.client import WondeClient
 
@@ -40,7 +43,7 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
     await lock_school(session, run.school_id)
     school = await session.get(School, run.school_id, with_for_update=True)
     assert school is not None
-    if school.state != "syncing":
+    if school.state != SchoolState.SYNCING:
         raise NotSyncing()
     # The school is read once; the links made before planning are carried into what the plan sees.
     loaded = await reconcile_input(session, school.id)
@@ -74,33 +77,26 @@ async def _read_for(session: AsyncSession, run: SyncRun) -> uuid.UUID | None:
 
     A run already "running" here means the worker of an earlier attempt died: arq never runs one job
     id twice at once. Its unfinished read is marked failed with the reason, and a new read is made."""
-    previous = run.progress.get("read_run_id") if run.status == "running" else None
+    previous = run.progress.get("read_run_id") if run.status == RunStatus.RUNNING else None
     attempt = int(run.progress.get("attempt", 0)) + 1
     if previous:
         earlier = await session.get(SyncRun, uuid.UUID(previous), with_for_update=True)
-        if earlier is not None and earlier.status == "succeeded":
+        if earlier is not None and earlier.status == RunStatus.SUCCEEDED:
             run.progress = {**run.progress, "phase": "reconciling", "attempt": attempt}
             return None
-        if earlier is not None and earlier.status in ("queued", "running"):
-            earlier.status, earlier.finished_at, earlier.error = "failed", utc_now(), INTERRUPTED_READ
+        if earlier is not None and earlier.status in ACTIVE_RUN_STATUSES:
+            runs.fail(earlier, INTERRUPTED_READ)
     school = await session.get(School, run.school_id)
     assert school is not None
     recent = (
-        run.trigger != "schedule"  # the nightly sync always reads everything
+        run.trigger != RunTrigger.SCHEDULE  # the nightly sync always reads everything
         and school.last_full_read_at is not None
         and utc_now() - school.last_full_read_at < FULL_READ_EVERY
     )
-    read = SyncRun(
-        id=uuid.uuid4(),
-        school_id=school.id,
-        kind=DELTA_READ if recent else FULL_READ,
-        trigger=run.trigger,
-        status="queued",
-        actor=run.actor,
-    )
+    read = runs.new_run(school.id, RunKind.DELTA_READ if recent else RunKind.FULL_READ, run.trigger, run.actor)
     session.add(read)
-    if run.status == "queued":
-        run.status, run.started_at = "running", utc_now()
+    if run.status == RunStatus.QUEUED:
+        runs.start(run)
     run.progress = {**run.progress, "phase": "reading", "read_run_id": str(read.id), "attempt": attempt}
     return read.id
 
@@ -120,7 +116,7 @@ async def run_sync(
     a second attempt resumes: it reads again unless the earlier read succeeded, then reconciles."""
     async with unit_of_work(sessionmaker, None) as session:
         run = await session.get(SyncRun, run_id, with_for_update=True)
-        if run is None or run.status not in ("queued", "running"):
+        if run is None or run.status not in ACTIVE_RUN_STATUSES:
             return run.status if run else "missing"
         read_id = await _read_for(session, run)
         expected = run.progress["read_run_id"]
@@ -128,30 +124,29 @@ async def run_sync(
         status = await run_read(sessionmaker, wonde, box, read_id)
         async with unit_of_work(sessionmaker, None) as session:
             run = await session.get(SyncRun, run_id, with_for_update=True)
-            if run is not None and run.status == "running" and status == "succeeded":
+            if run is not None and run.status == RunStatus.RUNNING and status == RunStatus.SUCCEEDED:
                 run.progress = {**run.progress, "phase": "reconciling"}
     else:
-        status = "succeeded"
+        status = RunStatus.SUCCEEDED
     async with unit_of_work(sessionmaker, queue) as session:
         run = await session.get(SyncRun, run_id, with_for_update=True)
         assert run is not None
-        if run.status != "running" or run.progress.get("read_run_id") != expected:
+        if run.status != RunStatus.RUNNING or run.progress.get("read_run_id") != expected:
             return run.status  # given up on by recovery, or taken over by a later attempt meanwhile
         # The school's locks before any write to this (active) run: a claim that holds the school's row
         # (a webhook, a disconnect) waits on a written run's row, and would deadlock with the reconcile.
         await lock_school(session, run.school_id)
         await session.get(School, run.school_id, with_for_update=True)
         run.progress = {**run.progress, "phase": "done"}
-        if status != "succeeded":
+        if status != RunStatus.SUCCEEDED:
             finished = await session.get(SyncRun, uuid.UUID(expected))
-            run.status, run.finished_at = "failed", utc_now()
-            run.error = f"the read failed, nothing was applied: {finished.error if finished else status}"
+            runs.fail(run, f"the read failed, nothing was applied: {finished.error if finished else status}")
             return "failed"
         try:
             async with session.begin_nested():
                 run.counts = await reconcile(session, run, box)
         except NotSyncing as exc:
-            run.status, run.finished_at, run.error = "failed", utc_now(), str(exc)
+            runs.fail(run, str(exc))
             return "failed"
-        run.status, run.finished_at = "succeeded", utc_now()
+        runs.succeed(run)
     return "succeeded"

@@ -22,6 +22,7 @@ from app.models import (
 from app.models import (
     SyncRun,
 )
+from app.models.sync_run import RunKind, RunTrigger
 from app.sync.apply import apply_plan
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
@@ -29,6 +30,7 @@ from app.sync.core.reconcile_plan import (
     ReconcileState,
 )
 from app.sync.journal.writer import Entry, record
+from app.sync.runs import service as runs
 from app.sync.state.reconcile import reconcile_input
 
 
@@ -73,8 +75,9 @@ def deserialise(data: dict[str, Any]) -> kinds.Change:
 async def _decision_run(session: AsyncSession, school_id: str, actor: str) -> SyncRun:
     """The run an admin's decision on held changes is journalled under."""
     now = utc_now()
-    run = SyncRun(school_id=school_id, kind="reconcile", trigger="manual", status="succeeded", actor=actor)
-    run.started_at = run.finished_at = now
+    run = runs.new_run(school_id, RunKind.RECONCILE, RunTrigger.MANUAL, actor)
+    runs.start(run, now)
+    runs.succeed(run, now=now)
     session.add(run)
     await session.flush()
     return run

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
+from app.models.sync_run import RunTrigger
 from app.sync.reconcile.repository import syncing_schools
 from app.sync.reconcile.service import start_sync
 
@@ -46,7 +47,7 @@ async def queue_nightly_syncs(session: AsyncSession, now: datetime) -> list[str]
     for school_id, timezone, last_scheduled in await syncing_schools(session):
         if due(school_id, timezone, now, last_scheduled):
             try:
-                await start_sync(session, school_id, trigger="schedule", actor="nightly")
+                await start_sync(session, school_id, trigger=RunTrigger.SCHEDULE, actor="nightly")
             except Conflict:
                 continue  # a sync is already running; the next quarter-hour will see it done
             queued.append(school_id)

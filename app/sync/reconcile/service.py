@@ -3,22 +3,22 @@ and queueing "sync now"."""
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
-from app.kit.jobs import enqueue
+from app.kit.jobs import SYNC, enqueue
 from app.models import (
     School,
     SyncRun,
 )
+from app.models.school import SchoolState
+from app.models.sync_run import RunKind, RunTrigger
 from app.sync.core.changes import Plan
 from app.sync.core.reconcile_plan import (
     plan_reconcile,
 )
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
-from app.sync.runs.service import claim_school
+from app.sync.runs.service import claim_school, new_run
 from app.sync.state.lookup import Lookup
 from app.sync.state.reconcile import ReconcileInput, reconcile_input
 
@@ -43,12 +43,12 @@ async def plan_for(
     return plan, safeguard(plan.changes, loaded.linked, thresholds_of(school), hold_all=hold_all), loaded.lookup
 
 
-async def start_sync(session: AsyncSession, school_id: str, *, trigger: str, actor: str | None) -> SyncRun:
+async def start_sync(session: AsyncSession, school_id: str, *, trigger: RunTrigger, actor: str | None) -> SyncRun:
     """Queue "sync now": a read of the school, then a reconcile, as one run (409 while another runs)."""
     school = await session.get(School, school_id)
-    if school is None or school.state != "syncing":
+    if school is None or school.state != SchoolState.SYNCING:
         raise NotSyncing()
-    run = SyncRun(id=uuid.uuid4(), school_id=school_id, kind="reconcile", trigger=trigger, status="queued", actor=actor)
+    run = new_run(school_id, RunKind.RECONCILE, trigger, actor)
     await claim_school(session, run)
-    enqueue(session, "sync_school", str(run.id), job_id=f"sync:{run.id}")
+    enqueue(session, SYNC, run.id)
     return run

@@ -6,7 +6,7 @@ that ended without finishing its run (the database was down when it tried to rec
 arq gave up after its tries) leaves the run active for ever — and an exclusive run (merge, reconcile,
 undo, disconnect) blocks every later sync of its school.
 
-A cron job (``workers.jobs.recover``) looks at what is still waiting a few minutes after it was
+A cron job (``workers.jobs.recover_runs``) looks at what is still waiting a few minutes after it was
 created: active runs, webhook events not yet processed, and Wonde revocations still pending after a
 disconnect. ``verdict`` (pure) decides for each: leave it (its job is queued or running), send its job
 again under the same job id (so arq's job-id dedupe makes a second copy harmless), or give up with a
@@ -22,27 +22,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import String, and_, cast, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
-from app.kit.jobs import JobQueue, JobState, enqueue
+from app.kit.jobs import MERGE, PING, READ, REVOKE, SYNC, WEBHOOK, JobQueue, JobSpec, JobState, enqueue
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import SyncRun, WebhookEvent
+from app.models.sync_run import ACTIVE_RUN_STATUSES, RunKind
+from app.models.webhook_event import WebhookStatus
+from app.sync.runs.repository import pending_revokes, received_events, waiting_runs
+from app.sync.runs.service import fail
 
 logger = logging.getLogger(__name__)
 
-# The job that carries out each kind of run: (function, job id prefix). Undo and disconnect runs are
-# created and finished in one transaction, so they have none (one still active is given up on).
-JOBS: dict[str, tuple[str, str]] = {
-    "merge": ("merge_school", "merge"),
-    "reconcile": ("sync_school", "sync"),
-    "full_read": ("read_school", "read"),
-    "delta_read": ("read_school", "read"),
-    "ping": ("ping_school", "ping"),
+# The job that carries out each kind of run. Undo and disconnect runs are created and finished in one
+# transaction, so they have none (one still active is given up on).
+RUN_JOBS: dict[str, JobSpec] = {
+    RunKind.MERGE: MERGE,
+    RunKind.RECONCILE: SYNC,
+    RunKind.FULL_READ: READ,
+    RunKind.DELTA_READ: READ,
+    RunKind.PING: PING,
 }
-REVOKE_PENDING = ("pending", "failed, will retry%")
 
 
 @dataclass(frozen=True)
@@ -74,16 +75,17 @@ class Waiting:
     attempts: int = 0  # for events: processing attempts so far (their own count)
 
     @property
-    def job(self) -> tuple[str, str] | None:
-        """(function, job id) of the job that carries it out; None when it has none."""
+    def job(self) -> JobSpec | None:
+        """The job that carries it out; None when it has none."""
         if self.what == "event":
-            return "process_webhook", f"webhook:{self.id}"
+            return WEBHOOK
         if self.what == "revoke":
-            return "revoke_wonde_access", f"revoke:{self.id}"
-        if self.kind not in JOBS:
-            return None
-        function, prefix = JOBS[self.kind]
-        return function, f"{prefix}:{self.id}"
+            return REVOKE
+        return RUN_JOBS.get(self.kind)
+
+    @property
+    def job_id(self) -> str | None:
+        return self.job.job_id(self.id) if self.job else None
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def plan_recovery(
 ) -> list[tuple[Waiting, Verdict]]:
     """The verdict on each item, given the state of each job id (a missing id: not found)."""
     return [
-        (item, verdict(item, jobs.get(item.job[1], "not_found") if item.job else "not_found", now, policy))
+        (item, verdict(item, jobs.get(item.job_id, "not_found") if item.job_id else "not_found", now, policy))
         for item in items
     ]
 
@@ -128,54 +130,6 @@ def plan_recovery(
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours:g} hour(s)" if hours < 48 else f"{hours / 24:g} day(s)"
-
-
-async def _waiting_runs(session: AsyncSession, before: datetime, schools: Collection[str] | None) -> list[SyncRun]:
-    """Active runs created before ``before``, except the reads a sync carries out itself (the sync's
-    own recovery resumes those), and except rows a live transaction holds (a merge under way)."""
-    parent = aliased(SyncRun)
-    own_read = exists().where(
-        parent.school_id == SyncRun.school_id,
-        parent.kind == "reconcile",
-        parent.progress["read_run_id"].astext == cast(SyncRun.id, String),
-    )
-    query = (
-        select(SyncRun)
-        .where(SyncRun.status.in_(("queued", "running")), SyncRun.created_at < before)
-        .where(or_(SyncRun.kind.not_in(("full_read", "delta_read")), ~own_read))
-        .where(SyncRun.school_id.in_(schools) if schools is not None else true())
-        .order_by(SyncRun.created_at)
-        .with_for_update(of=SyncRun, skip_locked=True)
-    )
-    return list(await session.scalars(query))
-
-
-async def _pending_revokes(session: AsyncSession, before: datetime, schools: Collection[str] | None) -> list[SyncRun]:
-    query = (
-        select(SyncRun)
-        .where(
-            SyncRun.kind == "disconnect",
-            SyncRun.status == "succeeded",
-            SyncRun.created_at < before,
-            or_(*(SyncRun.counts["revoke"].astext.like(p) for p in REVOKE_PENDING)),
-            SyncRun.school_id.in_(schools) if schools is not None else true(),
-        )
-        .with_for_update(of=SyncRun, skip_locked=True)
-    )
-    return list(await session.scalars(query))
-
-
-async def _received_events(
-    session: AsyncSession, before: datetime, schools: Collection[str] | None
-) -> list[WebhookEvent]:
-    query = (
-        select(WebhookEvent)
-        .where(and_(WebhookEvent.status == "received", WebhookEvent.created_at < before))
-        .where(WebhookEvent.school_id.in_(schools) if schools is not None else true())
-        .order_by(WebhookEvent.created_at)
-        .with_for_update(skip_locked=True)
-    )
-    return list(await session.scalars(query))
 
 
 async def recover(
@@ -192,9 +146,9 @@ async def recover(
     before = now - policy.stale_after
     done = {"left": 0, "requeued": 0, "given_up": 0}
     async with unit_of_work(sessionmaker, queue) as session:
-        runs = {r.id: r for r in await _waiting_runs(session, before, schools)}
-        revokes = {r.id: r for r in await _pending_revokes(session, before, schools)}
-        events = {e.id: e for e in await _received_events(session, before, schools)}
+        runs = {r.id: r for r in await waiting_runs(session, before, schools)}
+        revokes = {r.id: r for r in await pending_revokes(session, before, schools)}
+        events = {e.id: e for e in await received_events(session, before, schools)}
         items = (
             [Waiting("run", r.id, r.kind, r.created_at, int(r.progress.get("requeued", 0))) for r in runs.values()]
             + [
@@ -203,17 +157,18 @@ async def recover(
             ]
             + [Waiting("event", e.id, "webhook", e.created_at, 0, e.attempts) for e in events.values()]
         )
-        jobs = {item.job[1]: await queue.state(item.job[1]) for item in items if item.job}
+        jobs = {item.job_id: await queue.state(item.job_id) for item in items if item.job_id}
         for item, decided in plan_recovery(items, jobs, now, policy):
             if decided.action == "leave":
                 done["left"] += 1
                 continue
             extra = {"run_id": str(item.id), "what": item.what, "kind": item.kind, "reason": decided.reason}
             if decided.action == "requeue":
-                assert item.job is not None
-                function, job_id = item.job
+                job, job_id = item.job, item.job_id
+                assert job is not None
+                assert job_id is not None
                 await queue.forget(job_id)  # what is left of it (a kept result) would swallow the new copy
-                enqueue(session, function, str(item.id), job_id=job_id)
+                enqueue(session, job, item.id)
                 _count_requeue(item, runs, revokes)
                 done["requeued"] += 1
                 logger.warning("recovery sent a lost job again", extra=extra)
@@ -251,16 +206,16 @@ async def _give_up(
         revoke.counts = {**revoke.counts, "revoke": f"gave up: {reason} (last: {revoke.counts.get('revoke')})"}
     else:
         event = events[item.id]
-        event.status, event.processed_at = "rejected", now
+        event.status, event.processed_at = WebhookStatus.REJECTED, now
         event.error = f"not processed: {reason}" + (f" (last error: {event.error})" if event.error else "")
     await session.flush()
 
 
 async def fail_run(session: AsyncSession, run: SyncRun, reason: str, now: datetime) -> None:
     """Mark an active run failed with ``reason``, and the read a sync was carrying out with it."""
-    run.status, run.finished_at, run.error = "failed", now, reason[:2000]
-    if run.kind == "reconcile" and (read_id := run.progress.get("read_run_id")):
+    fail(run, reason, now)
+    if run.kind == RunKind.RECONCILE and (read_id := run.progress.get("read_run_id")):
         read = await session.get(SyncRun, uuid.UUID(read_id), with_for_update=True)
-        if read is not None and read.status in ("queued", "running"):
-            read.status, read.finished_at, read.error = "failed", now, f"its sync was given up on ({reason})"[:2000]
+        if read is not None and read.status in ACTIVE_RUN_STATUSES:
+            fail(read, f"its sync was given up on ({reason})", now)
         run.progress = {**run.progress, "phase": "done"}

@@ -1,19 +1,29 @@
-"""Sync runs: the record of every fetch, merge, reconcile, disconnect (and ping) of a school."""
+"""Sync runs: the record of every fetch, merge, reconcile, disconnect (and ping) of a school.
+
+A run is made by ``new_run`` and moves only through ``start``, ``succeed`` and ``fail``: queued ->
+running -> succeeded or failed. No other module writes a run's status.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
-from app.kit.jobs import enqueue
+from app.kit.jobs import PING, enqueue
 from app.kit.pagination import PageParams
-from app.kit.repository import SchoolScoped, paginate
+from app.kit.repository import paginate
 from app.kit.time import utc_now
-from app.models import Band, Pupil, SyncRun
+from app.models import SyncRun
+from app.models.sync_run import FINISHED_RUN_STATUSES, RunKind, RunStatus, RunTrigger
+from app.sync.runs.repository import RunRepository
+
+# The longest failure reason kept on a run.
+MAX_ERROR = 2000
 
 
 class RunNotFound(NotFound):
@@ -24,8 +34,28 @@ class SyncAlreadyRunning(Conflict):
     """A merge, reconcile or disconnect of this school is already queued or running."""
 
 
-class RunRepository(SchoolScoped[SyncRun]):
-    model = SyncRun
+def new_run(school_id: str, kind: RunKind, trigger: RunTrigger, actor: str | None) -> SyncRun:
+    """A queued run, with its id (not yet added to a session)."""
+    return SyncRun(
+        id=uuid.uuid4(), school_id=school_id, kind=kind, trigger=trigger, status=RunStatus.QUEUED, actor=actor
+    )
+
+
+def start(run: SyncRun, now: datetime | None = None) -> None:
+    """The run is being carried out from ``now`` (again, when an earlier worker of it died)."""
+    run.status, run.started_at, run.finished_at, run.error = RunStatus.RUNNING, now or utc_now(), None, None
+
+
+def succeed(run: SyncRun, *, counts: dict[str, Any] | None = None, now: datetime | None = None) -> None:
+    """The run finished; ``counts``, when given, are what it did."""
+    run.status, run.finished_at = RunStatus.SUCCEEDED, now or utc_now()
+    if counts is not None:
+        run.counts = counts
+
+
+def fail(run: SyncRun, reason: str, now: datetime | None = None) -> None:
+    """The run stopped for ``reason`` (kept to its first ``MAX_ERROR`` characters)."""
+    run.status, run.finished_at, run.error = RunStatus.FAILED, now or utc_now(), reason[:MAX_ERROR]
 
 
 async def claim_school(session: AsyncSession, run: SyncRun) -> SyncRun:
@@ -42,11 +72,11 @@ async def claim_school(session: AsyncSession, run: SyncRun) -> SyncRun:
 
 async def start_ping(session: AsyncSession, school_id: str, actor: str) -> SyncRun:
     """Record a queued ping run and hand it to a worker: proves the queue and workers serve this school."""
-    run = SyncRun(school_id=school_id, kind="ping", trigger="manual", status="queued", actor=actor)
+    run = new_run(school_id, RunKind.PING, RunTrigger.MANUAL, actor)
     session.add(run)
     await session.flush()
     await session.refresh(run)
-    enqueue(session, "ping_school", str(run.id), job_id=f"ping:{run.id}")
+    enqueue(session, PING, run.id)
     return run
 
 
@@ -56,15 +86,12 @@ async def complete_ping(session: AsyncSession, run_id: uuid.UUID) -> SyncRun | N
     Idempotent: a run that already finished is left as it is (arq may deliver a job twice).
     """
     run = await session.get(SyncRun, run_id, with_for_update=True)
-    if run is None or run.status in ("succeeded", "failed"):
+    if run is None or run.status in FINISHED_RUN_STATUSES:
         return run
     now = utc_now()
-    bands = await session.scalar(select(func.count()).select_from(Band).where(Band.school_id == run.school_id))
-    pupils = await session.scalar(select(func.count()).select_from(Pupil).where(Pupil.school_id == run.school_id))
-    run.status = "succeeded"
-    run.started_at = run.started_at or now
-    run.finished_at = now
-    run.counts = {"bands": int(bands or 0), "pupils": int(pupils or 0)}
+    counts = await RunRepository(session, run.school_id).ping_counts()
+    start(run, run.started_at or now)
+    succeed(run, counts=counts, now=now)
     await session.flush()
     return run
 
@@ -77,5 +104,4 @@ async def get_run(session: AsyncSession, school_id: str, run_id: uuid.UUID) -> S
 
 
 async def list_runs(session: AsyncSession, school_id: str, page: PageParams) -> tuple[list[SyncRun], int]:
-    statement = RunRepository(session, school_id).for_school().order_by(SyncRun.created_at.desc(), SyncRun.id)
-    return await paginate(session, statement, page)
+    return await paginate(session, RunRepository(session, school_id).newest_first(), page)

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
 from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, WebhookEvent
+from app.models.school import SchoolState
 from app.sync.connection.flow import process_event
 from app.webhooks.intake import store_event
 from app.wonde.client import WondeClient
@@ -116,7 +117,7 @@ async def _linked_school(committed: Committed, box: SecretBox, wonde_school: str
     async with committed.sessionmaker() as session:
         school = await session.get(School, school_id)
         assert school is not None
-        school.state, school.wonde_token_encrypted = "syncing", box.encrypt("token")
+        school.state, school.wonde_token_encrypted = SchoolState.SYNCING, box.encrypt("token")
         student = MisStudent(school_id=school_id, wonde_id="S1", forename="Amy", surname="Jones")
         mis_class = MisClass(school_id=school_id, wonde_id="C1", name="4B")
         session.add_all([student, mis_class])

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Change, Pupil, SyncRun
+from app.models.sync_run import RunStatus, RunTrigger
 from app.sync.connection.service import disconnect_school
 from app.sync.journal.undo import UndoBlocked, undo_run
 from app.sync.journal.writer import Entry, record
@@ -23,8 +24,10 @@ async def test_undo_is_refused_when_the_old_record_now_follows_another_account(s
     first_id = first.id
     first.mis_student_id = school.students[0].id
     await session.flush()
-    disconnect = await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
-    disconnect.status = "succeeded"
+    disconnect = await disconnect_school(
+        session, school.school_id, trigger=RunTrigger.MANUAL, actor="admin", revoke=False
+    )
+    disconnect.status = RunStatus.SUCCEEDED
     later = SyncRun(id=uuid.uuid4(), school_id=school.school_id, kind="merge", trigger="manual", status="succeeded")
     session.add(later)
     second.mis_student_id = school.students[0].id

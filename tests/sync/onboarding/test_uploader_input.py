@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.time import utc_now
 from app.models import Band, School, UploaderDecision
+from app.models.sync_run import RunTrigger
 from app.sync.core.changes import RestorePupil
 from app.sync.core.merge_plan import CreatePupil, LinkPupil
 from tests.fixtures.app import TokenFactory
@@ -103,7 +104,7 @@ async def test_a_reconnecting_school_gets_its_old_links_back(session: AsyncSessi
     # What the admin answered at the first merge is for that connection only.
     session.add(UploaderDecision(school_id=school.school_id, mis_student_id=school.students[0].id, resolution="create"))
     await session.flush()
-    await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
+    await disconnect_school(session, school.school_id, trigger=RunTrigger.MANUAL, actor="admin", revoke=False)
     session.add(decide(school, school.form, "import"))
     await session.flush()
     found = {s.wonde_student_id for s in (await issues(session, school.school_id)).students}
@@ -151,7 +152,7 @@ async def test_a_school_that_changed_mis_while_disconnected_gets_its_links_back_
     pupil.first_name = "A"  # an initial only: never linked on names
     pupil.mis_student_id, old.upn = old.id, "K801200012345"
     await session.flush()
-    await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
+    await disconnect_school(session, school.school_id, trigger=RunTrigger.MANUAL, actor="admin", revoke=False)
     old.deleted_at = utc_now()
     new = MisStudent(school_id=school.school_id, wonde_id="S0-NEW", forename="Amelia", surname="Hartley", upn=old.upn)
     session.add(new)
@@ -174,7 +175,7 @@ async def test_an_archived_account_remembered_from_before_a_disconnect_comes_bac
     pupil = school.pupils[0]
     pupil.mis_student_id = school.students[0].id
     await session.flush()
-    await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
+    await disconnect_school(session, school.school_id, trigger=RunTrigger.MANUAL, actor="admin", revoke=False)
     pupil.archived_at = utc_now()
     session.add(decide(school, school.form, "import"))
     await session.flush()

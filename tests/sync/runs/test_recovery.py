@@ -15,6 +15,7 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.kit.time import utc_now
 from app.models import School, SyncRun, WebhookEvent
+from app.models.sync_run import RunTrigger
 from app.sync.reconcile.flow import INTERRUPTED_READ, run_sync
 from app.sync.reconcile.service import start_sync
 from app.sync.runs.recovery import Policy, Waiting, plan_recovery, recover, verdict
@@ -83,9 +84,11 @@ def test_a_webhook_event_gives_up_after_its_attempts_not_its_requeues() -> None:
 
 def test_plan_recovery_looks_up_each_items_own_job_id() -> None:
     merge, sync, event = _run("merge"), _run("reconcile"), Waiting("event", uuid.uuid4(), "webhook", NOW, 0)
-    assert merge.job == ("merge_school", f"merge:{merge.id}")
-    assert sync.job == ("sync_school", f"sync:{sync.id}")
-    assert event.job == ("process_webhook", f"webhook:{event.id}")
+    assert [(w.job.name if w.job else None, w.job_id) for w in (merge, sync, event)] == [
+        ("merge_school", f"merge:{merge.id}"),
+        ("sync_school", f"sync:{sync.id}"),
+        ("process_webhook", f"webhook:{event.id}"),
+    ]
     decided = plan_recovery([merge, sync], {f"merge:{merge.id}": "in_progress"}, NOW)
     assert [v.action for _, v in decided] == ["leave", "requeue"]
 
@@ -131,7 +134,7 @@ async def test_a_run_whose_job_redis_lost_is_sent_again_then_given_up_and_the_sc
         assert run.status == "failed"
         assert run.error and "kept stopping" in run.error
         # The school is no longer blocked: a new sync can be queued.
-        assert (await start_sync(session, school_id, trigger="manual", actor="t")).status == "queued"
+        assert (await start_sync(session, school_id, trigger=RunTrigger.MANUAL, actor="t")).status == "queued"
         await session.commit()
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
 from app.models import SyncRun
+from app.models.sync_run import RunTrigger
 from app.sync.apply import apply_plan
 from app.sync.connection.service import disconnect_school
 from app.sync.core.changes import ArchivePupil, Plan
@@ -26,7 +27,7 @@ async def test_links_carried_in_memory_equal_the_school_read_again(session: Asyn
         pupil.mis_student_id = student.id
     school.band.mis_class_id = school.form.id
     await session.flush()
-    await disconnect_school(session, school.school_id, trigger="manual", actor="admin", revoke=False)
+    await disconnect_school(session, school.school_id, trigger=RunTrigger.MANUAL, actor="admin", revoke=False)
     school.pupils[0].archived_at = utc_now()  # left while disconnected, and is back in the MIS
     await session.flush()
 
