@@ -23,7 +23,8 @@ from app.sync.onboarding.service import preview
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.checks import footprint
 from tests.fixtures.database import Committed, savepoint_sessionmaker
-from tests.fixtures.schools import decide, small_school, small_school_ready_to_merge
+from tests.fixtures.pdf import page_texts
+from tests.fixtures.schools import NAMES, decide, small_school, small_school_ready_to_merge
 
 
 async def test_the_preview_warns_when_a_band_would_lose_pupils_to_other_classes(session: AsyncSession) -> None:
@@ -144,12 +145,30 @@ async def test_login_details_as_printable_cards_then_gone(
     run = SyncRun(school_id=school.school_id, kind="merge", trigger="manual", status="queued")
     session.add(run)
     await session.commit()
-    assert (
-        await run_merge(savepoint_sessionmaker(connection), SecretBox(settings.encryption_key), run.id) == "succeeded"
-    )
+    box = SecretBox(settings.encryption_key)
+    assert await run_merge(savepoint_sessionmaker(connection), box, run.id) == "succeeded"
+    # What each new account's card must show: its name, username and (decrypted here) password.
+    waiting = (
+        await session.execute(
+            select(Pupil.first_name, Pupil.last_name, Pupil.username, Credential.password_encrypted)
+            .join(Credential, Credential.pupil_id == Pupil.id)
+            .where(Credential.school_id == school.school_id)
+        )
+    ).all()
+    expected = {
+        (f"{first} {last}", "Username", username, "Password", box.decrypt(secret))
+        for first, last, username, secret in waiting
+        if secret is not None
+    }
+    assert {card[0] for card in expected} == {f"{first} {last}" for first, last in NAMES[5:]}
     url = f"/v1/schools/{school.school_id}/runs/{run.id}/credentials"
     pdf = await client.get(url, params={"format": "pdf"}, headers=auth(school.school_id))
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
-    assert pdf.content.startswith(b"%PDF")
+    # One sheet: the five new accounts of 4C (the band the import made), a card each.
+    [sheet] = page_texts(pdf.content)
+    assert sheet[0] == "Small Primary - 4C"
+    cards = [tuple(sheet[i : i + 5]) for i in range(1, len(sheet), 5)]
+    assert len(cards) == len(set(cards)) == 5
+    assert set(cards) == expected
     assert (await client.get(url, params={"format": "json"}, headers=auth(school.school_id))).json() == []
