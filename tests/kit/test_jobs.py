@@ -1,0 +1,50 @@
+"""Jobs, over real Redis: collected on the session until it commits, sent to the queue with their ids
+(a second copy of a waiting job is dropped), their state read back, and a finished job forgotten so
+that its id can be sent again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.kit.jobs import Job, JobQueue, enqueue, take_pending
+from tests.fixtures.worker import run_burst_worker
+
+DONE: list[tuple[str, int]] = []
+
+
+async def kit_echo(ctx: dict[str, Any], text: str, *, times: int = 1) -> str:
+    DONE.append((text, times))
+    return text * times
+
+
+def test_enqueued_jobs_wait_on_the_session_and_are_taken_once(session: AsyncSession) -> None:
+    enqueue(session, "merge_school", "run-1", job_id="merge:run-1")
+    enqueue(session, "ping_school", "s1", "run-2", force=True)
+    assert take_pending(session) == [
+        Job("merge_school", ("run-1",), "merge:run-1"),
+        Job("ping_school", ("s1", "run-2"), None, {"force": True}),
+    ]
+    assert take_pending(session) == []
+
+
+async def test_a_job_is_sent_once_per_id_run_and_forgotten(queue: JobQueue, settings: Settings) -> None:
+    job = Job("kit_echo", ("ab",), "echo:1", {"times": 2})
+    assert await queue.state("echo:1") == "not_found"
+    await queue.send([job, job])
+    assert await queue.state("echo:1") == "queued"
+    assert len(await queue.redis.zrange(queue.queue_name, 0, -1)) == 1  # the copy was dropped
+
+    DONE.clear()
+    await run_burst_worker(settings.model_copy(update={"queue_name": queue.queue_name}), [kit_echo])
+    assert DONE == [("ab", 2)]
+    assert await queue.state("echo:1") == "complete"
+    await queue.send([job])  # a finished job's kept result still holds its id
+    assert await queue.state("echo:1") == "complete"
+
+    await queue.forget("echo:1")
+    assert await queue.state("echo:1") == "not_found"
+    await queue.send([job])
+    assert await queue.state("echo:1") == "queued"
