@@ -76,7 +76,7 @@ async def revoke_wonde_access(ctx: JobContext, run_id: str) -> str:
 
 
 async def merge_school(ctx: JobContext, run_id: str) -> str:
-    """Apply a queued merge (``app.sync.onboarding.merge``), all or nothing."""
+    """Apply a queued merge (``app.sync.onboarding.flow``), all or nothing."""
     with log_context(run_id=run_id):
         return await run_merge(ctx["sessionmaker"], ctx["secret_box"], uuid.UUID(run_id))
 

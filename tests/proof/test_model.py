@@ -547,6 +547,7 @@ class SchoolModel(RuleBasedStateMachine):
         record("model: steps checked", cases=self.steps)
 
 
+@pytest.mark.slow
 def test_the_promises_hold_over_random_histories(live_settings: Settings, sandbox: SandboxServer) -> None:
     SchoolModel.app_settings = live_settings
     SchoolModel.sandbox = sandbox

@@ -5,7 +5,9 @@ Real arq worker processes (``tests/fixtures/worker_process.py``) run the real jo
 database, a queue of their own and the Wonde sandbox. Each case kills the first worker a random time
 after it took the job (a seeded delay), checks the school's state is exactly what it was before or
 exactly the finished result, then lets arq's in-progress key expire (waited out for real in one
-merge case, skipped ahead in the others) and starts a fresh worker, which must finish the run.
+merge case, skipped ahead in the others) and starts a fresh worker, which must finish the run. One more
+case kills a worker at the one moment that matters most to a merge: its whole journal written, nothing
+committed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
+import sys
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -27,6 +31,7 @@ from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
 from app.models import SyncRun
+from app.sync.onboarding.flow import run_merge
 from app.sync.reconcile.flow import INTERRUPTED_READ
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
@@ -36,12 +41,20 @@ from tests.fixtures.checks import (
     assert_merged,
     assert_no_duplicates,
     by_mis_ids,
+    footprint,
     run_of,
 )
 from tests.fixtures.database import Committed
 from tests.fixtures.queue import drop_queue
 from tests.fixtures.report import record
-from tests.fixtures.schools import merge, mis_events, queue_merge, queue_sync, school_ready_to_merge
+from tests.fixtures.schools import (
+    merge,
+    mis_events,
+    queue_merge,
+    queue_sync,
+    school_ready_to_merge,
+    small_school_ready_to_merge,
+)
 from tests.fixtures.worker import WorkerEnv, expire_in_progress, wait_until_picked_up
 
 pytestmark = pytest.mark.proof
@@ -193,6 +206,63 @@ async def test_sigkill_during_a_sync_resumes_it_and_the_school_follows_the_mis(
     if killed_in == "reading":
         assert len(reads) == 2
     record("faults: SIGKILL worker during sync (read, then reconcile)", lost_or_duplicated=duplicated)
+
+
+# A worker process that stops right after the merge wrote its whole journal, before the commit.
+KILLED_WORKER = """
+import asyncio, sys, uuid
+from app.config import Settings
+from app.db import create_engine, create_sessionmaker
+from app.kit.crypto import SecretBox
+from app.sync import apply as apply_module
+from app.sync.onboarding.flow import run_merge
+
+real_record = apply_module.record
+
+async def record_then_hang(*args, **kwargs):
+    await real_record(*args, **kwargs)
+    print("written", flush=True)
+    await asyncio.sleep(60)
+
+apply_module.record = record_then_hang
+
+async def main():
+    settings = Settings(database_url=sys.argv[1])
+    engine = create_engine(settings.database_url)
+    await run_merge(create_sessionmaker(engine), SecretBox(settings.encryption_key), uuid.UUID(sys.argv[2]))
+
+asyncio.run(main())
+"""
+
+
+async def test_a_worker_killed_after_the_journal_before_the_commit_changes_nothing_and_the_rerun_completes(
+    committed: Committed, settings: Settings, database_url: str
+) -> None:
+    """The moment the seeded kills above may miss: every change written, none committed."""
+    school_id, run_id = await small_school_ready_to_merge(committed)
+    before = await footprint(committed.sessionmaker, school_id)
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        KILLED_WORKER,
+        database_url,
+        str(run_id),
+        stdout=asyncio.subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    assert worker.stdout is not None
+    line = await asyncio.wait_for(worker.stdout.readline(), timeout=30)
+    assert line.strip() == b"written"  # every change is written, not yet committed
+    worker.send_signal(signal.SIGKILL)
+    await worker.wait()
+    assert await footprint(committed.sessionmaker, school_id) == before
+    async with committed.sessionmaker() as session:
+        run = await session.get(SyncRun, run_id)
+        assert run is not None
+        assert run.status == "queued"  # so the queue's retry picks it up
+    assert await run_merge(committed.sessionmaker, SecretBox(settings.encryption_key), run_id) == "succeeded"
+    assert (await footprint(committed.sessionmaker, school_id))[:2] == (10, 10)
+    record("faults: SIGKILL worker after the merge's journal, before its commit")
 
 
 def test_some_kills_landed_mid_run() -> None:

@@ -1,15 +1,11 @@
-"""Merge against the real database: what the preview warns about, all-or-nothing application, a
-killed worker, and what happens to passwords."""
+"""Merge against the real database: what the preview warns about, all-or-nothing application (a
+worker SIGKILLed mid-merge is in tests/proof/test_worker_kill.py), what the journal records, and
+what happens to passwords."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import sys
-import uuid
+from collections import Counter
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -19,13 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
-from app.models import BandMembership, Change, Credential, Pupil, SyncRun
+from app.models import Change, Credential, Pupil, SyncRun
 from app.pupils import credentials
+from app.sync.core.changes import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand, RestorePupil
 from app.sync.onboarding.flow import run_merge
-from app.sync.onboarding.service import preview
+from app.sync.onboarding.service import compute_plan, preview
 from tests.fixtures.app import TokenFactory
+from tests.fixtures.checks import footprint
 from tests.fixtures.database import Committed, savepoint_sessionmaker
-from tests.fixtures.schools import decide, small_school
+from tests.fixtures.pdf import page_texts
+from tests.fixtures.schools import NAMES, decide, small_school, small_school_ready_to_merge
 
 
 async def test_the_preview_warns_when_a_band_would_lose_pupils_to_other_classes(session: AsyncSession) -> None:
@@ -50,38 +49,23 @@ async def test_matching_a_band_to_its_own_form_warns_of_nothing(session: AsyncSe
     assert shown.counts["pupils_linked"] == 5
 
 
-async def _committed_school(committed: Committed) -> tuple[str, uuid.UUID]:
-    async with committed.sessionmaker() as session:
-        school = await small_school(session, committed.track(f"merge-{uuid.uuid4().hex[:8]}"))
-        session.add_all(
-            [decide(school, school.form, "match", school.band), decide(school, school.other_form, "import")]
-        )
-        run = SyncRun(school_id=school.school_id, kind="merge", trigger="manual", status="queued", actor="test")
-        session.add(run)
-        await session.commit()
-        return school.school_id, run.id
-
-
-async def _footprint(committed: Committed, school_id: str) -> tuple[int, int, int, int]:
-    """Pupils, linked pupils, memberships and journal entries of the school."""
-    async with committed.sessionmaker() as session:
-
-        async def count(model: Any, *conditions: Any) -> int:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0)
-
-        return (
-            await count(Pupil, Pupil.school_id == school_id),
-            await count(Pupil, Pupil.school_id == school_id, Pupil.mis_student_id.is_not(None)),
-            await count(BandMembership, BandMembership.school_id == school_id),
-            await count(Change, Change.school_id == school_id),
-        )
+# The journal action each kind of planned change is recorded under (stored data: these never change).
+JOURNAL_ACTIONS: dict[type, str] = {
+    LinkBand: "link_band",
+    CreateBand: "create_band",
+    LinkPupil: "link_pupil",
+    CreatePupil: "create_pupil",
+    AddToBand: "add_to_band",
+    RemoveFromBand: "remove_from_band",
+    RestorePupil: "restore_pupil",
+}
 
 
 async def test_a_failure_half_way_leaves_everything_as_it_was(
     committed: Committed, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    school_id, run_id = await _committed_school(committed)
-    before = await _footprint(committed, school_id)
+    school_id, run_id = await small_school_ready_to_merge(committed)
+    before = await footprint(committed.sessionmaker, school_id)
     box = SecretBox(settings.encryption_key)
 
     async def fail_at_the_journal(*args: object, **kwargs: object) -> None:
@@ -90,7 +74,7 @@ async def test_a_failure_half_way_leaves_everything_as_it_was(
     monkeypatch.setattr("app.sync.apply.record", fail_at_the_journal)
     with pytest.raises(RuntimeError):
         await run_merge(committed.sessionmaker, box, run_id)
-    assert await _footprint(committed, school_id) == before
+    assert await footprint(committed.sessionmaker, school_id) == before
     async with committed.sessionmaker() as session:
         failed = await session.get(SyncRun, run_id)
         assert failed is not None
@@ -99,68 +83,33 @@ async def test_a_failure_half_way_leaves_everything_as_it_was(
         session.add(retry)
         await session.commit()
     monkeypatch.undo()
-    assert await run_merge(committed.sessionmaker, box, retry.id) == "succeeded"
-    pupils, linked, _, journal = await _footprint(committed, school_id)
-    assert (pupils, linked) == (10, 10)
-    assert journal > 0
-
-
-KILLED_WORKER = """
-import asyncio, sys, uuid
-from app.config import Settings
-from app.db import create_engine, create_sessionmaker
-from app.kit.crypto import SecretBox
-from app.sync import apply as apply_module
-from app.sync.onboarding.flow import run_merge
-
-real_record = apply_module.record
-
-async def record_then_hang(*args, **kwargs):
-    await real_record(*args, **kwargs)
-    print("written", flush=True)
-    await asyncio.sleep(60)
-
-apply_module.record = record_then_hang
-
-async def main():
-    settings = Settings(database_url=sys.argv[1])
-    engine = create_engine(settings.database_url)
-    await run_merge(create_sessionmaker(engine), SecretBox(settings.encryption_key), uuid.UUID(sys.argv[2]))
-
-asyncio.run(main())
-"""
-
-
-async def test_a_worker_killed_mid_merge_changes_nothing_and_the_rerun_completes(
-    committed: Committed, settings: Settings, database_url: str
-) -> None:
-    school_id, run_id = await _committed_school(committed)
-    before = await _footprint(committed, school_id)
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        KILLED_WORKER,
-        database_url,
-        str(run_id),
-        stdout=asyncio.subprocess.PIPE,
-        env=os.environ.copy(),
-    )
-    assert worker.stdout is not None
-    line = await asyncio.wait_for(worker.stdout.readline(), timeout=30)
-    assert line.strip() == b"written"  # every change is written, not yet committed
-    worker.send_signal(signal.SIGKILL)
-    await worker.wait()
-    assert await _footprint(committed, school_id) == before
     async with committed.sessionmaker() as session:
-        run = await session.get(SyncRun, run_id)
-        assert run is not None
-        assert run.status == "queued"  # so the queue's retry picks it up
-    assert await run_merge(committed.sessionmaker, SecretBox(settings.encryption_key), run_id) == "succeeded"
-    assert (await _footprint(committed, school_id))[:2] == (10, 10)
+        _, _, plan = await compute_plan(session, school_id)
+    assert await run_merge(committed.sessionmaker, box, retry.id) == "succeeded"
+    pupils, linked, _, _ = await footprint(committed.sessionmaker, school_id)
+    assert (pupils, linked) == (10, 10)
+    # The journal is the plan, one applied entry per change, all of the retry: 4B's band follows its
+    # class and its five pupils are linked; 4C becomes a band with five new accounts in it.
+    async with committed.sessionmaker() as session:
+        journal = list(await session.scalars(select(Change).where(Change.school_id == school_id)))
+    assert {(c.run_id, c.status) for c in journal} == {(retry.id, "applied")}
+    actions = Counter(c.action for c in journal)
+    assert actions == {"link_band": 1, "link_pupil": 5, "create_band": 1, "create_pupil": 5, "add_to_band": 5}
+    assert actions == Counter(JOURNAL_ACTIONS[type(change)] for change in plan.changes)
+    by_action: dict[str, list[Change]] = {}
+    for entry in journal:
+        by_action.setdefault(entry.action, []).append(entry)
+    assert {c.after["container"] for c in by_action["link_band"] + by_action["create_band"] if c.after} == {
+        "C-4B",
+        "C-4C",
+    }
+    assert sorted(c.after["student"] for c in by_action["link_pupil"] + by_action["create_pupil"] if c.after) == [
+        f"S{i}" for i in range(10)
+    ]
 
 
 async def test_passwords_are_hashed_and_their_plaintext_goes_when_due(committed: Committed, settings: Settings) -> None:
-    school_id, run_id = await _committed_school(committed)
+    school_id, run_id = await small_school_ready_to_merge(committed)
     box = SecretBox(settings.encryption_key)
     assert await run_merge(committed.sessionmaker, box, run_id) == "succeeded"
     async with committed.sessionmaker() as session:
@@ -196,12 +145,30 @@ async def test_login_details_as_printable_cards_then_gone(
     run = SyncRun(school_id=school.school_id, kind="merge", trigger="manual", status="queued")
     session.add(run)
     await session.commit()
-    assert (
-        await run_merge(savepoint_sessionmaker(connection), SecretBox(settings.encryption_key), run.id) == "succeeded"
-    )
+    box = SecretBox(settings.encryption_key)
+    assert await run_merge(savepoint_sessionmaker(connection), box, run.id) == "succeeded"
+    # What each new account's card must show: its name, username and (decrypted here) password.
+    waiting = (
+        await session.execute(
+            select(Pupil.first_name, Pupil.last_name, Pupil.username, Credential.password_encrypted)
+            .join(Credential, Credential.pupil_id == Pupil.id)
+            .where(Credential.school_id == school.school_id)
+        )
+    ).all()
+    expected = {
+        (f"{first} {last}", "Username", username, "Password", box.decrypt(secret))
+        for first, last, username, secret in waiting
+        if secret is not None
+    }
+    assert {card[0] for card in expected} == {f"{first} {last}" for first, last in NAMES[5:]}
     url = f"/v1/schools/{school.school_id}/runs/{run.id}/credentials"
     pdf = await client.get(url, params={"format": "pdf"}, headers=auth(school.school_id))
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
-    assert pdf.content.startswith(b"%PDF")
+    # One sheet: the five new accounts of 4C (the band the import made), a card each.
+    [sheet] = page_texts(pdf.content)
+    assert sheet[0] == "Small Primary - 4C"
+    cards = [tuple(sheet[i : i + 5]) for i in range(1, len(sheet), 5)]
+    assert len(cards) == len(set(cards)) == 5
+    assert set(cards) == expected
     assert (await client.get(url, params={"format": "json"}, headers=auth(school.school_id))).json() == []

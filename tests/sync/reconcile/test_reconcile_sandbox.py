@@ -22,6 +22,9 @@ from tests.fixtures.checks import assert_copycat
 from tests.fixtures.database import Committed
 from tests.fixtures.schools import new_run, onboarded
 
+# Each onboards a 300-pupil school, then syncs it several times: 6-20 s a test on 2 shared cores.
+pytestmark = pytest.mark.slow
+
 
 async def _sync(committed: Committed, wonde: WondeClient, box: SecretBox, school_id: str) -> dict[str, Any]:
     run_id = await new_run(committed.sessionmaker, school_id, "reconcile")
