@@ -60,18 +60,18 @@ from sqlalchemy.pool import NullPool
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import (
+from tests.fixtures.app import TokenFactory
+from tests.fixtures.database import (
     RUN_TAG,
-    TokenFactory,
     _admin_execute,
-    _savepoint_sessionmaker,
     alembic_config,
     database_url_for,
     drop_database,
+    savepoint_sessionmaker,
 )
 
 FIXTURE: dict[str, Any] = json.loads(
-    gzip.decompress((Path(__file__).parents[1] / "fixtures" / "journal_v1.json.gz").read_bytes())
+    gzip.decompress((Path(__file__).parents[2] / "fixtures" / "journal_v1.json.gz").read_bytes())
 )
 SCHOOLS: dict[str, dict[str, Any]] = {school["id"]: school for school in FIXTURE["schools"]}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -157,7 +157,7 @@ def application(settings: Settings) -> FastAPI:
 async def app(application: FastAPI, connection: AsyncConnection) -> AsyncIterator[FastAPI]:
     """The conftest's ``app`` (requests commit to savepoints of the test's transaction), made once."""
     async with application.router.lifespan_context(application):
-        application.state.sessionmaker = _savepoint_sessionmaker(connection)
+        application.state.sessionmaker = savepoint_sessionmaker(connection)
         yield application
 
 
