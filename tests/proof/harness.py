@@ -26,7 +26,7 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import (
     Band,
     BandMembership,
-    Change,
+    ChangeRow,
     MisClass,
     MisMembership,
     MisStudent,
@@ -228,9 +228,9 @@ async def snapshot(sessionmaker: Sessionmaker, school_id: str) -> dict[str, Any]
         ).all()
         journal = (
             await session.execute(
-                select(Change.action, func.count())
-                .where(Change.school_id == school_id, Change.status.in_(("applied", "held")))
-                .group_by(Change.action)
+                select(ChangeRow.action, func.count())
+                .where(ChangeRow.school_id == school_id, ChangeRow.status.in_(("applied", "held")))
+                .group_by(ChangeRow.action)
             )
         ).all()
     pupil_key = {
@@ -266,8 +266,8 @@ async def assert_no_duplicates(sessionmaker: Sessionmaker, school_id: str) -> in
         entries = Counter(
             (
                 await session.execute(
-                    select(Change.run_id, Change.entity_type, Change.entity_id, Change.action).where(
-                        Change.school_id == school_id
+                    select(ChangeRow.run_id, ChangeRow.entity_type, ChangeRow.entity_id, ChangeRow.action).where(
+                        ChangeRow.school_id == school_id
                     )
                 )
             ).all()

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
-from app.models import BandMembership, Change, Credential, Pupil, SyncRun
+from app.models import BandMembership, ChangeRow, Credential, Pupil, SyncRun
 from app.pupils import credentials
 from app.sync.onboarding.flow import run_merge
 from app.sync.onboarding.service import preview
@@ -72,7 +72,7 @@ async def _footprint(committed: Committed, school_id: str) -> tuple[int, int, in
             await count(Pupil, Pupil.school_id == school_id),
             await count(Pupil, Pupil.school_id == school_id, Pupil.mis_student_id.is_not(None)),
             await count(BandMembership, BandMembership.school_id == school_id),
-            await count(Change, Change.school_id == school_id),
+            await count(ChangeRow, ChangeRow.school_id == school_id),
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Change, School, SyncRun
+from app.models import ChangeRow, School, SyncRun
 from tests.conftest import TokenFactory
 
 
@@ -20,7 +20,7 @@ async def test_a_held_change_is_decided_once(
     run = SyncRun(school_id=school.id, kind="reconcile", trigger="manual", status="succeeded")
     session.add(run)
     await session.flush()
-    held = Change(
+    held = ChangeRow(
         school_id=school.id,
         run_id=run.id,
         entity_type="band",

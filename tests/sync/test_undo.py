@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Change, Pupil, SyncRun
+from app.models import ChangeRow, Pupil, SyncRun
 from app.sync.connection.service import disconnect_school
 from app.sync.journal.undo import UndoBlocked, undo_run
 from app.sync.journal.writer import Entry, record
@@ -38,5 +38,5 @@ async def test_undo_is_refused_when_the_old_record_now_follows_another_account(s
         await undo_run(session, school.school_id, disconnect_id, "admin")
     await session.rollback()
     assert await session.scalar(select(Pupil.mis_student_id).where(Pupil.id == first_id)) is None
-    statuses = await session.scalars(select(Change.status).where(Change.run_id == disconnect_id))
+    statuses = await session.scalars(select(ChangeRow.status).where(ChangeRow.run_id == disconnect_id))
     assert set(statuses) == {"applied"}

@@ -16,7 +16,7 @@ from app.errors import NotAuthenticated, PupilNotFound, SchoolNotFound, error_re
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.repository import SchoolScoped, paginate
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
-from app.models import Change
+from app.models import ChangeRow
 from app.pupils.service import get_pupil
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["journal"], route_class=UnitOfWorkRoute)
@@ -40,8 +40,8 @@ class JournalEntry(BaseModel):
     model_config = {"from_attributes": True}
 
 
-class ChangeRepository(SchoolScoped[Change]):
-    model = Change
+class ChangeRepository(SchoolScoped[ChangeRow]):
+    model = ChangeRow
 
 
 @router.get("/changes", response_model=Page[JournalEntry], responses=error_responses(NotAuthenticated, SchoolNotFound))
@@ -58,19 +58,19 @@ async def list_changes(
     until: Annotated[datetime | None, Query()] = None,
 ) -> Page[JournalEntry]:
     """The journal, newest first, filtered by run, pupil, band, kind of change or time."""
-    statement = ChangeRepository(session, school_id).for_school().order_by(Change.id.desc())
+    statement = ChangeRepository(session, school_id).for_school().order_by(ChangeRow.id.desc())
     for column, value in (
-        (Change.run_id, run_id),
-        (Change.pupil_id, pupil_id),
-        (Change.band_id, band_id),
-        (Change.action, action),
+        (ChangeRow.run_id, run_id),
+        (ChangeRow.pupil_id, pupil_id),
+        (ChangeRow.band_id, band_id),
+        (ChangeRow.action, action),
     ):
         if value is not None:
             statement = statement.where(column == value)
     if since is not None:
-        statement = statement.where(Change.created_at >= since)
+        statement = statement.where(ChangeRow.created_at >= since)
     if until is not None:
-        statement = statement.where(Change.created_at < until)
+        statement = statement.where(ChangeRow.created_at < until)
     items, total = await paginate(session, statement, page)
     return page_of(JournalEntry, items, total, page)
 
@@ -84,6 +84,6 @@ async def pupil_timeline(school_id: str, pupil_id: uuid.UUID, _: SchoolReader, s
     """Everything that happened to one account, oldest first: created, linked, renamed, moved, left, returned."""
     await get_pupil(session, school_id, pupil_id)
     rows = await session.scalars(
-        select(Change).where(Change.school_id == school_id, Change.pupil_id == pupil_id).order_by(Change.id)
+        select(ChangeRow).where(ChangeRow.school_id == school_id, ChangeRow.pupil_id == pupil_id).order_by(ChangeRow.id)
     )
     return list(rows)

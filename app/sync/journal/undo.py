@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
-from app.models import Band, BandMembership, Change, MisClass, MisGroup, Pupil, School, SyncRun
+from app.models import Band, BandMembership, ChangeRow, MisClass, MisGroup, Pupil, School, SyncRun
 from app.sync.journal.writer import Entry, record
 from app.sync.runs.service import claim_school, get_run
 
@@ -56,7 +56,7 @@ async def _relink(session: AsyncSession, school_id: str, pupil: Pupil, student: 
     pupil.mis_student_id = student
 
 
-async def _revert(session: AsyncSession, school_id: str, change: Change) -> None:
+async def _revert(session: AsyncSession, school_id: str, change: ChangeRow) -> None:
     before, now = change.before or {}, utc_now()
     pupil = await session.get(Pupil, change.pupil_id) if change.pupil_id else None
     band = await session.get(Band, change.band_id) if change.band_id else None
@@ -113,20 +113,22 @@ async def undo_run(session: AsyncSession, school_id: str, run_id: uuid.UUID, act
     await get_run(session, school_id, run_id)
     applied = list(
         await session.scalars(
-            select(Change).where(Change.run_id == run_id, Change.status == "applied").order_by(Change.id.desc())
+            select(ChangeRow)
+            .where(ChangeRow.run_id == run_id, ChangeRow.status == "applied")
+            .order_by(ChangeRow.id.desc())
         )
     )
     if not applied:
         raise NothingToUndo()
     touched = {(c.entity_type, c.entity_id) for c in applied}
     later = await session.scalar(
-        select(Change.run_id)
+        select(ChangeRow.run_id)
         .where(
-            Change.school_id == school_id,
-            Change.run_id != run_id,
-            Change.id > min(c.id for c in applied),
-            Change.status == "applied",
-            or_(*(and_(Change.entity_type == t, Change.entity_id == i) for t, i in touched)),
+            ChangeRow.school_id == school_id,
+            ChangeRow.run_id != run_id,
+            ChangeRow.id > min(c.id for c in applied),
+            ChangeRow.status == "applied",
+            or_(*(and_(ChangeRow.entity_type == t, ChangeRow.entity_id == i) for t, i in touched)),
         )
         .limit(1)
     )

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Change
+from app.models import ChangeRow
 
 
 def id_text(value: uuid.UUID | None) -> str | None:
@@ -37,7 +37,7 @@ async def record(
     if not entries:
         return
     await session.execute(
-        insert(Change),
+        insert(ChangeRow),
         [
             {
                 "school_id": school_id,

@@ -17,7 +17,7 @@ from app.kit.crypto import SecretBox
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.models import (
-    Change as Journal,
+    ChangeRow as Journal,
 )
 from app.models import (
     SyncRun,

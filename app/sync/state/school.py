@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import (
     Band,
     BandMembership,
-    Change,
+    ChangeRow,
     MisClass,
     MisGroup,
     MisMembership,
@@ -153,9 +153,13 @@ async def remembered_links(
     student the MIS has since renumbered (a migration while disconnected) is found again by UPN, when
     exactly one live student has it."""
     rows = await session.execute(
-        select(Change.pupil_id, Change.before)
-        .where(Change.school_id == school_id, Change.action.in_(TAKEN_FROM_STUDENT), Change.status == "applied")
-        .order_by(Change.id)
+        select(ChangeRow.pupil_id, ChangeRow.before)
+        .where(
+            ChangeRow.school_id == school_id,
+            ChangeRow.action.in_(TAKEN_FROM_STUDENT),
+            ChangeRow.status == "applied",
+        )
+        .order_by(ChangeRow.id)
     )
     live = {s.id: s for s in live_students}
     live_ids = {s.wonde_id: s.id for s in live.values()}
