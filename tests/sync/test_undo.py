@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ChangeRow, Pupil, SyncRun
+from app.models import ChangeRow, Entity, Pupil, SyncRun
 from app.sync.connection.service import disconnect_school
+from app.sync.journal.entries import Action, Entry
 from app.sync.journal.undo import UndoBlocked, undo_run
-from app.sync.journal.writer import Entry, record
+from app.sync.journal.writer import record
 from tests.sync.merge_helpers import small_school
 
 
@@ -29,7 +30,9 @@ async def test_undo_is_refused_when_the_old_record_now_follows_another_account(s
     session.add(later)
     second.mis_student_id = school.students[0].id
     await session.flush()
-    link = Entry("pupil", str(second.id), "link_pupil", {"mis_student_id": None}, {"student": "S0"}, second.id)
+    link = Entry(
+        Entity.PUPIL, str(second.id), Action.LINK_PUPIL, {"mis_student_id": None}, {"student": "S0"}, second.id
+    )
     await record(session, school.school_id, later.id, "admin", [link])
     await session.commit()
 

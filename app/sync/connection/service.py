@@ -17,7 +17,8 @@ from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.models import Band, Pupil, School, SyncRun, UploaderDecision
-from app.sync.journal.writer import Entry, id_text, record
+from app.sync.journal.entries import unlinked_band, unlinked_pupil
+from app.sync.journal.writer import record
 from app.sync.runs.service import claim_school
 
 
@@ -46,27 +47,7 @@ async def disconnect_school(
     pupils = list(
         await session.scalars(select(Pupil).where(Pupil.school_id == school_id, Pupil.mis_student_id.is_not(None)))
     )
-    entries = [
-        Entry(
-            "band",
-            str(band.id),
-            "unlink_band",
-            {"mis_class_id": id_text(band.mis_class_id), "mis_group_id": id_text(band.mis_group_id)},
-            {"mis_class_id": None, "mis_group_id": None},
-            band_id=band.id,
-        )
-        for band in bands
-    ] + [
-        Entry(
-            "pupil",
-            str(p.id),
-            "unlink_pupil",
-            {"mis_student_id": id_text(p.mis_student_id)},
-            {"mis_student_id": None},
-            pupil_id=p.id,
-        )
-        for p in pupils
-    ]
+    entries = [unlinked_band(band) for band in bands] + [unlinked_pupil(pupil) for pupil in pupils]
     await record(session, school_id, run.id, actor, entries)
     await session.execute(update(Band).where(Band.school_id == school_id).values(mis_class_id=None, mis_group_id=None))
     await session.execute(update(Pupil).where(Pupil.school_id == school_id).values(mis_student_id=None))

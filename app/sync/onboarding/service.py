@@ -14,6 +14,7 @@ from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotF
 from app.kit.jobs import enqueue
 from app.kit.locking import lock_school
 from app.models import SyncRun, UploaderDecision
+from app.sync.core.changes import MERGE_CHANGES
 from app.sync.core.matching import MatchResult, match
 from app.sync.core.merge_plan import (
     AddToBand,
@@ -25,6 +26,7 @@ from app.sync.core.merge_plan import (
     RemoveFromBand,
     plan_merge,
 )
+from app.sync.journal.entries import counts
 from app.sync.runs.service import claim_school
 from app.sync.state.school import SchoolState, load_state, match_input, merge_state
 
@@ -245,7 +247,7 @@ async def preview(session: AsyncSession, school_id: str) -> dict[str, Any]:
         for band, pupils in plan.leaving().items()
     ]
     return {
-        "counts": plan.counts(),
+        "counts": counts(plan.changes, MERGE_CHANGES),
         "unresolved": len(unresolved(state, result)),
         "bands_to_create": [
             {"wonde_class_id": c.container, "name": c.name} for c in plan.changes if isinstance(c, CreateBand)

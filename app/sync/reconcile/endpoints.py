@@ -12,8 +12,7 @@ from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_respon
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.schools.service import get_school
-from app.sync.core import changes as kinds
-from app.sync.core.changes import Plan
+from app.sync.journal.entries import nonzero_counts
 from app.sync.reconcile import held, service
 from app.sync.runs.schemas import Run
 from app.sync.runs.service import SyncAlreadyRunning
@@ -86,8 +85,8 @@ async def sync_preview(school_id: str, _: SchoolReader, session: Session) -> Syn
     """What a sync would do now from the last read of the MIS: what applies at once and what would be held."""
     school = await get_school(session, school_id)
     decision = (await service.plan_for(session, school))[1]
-    apply = {k: v for k, v in Plan(list(decision.apply)).counts(tuple(kinds.LABELS)).items() if v}
-    held = {k: v for k, v in Plan([h.change for h in decision.held]).counts(tuple(kinds.LABELS)).items() if v}
+    apply = nonzero_counts(decision.apply)
+    held = nonzero_counts(h.change for h in decision.held)
     return SyncPreview(
         summary=_sentence(apply | held), apply=apply, held=held, held_reasons=sorted({h.reason for h in decision.held})
     )

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import (
     Band,
     BandMembership,
-    ChangeRow,
     MisClass,
     MisGroup,
     MisMembership,
@@ -25,6 +24,7 @@ from app.models import (
 from app.sync.core.matching import AppBand, AppPupil, MatchInput, MatchResult, MisContainer
 from app.sync.core.matching import MisStudent as MatchStudent
 from app.sync.core.merge_plan import MergeState, StudentFacts
+from app.sync.journal.repository import ChangeRepository
 
 
 @dataclass(frozen=True)
@@ -152,15 +152,7 @@ async def remembered_links(
     such change of each account counts): the student gets that account back, not a second one. A
     student the MIS has since renumbered (a migration while disconnected) is found again by UPN, when
     exactly one live student has it."""
-    rows = await session.execute(
-        select(ChangeRow.pupil_id, ChangeRow.before)
-        .where(
-            ChangeRow.school_id == school_id,
-            ChangeRow.action.in_(TAKEN_FROM_STUDENT),
-            ChangeRow.status == "applied",
-        )
-        .order_by(ChangeRow.id)
-    )
+    rows = await ChangeRepository(session, school_id).taken_from_student()
     live = {s.id: s for s in live_students}
     live_ids = {s.wonde_id: s.id for s in live.values()}
     latest: dict[uuid.UUID, uuid.UUID] = {}
