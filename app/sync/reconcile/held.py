@@ -25,6 +25,7 @@ from app.sync.core.reconcile_plan import (
 from app.sync.journal.entries import Action, Entry, Subject, nonzero_counts
 from app.sync.journal.repository import ChangeRepository
 from app.sync.journal.writer import record
+from app.sync.reconcile.schemas import HeldChange
 from app.sync.state.loader import load
 
 
@@ -48,6 +49,20 @@ def _held_entry(school_id: str, change: kinds.Change, reason: str) -> Entry:
     )
     after = {"change": _serialise(change), "reason": reason}
     return about.entry(Action.HELD, None, after, status=ChangeStatus.HELD)
+
+
+def view(row: ChangeRow) -> HeldChange:
+    """A held change as the admin sees it."""
+    after = row.after or {}
+    return HeldChange(
+        id=row.id,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        change=after.get("change", {}),
+        reason=after.get("reason", ""),
+        status=row.status,
+        created_at=row.created_at,
+    )
 
 
 def _canonical(change: Any) -> str:
@@ -92,8 +107,9 @@ def still_applies(change: kinds.Change, state: ReconcileState) -> bool:
     return True
 
 
-async def held_changes(session: AsyncSession, school_id: str) -> list[ChangeRow]:
-    return await ChangeRepository(session, school_id).held()
+async def listing(session: AsyncSession, school_id: str) -> list[HeldChange]:
+    """The changes waiting for an admin, oldest first."""
+    return [view(row) for row in await ChangeRepository(session, school_id).held()]
 
 
 async def decide_held(
