@@ -16,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from sqlalchemy import Integer, func, select
 
-from app.models import ChangeRow, SyncRun
+from app.models import ChangeRow, ChangeStatus, SyncRun
 
 router = APIRouter(tags=["health"])
 
@@ -101,7 +101,7 @@ async def metrics(request: Request) -> Response:
         "bandsync_changes", "Journalled changes by action and status", labels=["action", "status"]
     )
     held = GaugeMetricFamily("bandsync_held_changes", "Changes waiting for an admin")
-    held.add_metric([], sum(count for action, status, count in changes if status == "held"))
+    held.add_metric([], sum(count for action, status, count in changes if status == ChangeStatus.HELD))
     for action, status, count in changes:
         journal.add_metric([action, status], count)
     depth = GaugeMetricFamily("bandsync_queue_depth", "Jobs waiting in the queue")
