@@ -142,7 +142,7 @@ class Facts:
     created: Mapping[str, uuid.UUID]  # "new:<Wonde id>" -> the id of the row the plan created
     usernames: Mapping[uuid.UUID, str]  # a created pupil -> its username
     followed: Mapping[uuid.UUID, uuid.UUID | None]  # a pupil linked -> the student it followed before
-    bands: Mapping[uuid.UUID, Band]  # the bands the plan may change, as they were
+    bands: Mapping[uuid.UUID, Band]  # the bands the plan may change (see _link_band)
 
     def id(self, ref: str) -> uuid.UUID:
         return self.created[ref] if ref.startswith(NEW) else uuid.UUID(ref)
@@ -153,6 +153,9 @@ _NAMES = ("first_name", "last_name")
 
 
 def _link_band(c: LinkBand, f: Facts) -> Said:
+    # NB: read when apply journals, after its bulk UPDATE of the bands. Stored journals show this
+    # "before" holding the new link, so that undoing a link_band leaves the link; kept as it is (the
+    # stored-journal fixture pins it).
     band = f.bands[uuid.UUID(c.band)]
     before = {"mis_class_id": id_text(band.mis_class_id), "mis_group_id": id_text(band.mis_group_id)}
     return Subject.band(band.id), before, {"container": c.container}
