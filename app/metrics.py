@@ -16,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from sqlalchemy import Integer, func, select
 
-from app.models import Change, SyncRun
+from app.models import ChangeRow, ChangeStatus, SyncRun
 
 router = APIRouter(tags=["health"])
 
@@ -71,7 +71,7 @@ async def metrics(request: Request) -> Response:
         ).all()
         changes = (
             await session.execute(
-                select(Change.action, Change.status, func.count()).group_by(Change.action, Change.status)
+                select(ChangeRow.action, ChangeRow.status, func.count()).group_by(ChangeRow.action, ChangeRow.status)
             )
         ).all()
     queued = await state.queue.redis.zcard(state.queue.queue_name)
@@ -101,7 +101,7 @@ async def metrics(request: Request) -> Response:
         "bandsync_changes", "Journalled changes by action and status", labels=["action", "status"]
     )
     held = GaugeMetricFamily("bandsync_held_changes", "Changes waiting for an admin")
-    held.add_metric([], sum(count for action, status, count in changes if status == "held"))
+    held.add_metric([], sum(count for action, status, count in changes if status == ChangeStatus.HELD))
     for action, status, count in changes:
         journal.add_metric([action, status], count)
     depth = GaugeMetricFamily("bandsync_queue_depth", "Jobs waiting in the queue")

@@ -24,7 +24,7 @@ from app.auth import mint_token
 from app.config import Settings
 from app.db import create_sessionmaker
 from app.kit.crypto import SecretBox
-from app.models import Change
+from app.models import ChangeRow
 from bench.serving import ApiServer, Scratch, api_server, drop_queue, new_tag, percentile
 from tests.fixtures.database import create_migrated_database, drop_database
 from tests.fixtures.schools import import_all_and_merge, school_with_forms_matched
@@ -62,7 +62,9 @@ def _routes(school_id: str, stage: str) -> list[tuple[str, str]]:
 
 async def _journal_rows(sessionmaker: async_sessionmaker[AsyncSession], school_id: str) -> int:
     async with sessionmaker() as session:
-        count = await session.scalar(select(func.count()).select_from(Change).where(Change.school_id == school_id))
+        count = await session.scalar(
+            select(func.count()).select_from(ChangeRow).where(ChangeRow.school_id == school_id)
+        )
     return count or 0
 
 

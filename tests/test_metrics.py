@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.time import utc_now
-from app.models import Change, School, SyncRun
+from app.models import ChangeRow, School, SyncRun
 
 
 async def test_metrics_count_runs_changes_and_the_queue(
@@ -26,7 +26,7 @@ async def test_metrics_count_runs_changes_and_the_queue(
     await session.flush()
     session.add_all(
         [
-            Change(
+            ChangeRow(
                 school_id=school.id,
                 run_id=run.id,
                 entity_type="pupil",
@@ -34,7 +34,7 @@ async def test_metrics_count_runs_changes_and_the_queue(
                 action="rename_pupil",
                 status="applied",
             ),
-            Change(
+            ChangeRow(
                 school_id=school.id, run_id=run.id, entity_type="pupil", entity_id="q", action="held", status="held"
             ),
         ]

@@ -21,7 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.kit.time import utc_now
 from app.main import create_app
-from app.models import Band, Change, MisClass, MisMembership, MisStudent, Pupil, School, SyncRun, UploaderDecision
+from app.models import (
+    Band,
+    ChangeRow,
+    MisClass,
+    MisMembership,
+    MisStudent,
+    Pupil,
+    School,
+    SyncRun,
+    UploaderDecision,
+)
 from tests.fixtures.app import TokenFactory
 
 ROSTER = "pupil_id,first_name,last_name,band,year_group\np1,Amy,Jones,4B,4\n"
@@ -110,7 +120,7 @@ async def target(session: AsyncSession, school: School) -> Target:
             UploaderDecision(school_id=school.id, mis_class_id=mis_class.id, action="import"),
         ]
     )
-    held = Change(
+    held = ChangeRow(
         school_id=school.id,
         run_id=run.id,
         entity_type="band",
@@ -122,7 +132,7 @@ async def target(session: AsyncSession, school: School) -> Target:
             "reason": "the class vanished",
         },
     )
-    renamed = Change(
+    renamed = ChangeRow(
         school_id=school.id,
         run_id=run.id,
         entity_type="band",

@@ -2,7 +2,7 @@
 
 from app.models.band import Band
 from app.models.band_membership import BandMembership
-from app.models.change import Change
+from app.models.change import ChangeRow, ChangeStatus, Entity
 from app.models.credential import Credential
 from app.models.mis_class import MisClass
 from app.models.mis_group import MisGroup
@@ -17,8 +17,10 @@ from app.models.webhook_event import WebhookEvent
 __all__ = [
     "Band",
     "BandMembership",
-    "Change",
+    "ChangeRow",
+    "ChangeStatus",
     "Credential",
+    "Entity",
     "MisClass",
     "MisGroup",
     "MisMembership",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, ForeignKeyConstraint, Identity, Index, String, text
@@ -11,12 +12,32 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, TimestampMixin
 from app.models._types import in_list
 
-CHANGE_STATUSES = ("applied", "held", "rejected", "undone")
-CHANGE_ENTITIES = ("school", "band", "pupil", "band_membership")
+
+class ChangeStatus(StrEnum):
+    """Where a journalled change stands (stored as these strings)."""
+
+    APPLIED = "applied"
+    HELD = "held"  # waiting for an admin
+    REJECTED = "rejected"  # held, and the admin said no
+    UNDONE = "undone"
 
 
-class Change(TimestampMixin, Base):
-    """The journal: one row per change a run applied or held, with before and after.
+class Entity(StrEnum):
+    """What a journalled change is about (``entity_type``; stored as these strings)."""
+
+    SCHOOL = "school"
+    BAND = "band"
+    PUPIL = "pupil"
+    BAND_MEMBERSHIP = "band_membership"
+
+
+CHANGE_STATUSES = tuple(status.value for status in ChangeStatus)
+CHANGE_ENTITIES = tuple(entity.value for entity in Entity)
+
+
+class ChangeRow(TimestampMixin, Base):
+    """The journal: one row per change a run applied or held, with before and after (named apart from
+    ``app.sync.core.changes.Change``, the change a plan makes, which a row journals).
 
     It is the audit log, the per-pupil timeline (``pupil_id``) and the source for undo.
     """

@@ -50,7 +50,7 @@ from app.main import create_app
 from app.models import (
     Band,
     BandMembership,
-    Change,
+    ChangeRow,
     MisClass,
     MisGroup,
     MisStudent,
@@ -110,7 +110,7 @@ async def snapshot(sessionmaker: async_sessionmaker[AsyncSession], school_id: st
         } | {g.id: g.wonde_id for g in await s.scalars(select(MisGroup).where(MisGroup.school_id == school_id))}
         changes = {
             c.id: (c.run_id, c.entity_type, c.action, c.status, c.pupil_id, c.band_id)
-            for c in await s.scalars(select(Change).where(Change.school_id == school_id))
+            for c in await s.scalars(select(ChangeRow).where(ChangeRow.school_id == school_id))
         }
         runs = {r.id: str(r.status) for r in await s.scalars(select(SyncRun).where(SyncRun.school_id == school_id))}
     return Snapshot(pupils, bands, members, students, containers, changes, runs)

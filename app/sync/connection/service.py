@@ -17,7 +17,8 @@ from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import RunKind, RunTrigger
 from app.pupils.repository import PupilRepository
-from app.sync.journal.writer import Entry, id_text, record
+from app.sync.journal.entries import unlinked_band, unlinked_pupil
+from app.sync.journal.writer import record
 from app.sync.onboarding.repository import DecisionRepository
 from app.sync.runs import service as runs
 from app.sync.runs.service import claim_school
@@ -37,27 +38,7 @@ async def disconnect_school(
 
     band_repository, pupil_repository = BandRepository(session, school_id), PupilRepository(session, school_id)
     bands, pupils = await band_repository.linked(), await pupil_repository.linked()
-    entries = [
-        Entry(
-            "band",
-            str(band.id),
-            "unlink_band",
-            {"mis_class_id": id_text(band.mis_class_id), "mis_group_id": id_text(band.mis_group_id)},
-            {"mis_class_id": None, "mis_group_id": None},
-            band_id=band.id,
-        )
-        for band in bands
-    ] + [
-        Entry(
-            "pupil",
-            str(p.id),
-            "unlink_pupil",
-            {"mis_student_id": id_text(p.mis_student_id)},
-            {"mis_student_id": None},
-            pupil_id=p.id,
-        )
-        for p in pupils
-    ]
+    entries = [unlinked_band(band) for band in bands] + [unlinked_pupil(pupil) for pupil in pupils]
     await record(session, school_id, run.id, actor, entries)
     await band_repository.unlink_all()
     await pupil_repository.unlink_all()

@@ -1,12 +1,14 @@
 """The typed changes a run can make, shared by merge and reconcile, and the plan that holds them.
 
-Rows a plan creates are referred to as "new:<Wonde id>" until they exist.
+Rows a plan creates are referred to as "new:<Wonde id>" until they exist. How each kind is counted,
+journalled and undone is its entry in ``app.sync.journal.entries``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import get_args
 
 NEW = "new:"  # prefix of references to rows the plan creates
 
@@ -112,20 +114,11 @@ Change = (
     | UnlinkBand
 )
 
-LABELS: dict[type, str] = {
-    LinkBand: "bands_linked",
-    CreateBand: "bands_created",
-    LinkPupil: "pupils_linked",
-    CreatePupil: "pupils_created",
-    AddToBand: "memberships_added",
-    RemoveFromBand: "memberships_removed",
-    RenamePupil: "pupils_renamed",
-    ChangeYear: "year_changes",
-    RenameBand: "bands_renamed",
-    ArchivePupil: "leavers",
-    RestorePupil: "returners",
-    UnlinkBand: "classes_vanished",
-}
+# Every kind of change by its class name: how a held change, kept as JSON, names its kind.
+CHANGE_TYPES: dict[str, type[Change]] = {kind.__name__: kind for kind in get_args(Change)}
+
+# The changes a merge plans (a merge's counts name each of them, zero included).
+MERGE_CHANGES: tuple[type[Change], ...] = (LinkBand, CreateBand, LinkPupil, CreatePupil, AddToBand, RemoveFromBand)
 
 
 @dataclass
@@ -134,11 +127,6 @@ class Plan:
 
     def of(self, kind: type) -> list[Change]:
         return [c for c in self.changes if isinstance(c, kind)]
-
-    def counts(
-        self, kinds: tuple[type, ...] = (LinkBand, CreateBand, LinkPupil, CreatePupil, AddToBand, RemoveFromBand)
-    ) -> dict[str, int]:
-        return {LABELS[kind]: len(self.of(kind)) for kind in kinds}
 
     def leaving(self) -> dict[str, list[str]]:
         """Band -> pupils the merge would take out of it (the sets-vs-forms trap, shown before merge)."""

@@ -7,41 +7,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SchoolReader
 from app.errors import NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
 from app.kit.pagination import Page, Pagination, page_of
-from app.kit.repository import SchoolScoped, paginate
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
-from app.models import Change
 from app.pupils.service import get_pupil
+from app.sync.journal.repository import ChangeFilter, ChangeRepository
+from app.sync.journal.schemas import JournalEntry
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["journal"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
-
-
-class JournalEntry(BaseModel):
-    id: int
-    run_id: uuid.UUID
-    entity_type: str
-    entity_id: str
-    pupil_id: uuid.UUID | None
-    band_id: uuid.UUID | None
-    action: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    status: str
-    actor: str | None
-    created_at: datetime
-
-    model_config = {"from_attributes": True}
-
-
-class ChangeRepository(SchoolScoped[Change]):
-    model = Change
 
 
 @router.get("/changes", response_model=Page[JournalEntry], responses=error_responses(NotAuthenticated, SchoolNotFound))
@@ -58,20 +35,8 @@ async def list_changes(
     until: Annotated[datetime | None, Query()] = None,
 ) -> Page[JournalEntry]:
     """The journal, newest first, filtered by run, pupil, band, kind of change or time."""
-    statement = ChangeRepository(session, school_id).for_school().order_by(Change.id.desc())
-    for column, value in (
-        (Change.run_id, run_id),
-        (Change.pupil_id, pupil_id),
-        (Change.band_id, band_id),
-        (Change.action, action),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
-    if since is not None:
-        statement = statement.where(Change.created_at >= since)
-    if until is not None:
-        statement = statement.where(Change.created_at < until)
-    items, total = await paginate(session, statement, page)
+    where = ChangeFilter(run_id, pupil_id, band_id, action, since, until)
+    items, total = await ChangeRepository(session, school_id).page(where, page)
     return page_of(JournalEntry, items, total, page)
 
 
@@ -83,7 +48,4 @@ async def list_changes(
 async def pupil_timeline(school_id: str, pupil_id: uuid.UUID, _: SchoolReader, session: Session) -> list[Any]:
     """Everything that happened to one account, oldest first: created, linked, renamed, moved, left, returned."""
     await get_pupil(session, school_id, pupil_id)
-    rows = await session.scalars(
-        select(Change).where(Change.school_id == school_id, Change.pupil_id == pupil_id).order_by(Change.id)
-    )
-    return list(rows)
+    return await ChangeRepository(session, school_id).timeline(pupil_id)

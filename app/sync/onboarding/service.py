@@ -19,6 +19,7 @@ from app.models.sync_run import RunKind, RunTrigger
 from app.pupils import credentials
 from app.pupils.login_cards import render_cards
 from app.schools.service import get_school
+from app.sync.core.changes import MERGE_CHANGES
 from app.sync.core.matching import MatchResult, match
 from app.sync.core.merge_plan import (
     AddToBand,
@@ -30,6 +31,7 @@ from app.sync.core.merge_plan import (
     RemoveFromBand,
     plan_merge,
 )
+from app.sync.journal.entries import counts
 from app.sync.onboarding.repository import DecisionRepository
 from app.sync.onboarding.schemas import Decision, Issues, LoginDetail, Preview, Suggestion, UploaderClass
 from app.sync.runs.service import claim_school, get_run, new_run
@@ -249,7 +251,7 @@ async def preview(session: AsyncSession, school_id: str) -> Preview:
     ]
     return Preview.model_validate(
         {
-            "counts": plan.counts(),
+            "counts": counts(plan.changes, MERGE_CHANGES),
             "unresolved": len(unresolved(state, result)),
             "bands_to_create": [
                 {"wonde_class_id": c.container, "name": c.name} for c in plan.changes if isinstance(c, CreateBand)

@@ -28,6 +28,7 @@ from app.sync.core.changes import Plan
 from app.sync.core.reconcile_plan import (
     plan_remembered,
 )
+from app.sync.journal import entries
 from app.sync.mirror.flow import run_read
 from app.sync.mirror.service import FULL_READ_EVERY
 from app.sync.reconcile.held import hold
@@ -57,7 +58,7 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
     _, decision, lookup = await plan_for(session, school, loaded)
     applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), lookup, box)
     await hold(session, school.id, run, [(h.change, h.reason) for h in decision.held])
-    counts = Plan(list(decision.apply)).counts(tuple(kinds.LABELS)) | {"pupils_relinked": relinked}
+    counts = entries.counts(decision.apply) | {"pupils_relinked": relinked}
     return (
         {k: v for k, v in counts.items() if v}
         | {"held": len(decision.held)}

@@ -9,27 +9,24 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
 from app.kit.crypto import SecretBox
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
-from app.models import (
-    Change as Journal,
-)
-from app.models import (
-    SyncRun,
-)
+from app.models import ChangeRow, ChangeStatus, Entity, SyncRun
 from app.models.sync_run import RunKind, RunTrigger
 from app.sync.apply import apply_plan
 from app.sync.core import changes as kinds
-from app.sync.core.changes import Plan
+from app.sync.core.changes import CHANGE_TYPES, Plan
 from app.sync.core.reconcile_plan import (
     ReconcileState,
 )
-from app.sync.journal.writer import Entry, record
+from app.sync.journal.entries import Action, Entry, Subject, nonzero_counts
+from app.sync.journal.repository import ChangeRepository
+from app.sync.journal.writer import record
+from app.sync.reconcile.schemas import HeldChange
 from app.sync.runs import service as runs
 from app.sync.state.reconcile import reconcile_input
 
@@ -46,15 +43,27 @@ def _held_entry(school_id: str, change: kinds.Change, reason: str) -> Entry:
     """A held change in the journal, carrying the change itself (and its pupil or band, for the timeline)."""
     pupil = getattr(change, "pupil", None)
     band = getattr(change, "band", None)
-    return Entry(
-        "pupil" if pupil else "band",
+    about = Subject(
+        Entity.PUPIL if pupil else Entity.BAND,
         pupil or band or school_id,
-        "held",
-        None,
-        {"change": _serialise(change), "reason": reason},
         pupil_id=uuid.UUID(pupil) if pupil and not pupil.startswith(kinds.NEW) else None,
         band_id=uuid.UUID(band) if band and not band.startswith(kinds.NEW) else None,
-        status="held",
+    )
+    after = {"change": _serialise(change), "reason": reason}
+    return about.entry(Action.HELD, None, after, status=ChangeStatus.HELD)
+
+
+def view(row: ChangeRow) -> HeldChange:
+    """A held change as the admin sees it."""
+    after = row.after or {}
+    return HeldChange(
+        id=row.id,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        change=after.get("change", {}),
+        reason=after.get("reason", ""),
+        status=row.status,
+        created_at=row.created_at,
     )
 
 
@@ -67,9 +76,8 @@ def _serialise(change: kinds.Change) -> dict[str, Any]:
 
 
 def deserialise(data: dict[str, Any]) -> kinds.Change:
-    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "type"}
-    change: kinds.Change = getattr(kinds, data["type"])(**fields)
-    return change
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "type"}
+    return CHANGE_TYPES[data["type"]](**fields)
 
 
 async def _decision_run(session: AsyncSession, school_id: str, actor: str) -> SyncRun:
@@ -102,27 +110,22 @@ def still_applies(change: kinds.Change, state: ReconcileState) -> bool:
     return True
 
 
-async def held_changes(session: AsyncSession, school_id: str) -> list[Journal]:
-    rows = await session.scalars(
-        select(Journal).where(Journal.school_id == school_id, Journal.status == "held").order_by(Journal.id)
-    )
-    return list(rows)
+async def listing(session: AsyncSession, school_id: str) -> list[HeldChange]:
+    """The changes waiting for an admin, oldest first."""
+    return [view(row) for row in await ChangeRepository(session, school_id).held()]
 
 
 async def decide_held(
     session: AsyncSession, school_id: str, change_id: int | None, *, approve: bool, actor: str, box: SecretBox
-) -> list[Journal]:
+) -> list[ChangeRow]:
     """Approve (apply exactly what was held) or reject (leave it) one held change, or all of them."""
     await lock_school(session, school_id)
-    query = select(Journal).where(Journal.school_id == school_id, Journal.action == "held")
-    if change_id is not None:
-        query = query.where(Journal.id == change_id)
-    rows = list(await session.scalars(query.with_for_update()))
+    rows = await ChangeRepository(session, school_id).held_to_decide(change_id)
     if change_id is not None and not rows:
         raise HeldChangeNotFound()
-    if change_id is not None and rows[0].status != "held":
+    if change_id is not None and rows[0].status != ChangeStatus.HELD:
         raise ChangeAlreadyDecided()
-    waiting = [r for r in rows if r.status == "held"]
+    waiting = [r for r in rows if r.status == ChangeStatus.HELD]
     now = utc_now()
     if approve and waiting:
         loaded = await reconcile_input(session, school_id)
@@ -139,9 +142,10 @@ async def decide_held(
             ]
         )
         await apply_plan(session, school_id, approval.id, actor, plan, lookup, box)
-        approval.counts = {k: v for k, v in plan.counts(tuple(kinds.LABELS)).items() if v}
+        approval.counts = nonzero_counts(plan.changes)
     for row in waiting:
-        row.status, row.decided_at, row.actor = ("applied" if approve else "rejected"), now, actor
+        row.status = ChangeStatus.APPLIED if approve else ChangeStatus.REJECTED
+        row.decided_at, row.actor = now, actor
     await session.flush()
     return waiting
 
@@ -152,17 +156,14 @@ class NoSuggestion(Conflict):
 
 async def accept_suggestion(
     session: AsyncSession, school_id: str, change_id: int, *, actor: str, box: SecretBox
-) -> Journal:
+) -> ChangeRow:
     """For a band whose class vanished (a new school year): follow the suggested new class instead."""
     await lock_school(session, school_id)
-    row = await session.scalar(
-        select(Journal)
-        .where(Journal.school_id == school_id, Journal.id == change_id, Journal.action == "held")
-        .with_for_update()
-    )
-    if row is None:
+    rows = await ChangeRepository(session, school_id).held_to_decide(change_id)
+    if not rows:
         raise HeldChangeNotFound()
-    if row.status != "held":
+    row = rows[0]
+    if row.status != ChangeStatus.HELD:
         raise ChangeAlreadyDecided()
     change = deserialise((row.after or {})["change"])
     if not isinstance(change, kinds.UnlinkBand) or change.suggestion is None:
@@ -173,11 +174,10 @@ async def accept_suggestion(
     if change.suggestion in state.synced.values():
         raise NoSuggestion("The suggested class is already followed by another band.")
     run = await _decision_run(session, school_id, actor)
-    await apply_plan(
-        session, school_id, run.id, actor, Plan([kinds.LinkBand(change.band, change.suggestion)]), lookup, box
-    )
-    run.counts = {"bands_linked": 1}
-    row.status, row.decided_at, row.actor = "applied", now, actor
+    plan = Plan([kinds.LinkBand(change.band, change.suggestion)])
+    await apply_plan(session, school_id, run.id, actor, plan, lookup, box)
+    run.counts = nonzero_counts(plan.changes)
+    row.status, row.decided_at, row.actor = ChangeStatus.APPLIED, now, actor
     await session.flush()
     return row
 
@@ -185,6 +185,6 @@ async def accept_suggestion(
 async def hold(session: AsyncSession, school_id: str, run: SyncRun, held: Sequence[tuple[kinds.Change, str]]) -> None:
     """Journal changes for the admin to decide, each with its reason; a change still waiting from an
     earlier night is not held a second time."""
-    waiting = {_canonical((row.after or {}).get("change")) for row in await held_changes(session, school_id)}
+    waiting = {_canonical((row.after or {}).get("change")) for row in await ChangeRepository(session, school_id).held()}
     fresh = [(c, reason) for c, reason in held if _canonical(_serialise(c)) not in waiting]
     await record(session, school_id, run.id, run.actor, [_held_entry(school_id, c, reason) for c, reason in fresh])

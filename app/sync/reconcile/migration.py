@@ -20,7 +20,8 @@ from app.sync.core.reconcile_plan import (
     ReconcileState,
     plan_relinks,
 )
-from app.sync.journal.writer import Entry, record
+from app.sync.journal.entries import ended_migration
+from app.sync.journal.writer import record
 from app.sync.reconcile.held import hold
 from app.sync.state.reconcile import ReconcileInput, after
 
@@ -47,14 +48,7 @@ async def relink_after_migration(
     elif school.migrating_since is not None:
         # Journalled, so that undoing this run also puts the school back to migrating: the links it
         # restores point at the old records, which only the migration's re-linking follows.
-        ended = Entry(
-            "school",
-            school.id,
-            "end_migration",
-            {"migrating_since": school.migrating_since.isoformat()},
-            {"migrating_since": None},
-        )
-        await record(session, school.id, run.id, run.actor, [ended])
+        await record(session, school.id, run.id, run.actor, [ended_migration(school.id, school.migrating_since)])
         school.migrating_since = None
         await session.flush()
     return len(relinks), loaded

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import (
     Band,
     BandMembership,
-    Change,
     MisClass,
     MisGroup,
     MisMembership,
@@ -19,10 +18,8 @@ from app.models import (
     Pupil,
     UploaderDecision,
 )
+from app.sync.journal.repository import ChangeRepository
 from app.sync.state.snapshot import Container, SchoolSnapshot, live_members, remembered_links
-
-# Journal actions that took an account from its student while keeping the account.
-TAKEN_FROM_STUDENT = ("unlink_pupil", "undo_create_pupil", "undo_link_pupil")
 
 
 async def load_snapshot(session: AsyncSession, school_id: str, *, decisions: bool = True) -> SchoolSnapshot:
@@ -61,11 +58,7 @@ async def load_snapshot(session: AsyncSession, school_id: str, *, decisions: boo
         select(BandMembership.band_id, BandMembership.pupil_id).where(BandMembership.school_id == school_id)
     ):
         band_members[band_id].add(pupil_id)
-    taken = await session.execute(
-        select(Change.pupil_id, Change.before)
-        .where(Change.school_id == school_id, Change.action.in_(TAKEN_FROM_STUDENT), Change.status == "applied")
-        .order_by(Change.id)
-    )
+    taken = await ChangeRepository(session, school_id).taken_from_student()
     gone = [s for s in every_student if s.deleted_at is not None]
     snapshot = SchoolSnapshot(
         every_container=every_container,
@@ -80,9 +73,7 @@ async def load_snapshot(session: AsyncSession, school_id: str, *, decisions: boo
         archived={p.id: p for p in everyone if p.archived_at is not None},
         every_pupil={p.id: p for p in everyone},
         band_members=band_members,
-        remembered=remembered_links(
-            list(taken), live, {s.id: s.upn for s in gone if s.upn}, {p.id: p for p in everyone}
-        ),
+        remembered=remembered_links(taken, live, {s.id: s.upn for s in gone if s.upn}, {p.id: p for p in everyone}),
     )
     if decisions:
         by_id = {c.id: c.wonde_id for c in snapshot.containers.values()}

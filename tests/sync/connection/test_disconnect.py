@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.kit.crypto import SecretBox
-from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun
+from app.models import Band, BandMembership, ChangeRow, MisClass, MisStudent, Pupil, School, SyncRun
 from app.sync.connection.flow import revoke_access
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
@@ -55,7 +55,9 @@ async def test_disconnect_unlinks_everything_and_keeps_every_account(
         await session.scalar(select(func.count()).select_from(BandMembership).where(BandMembership.band_id == band_id))
         == 1
     )
-    journal = {c.action: c for c in await session.scalars(select(Change).where(Change.run_id == uuid.UUID(run["id"])))}
+    journal = {
+        c.action: c for c in await session.scalars(select(ChangeRow).where(ChangeRow.run_id == uuid.UUID(run["id"])))
+    }
     assert set(journal) == {"unlink_band", "unlink_pupil"}
     assert journal["unlink_pupil"].before == {"mis_student_id": str(student_id)}
     school_row = await session.get(School, school_id)

@@ -13,7 +13,17 @@ from sqlalchemy import delete, func, select
 
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import unit_of_work
-from app.models import Band, BandMembership, Change, MisClass, MisStudent, Pupil, School, SyncRun, WebhookEvent
+from app.models import (
+    Band,
+    BandMembership,
+    ChangeRow,
+    MisClass,
+    MisStudent,
+    Pupil,
+    School,
+    SyncRun,
+    WebhookEvent,
+)
 from app.models.school import SchoolState
 from app.sync.connection.flow import process_event
 from app.webhooks.intake import store_event
@@ -148,7 +158,7 @@ async def test_revocation_disconnects_and_keeps_every_account(
         members = await session.scalar(
             select(func.count()).select_from(BandMembership).where(BandMembership.band_id == band_id)
         )
-        journal = list(await session.scalars(select(Change).where(Change.school_id == school_id)))
+        journal = list(await session.scalars(select(ChangeRow).where(ChangeRow.school_id == school_id)))
     assert school is not None
     assert band is not None
     assert pupil is not None

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Change, Pupil, SyncRun
+from app.models import ChangeRow, Entity, Pupil, SyncRun
 from app.models.sync_run import RunStatus, RunTrigger
 from app.sync.connection.service import disconnect_school
+from app.sync.journal.entries import Action, Entry
 from app.sync.journal.undo import UndoBlocked, undo_run
-from app.sync.journal.writer import Entry, record
+from app.sync.journal.writer import record
 from tests.fixtures.schools import small_school
 
 
@@ -32,7 +33,9 @@ async def test_undo_is_refused_when_the_old_record_now_follows_another_account(s
     session.add(later)
     second.mis_student_id = school.students[0].id
     await session.flush()
-    link = Entry("pupil", str(second.id), "link_pupil", {"mis_student_id": None}, {"student": "S0"}, second.id)
+    link = Entry(
+        Entity.PUPIL, str(second.id), Action.LINK_PUPIL, {"mis_student_id": None}, {"student": "S0"}, second.id
+    )
     await record(session, school.school_id, later.id, "admin", [link])
     await session.commit()
 
@@ -41,5 +44,5 @@ async def test_undo_is_refused_when_the_old_record_now_follows_another_account(s
         await undo_run(session, school.school_id, disconnect_id, "admin")
     await session.rollback()
     assert await session.scalar(select(Pupil.mis_student_id).where(Pupil.id == first_id)) is None
-    statuses = await session.scalars(select(Change.status).where(Change.run_id == disconnect_id))
+    statuses = await session.scalars(select(ChangeRow.status).where(ChangeRow.run_id == disconnect_id))
     assert set(statuses) == {"applied"}

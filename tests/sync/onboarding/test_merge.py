@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.config import Settings
 from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
-from app.models import Change, Credential, Pupil, SyncRun
+from app.models import ChangeRow, Credential, Pupil, SyncRun
 from app.pupils import credentials
 from app.sync.core.changes import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand, RestorePupil
 from app.sync.onboarding.flow import run_merge
@@ -91,12 +91,12 @@ async def test_a_failure_half_way_leaves_everything_as_it_was(
     # The journal is the plan, one applied entry per change, all of the retry: 4B's band follows its
     # class and its five pupils are linked; 4C becomes a band with five new accounts in it.
     async with committed.sessionmaker() as session:
-        journal = list(await session.scalars(select(Change).where(Change.school_id == school_id)))
+        journal = list(await session.scalars(select(ChangeRow).where(ChangeRow.school_id == school_id)))
     assert {(c.run_id, c.status) for c in journal} == {(retry.id, "applied")}
     actions = Counter(c.action for c in journal)
     assert actions == {"link_band": 1, "link_pupil": 5, "create_band": 1, "create_pupil": 5, "add_to_band": 5}
     assert actions == Counter(JOURNAL_ACTIONS[type(change)] for change in plan.changes)
-    by_action: dict[str, list[Change]] = {}
+    by_action: dict[str, list[ChangeRow]] = {}
     for entry in journal:
         by_action.setdefault(entry.action, []).append(entry)
     assert {c.after["container"] for c in by_action["link_band"] + by_action["create_band"] if c.after} == {

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.kit.logging import JsonFormatter
 from app.main import create_app
-from app.models import Band, BandMembership, Change, MisStudent, Pupil, School, SyncRun
+from app.models import Band, BandMembership, ChangeRow, MisStudent, Pupil, School, SyncRun
 from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload
 from tests.fixtures.app import TokenFactory
@@ -182,7 +182,9 @@ async def test_onboarding_end_to_end(
         )
         assert club_size == 3
         assert (await session.get(School, school_id)).state == "syncing"  # type: ignore[union-attr]
-        journal = await session.scalar(select(func.count()).select_from(Change).where(Change.school_id == school_id))
+        journal = await session.scalar(
+            select(func.count()).select_from(ChangeRow).where(ChangeRow.school_id == school_id)
+        )
         pupils = await session.scalar(select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id))
 
     # Login details: once as CSV, then gone.
@@ -214,7 +216,7 @@ async def test_onboarding_end_to_end(
     assert set(rerun["counts"].values()) == {0}
     async with committed.sessionmaker() as session:
         assert (
-            await session.scalar(select(func.count()).select_from(Change).where(Change.school_id == school_id))
+            await session.scalar(select(func.count()).select_from(ChangeRow).where(ChangeRow.school_id == school_id))
             == journal
         )
         assert (

@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 
 from app.config import Settings
 from app.kit.crypto import SecretBox
-from app.models import Band, BandMembership, Change, MisStudent, Pupil, School, SyncRun
+from app.models import (
+    Band,
+    BandMembership,
+    ChangeRow,
+    MisStudent,
+    Pupil,
+    School,
+    SyncRun,
+)
 from app.sync.reconcile.flow import run_sync
 from app.sync.reconcile.held import decide_held
 from app.wonde.client import WondeClient
@@ -78,7 +86,9 @@ async def test_a_mass_leaving_is_held_until_approved_or_rejected(
             select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id, Pupil.archived_at.is_not(None))
         )
         assert archived == 0
-        held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))
+        held = list(
+            await session.scalars(select(ChangeRow).where(ChangeRow.school_id == school_id, ChangeRow.status == "held"))
+        )
         # Reject one, approve the rest.
         rejected = await decide_held(session, school_id, held[0].id, approve=False, actor="admin", box=box)
         approved = await decide_held(session, school_id, None, approve=True, actor="admin", box=box)
@@ -161,9 +171,11 @@ async def test_a_joiner_whose_account_an_undo_took_gets_it_back_at_the_next_sync
         )
         created = await session.scalar(
             select(func.count())
-            .select_from(Change)
+            .select_from(ChangeRow)
             .where(
-                Change.school_id == school_id, Change.action == "create_pupil", Change.after["student"].astext == joiner
+                ChangeRow.school_id == school_id,
+                ChangeRow.action == "create_pupil",
+                ChangeRow.after["student"].astext == joiner,
             )
         )
     assert [a.archived_at for a in accounts] == [None]
@@ -210,7 +222,7 @@ async def test_an_mis_migration_relinks_by_upn_and_creates_no_account(
     assert counts["pupils_relinked"] >= pupils_before - 5
     async with committed.sessionmaker() as session:
         doubtful = list(
-            await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held"))
+            await session.scalars(select(ChangeRow).where(ChangeRow.school_id == school_id, ChangeRow.status == "held"))
         )
         relink_reviews = [h for h in doubtful if (h.after or {}).get("change", {}).get("type") == "LinkPupil"]
         assert len(relink_reviews) == pupils_before - counts["pupils_relinked"]
@@ -224,7 +236,9 @@ async def test_an_mis_migration_relinks_by_upn_and_creates_no_account(
         school = await session.get(School, school_id)
         assert school is not None
         assert school.migrating_since is None
-        held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))
+        held = list(
+            await session.scalars(select(ChangeRow).where(ChangeRow.school_id == school_id, ChangeRow.status == "held"))
+        )
     # Classes were recreated too: each band waits with the new class suggested.
     suggested = [h for h in held if (h.after or {}).get("change", {}).get("type") == "UnlinkBand"]
     assert suggested
@@ -262,7 +276,9 @@ async def test_undoing_a_migrations_relink_puts_back_the_old_links_and_the_migra
     counts = await _sync(committed, wonde, box, school_id)
     assert counts["pupils_relinked"] == linked and counts["pupils_created"] == 0, counts
     async with committed.sessionmaker() as session:
-        held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))
+        held = list(
+            await session.scalars(select(ChangeRow).where(ChangeRow.school_id == school_id, ChangeRow.status == "held"))
+        )
     assert not [h for h in held if (h.after or {})["change"]["type"] == "ArchivePupil"]
     assert await _linked_counts(committed, school_id) == (len(before["pupils"]), linked, linked)
 
@@ -281,7 +297,9 @@ async def test_a_new_school_year_suggests_the_next_class_for_each_band(
     counts = await _sync(committed, wonde, box, school_id)
     assert counts["held"] > 0
     async with committed.sessionmaker() as session:
-        held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))
+        held = list(
+            await session.scalars(select(ChangeRow).where(ChangeRow.school_id == school_id, ChangeRow.status == "held"))
+        )
         vanished = [h for h in held if (h.after or {}).get("change", {}).get("type") == "UnlinkBand"]
         with_suggestion = [h for h in vanished if h.after and h.after["change"]["suggestion"]]
         assert len(with_suggestion) >= len(vanished) // 2
@@ -305,12 +323,16 @@ async def test_a_change_still_waiting_is_not_held_twice(
     await _sync(committed, wonde, box, school_id)
     async with committed.sessionmaker() as session:
         first = await session.scalar(
-            select(func.count()).select_from(Change).where(Change.school_id == school_id, Change.status == "held")
+            select(func.count())
+            .select_from(ChangeRow)
+            .where(ChangeRow.school_id == school_id, ChangeRow.status == "held")
         )
     await _sync(committed, wonde, box, school_id)
     async with committed.sessionmaker() as session:
         second = await session.scalar(
-            select(func.count()).select_from(Change).where(Change.school_id == school_id, Change.status == "held")
+            select(func.count())
+            .select_from(ChangeRow)
+            .where(ChangeRow.school_id == school_id, ChangeRow.status == "held")
         )
     assert first
     assert second == first
@@ -321,7 +343,9 @@ async def _settle(committed: Committed, school_id: str, box: SecretBox) -> None:
     from app.sync.reconcile.held import NoSuggestion, accept_suggestion
 
     async with committed.sessionmaker() as session:
-        held = list(await session.scalars(select(Change).where(Change.school_id == school_id, Change.status == "held")))
+        held = list(
+            await session.scalars(select(ChangeRow).where(ChangeRow.school_id == school_id, ChangeRow.status == "held"))
+        )
         for row in held:
             if (row.after or {}).get("change", {}).get("suggestion"):
                 try:

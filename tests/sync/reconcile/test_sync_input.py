@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Change, School, SyncRun
+from app.models import ChangeRow, School, SyncRun
 from tests.fixtures.app import TokenFactory
 
 DECIDED = {"error": "ChangeAlreadyDecided", "detail": "This change was already applied or rejected."}
@@ -25,9 +25,9 @@ async def test_sync_now_needs_a_syncing_school(
     assert list(await session.scalars(select(SyncRun).where(SyncRun.school_id == school.id))) == []
 
 
-async def _held(session: AsyncSession, school: School, run: SyncRun, band: str) -> Change:
+async def _held(session: AsyncSession, school: School, run: SyncRun, band: str) -> ChangeRow:
     """A held "this synced class vanished" with no suggested class to follow instead."""
-    held = Change(
+    held = ChangeRow(
         school_id=school.id,
         run_id=run.id,
         entity_type="band",
@@ -72,7 +72,9 @@ async def test_a_held_change_is_decided_once(
     )
     # Refused means unchanged: the rejected change stays rejected, the other still waits, no run was added.
     session.expire_all()
-    statuses = dict((await session.execute(select(Change.id, Change.status).where(Change.run_id == run_id))).all())
+    statuses = dict(
+        (await session.execute(select(ChangeRow.id, ChangeRow.status).where(ChangeRow.run_id == run_id))).all()
+    )
     assert statuses == {held_id: "rejected", waiting_id: "held"}
     runs = list(await session.scalars(select(SyncRun.id).where(SyncRun.school_id == school_id)))
     assert runs == [run_id]

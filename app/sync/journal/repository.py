@@ -1,0 +1,132 @@
+"""Every query of the journal (``changes``): the listing and its filters, a pupil's timeline, held
+changes, what undo reads, and the accounts taken from their students. Tenancy: every query is
+``ChangeRepository.for_school`` or filters by its school."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+
+from app.kit.pagination import PageParams
+from app.kit.repository import SchoolScoped, paginate
+from app.models import ChangeRow, ChangeStatus, MisClass, MisGroup, Pupil
+from app.sync.journal.entries import TAKEN_FROM_STUDENT, Action
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    """Which journal rows to list (None: any)."""
+
+    run_id: uuid.UUID | None = None
+    pupil_id: uuid.UUID | None = None
+    band_id: uuid.UUID | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class ChangeRepository(SchoolScoped[ChangeRow]):
+    model = ChangeRow
+
+    def listing(self, where: ChangeFilter) -> Select[ChangeRow]:
+        """The journal, newest first, filtered by run, pupil, band, kind of change or time."""
+        statement = self.for_school().order_by(ChangeRow.id.desc())
+        for column, value in (
+            (ChangeRow.run_id, where.run_id),
+            (ChangeRow.pupil_id, where.pupil_id),
+            (ChangeRow.band_id, where.band_id),
+            (ChangeRow.action, where.action),
+        ):
+            if value is not None:
+                statement = statement.where(column == value)
+        if where.since is not None:
+            statement = statement.where(ChangeRow.created_at >= where.since)
+        if where.until is not None:
+            statement = statement.where(ChangeRow.created_at < where.until)
+        return statement
+
+    async def page(self, where: ChangeFilter, page: PageParams) -> tuple[list[ChangeRow], int]:
+        return await paginate(self.session, self.listing(where), page)
+
+    async def timeline(self, pupil_id: uuid.UUID) -> list[ChangeRow]:
+        """Everything journalled about one account, oldest first."""
+        rows = await self.session.scalars(
+            self.for_school().where(ChangeRow.pupil_id == pupil_id).order_by(ChangeRow.id)
+        )
+        return list(rows)
+
+    async def held(self) -> list[ChangeRow]:
+        """The changes waiting for an admin, oldest first."""
+        rows = await self.session.scalars(
+            self.for_school().where(ChangeRow.status == ChangeStatus.HELD).order_by(ChangeRow.id)
+        )
+        return list(rows)
+
+    async def held_to_decide(self, change_id: int | None) -> list[ChangeRow]:
+        """Held changes (one, or all of them), whether decided or not, locked for the decision."""
+        statement = self.for_school().where(ChangeRow.action == Action.HELD)
+        if change_id is not None:
+            statement = statement.where(ChangeRow.id == change_id)
+        return list(await self.session.scalars(statement.with_for_update()))
+
+    async def applied(self, run_id: uuid.UUID) -> list[ChangeRow]:
+        """What a run applied and is still applied, newest first (the order undo reverts in)."""
+        rows = await self.session.scalars(
+            self.for_school()
+            .where(ChangeRow.run_id == run_id, ChangeRow.status == ChangeStatus.APPLIED)
+            .order_by(ChangeRow.id.desc())
+        )
+        return list(rows)
+
+    async def later_run(self, run_id: uuid.UUID, rows: Sequence[ChangeRow]) -> uuid.UUID | None:
+        """A later run that changed something these rows changed (its changes still applied)."""
+        touched = {(row.entity_type, row.entity_id) for row in rows}
+        return await self.session.scalar(
+            select(ChangeRow.run_id)
+            .where(
+                ChangeRow.school_id == self.school_id,
+                ChangeRow.run_id != run_id,
+                ChangeRow.id > min(row.id for row in rows),
+                ChangeRow.status == ChangeStatus.APPLIED,
+                or_(*(and_(ChangeRow.entity_type == t, ChangeRow.entity_id == i) for t, i in touched)),
+            )
+            .limit(1)
+        )
+
+    async def container_columns(self, wonde_id: str) -> dict[str, uuid.UUID | None]:
+        """The columns that link a band to the MIS class or group with this Wonde id (deleted or not)."""
+        found = await self.session.scalar(
+            select(MisClass.id).where(MisClass.school_id == self.school_id, MisClass.wonde_id == wonde_id)
+        )
+        if found is not None:
+            return {"mis_class_id": found, "mis_group_id": None}
+        group = await self.session.scalar(
+            select(MisGroup.id).where(MisGroup.school_id == self.school_id, MisGroup.wonde_id == wonde_id)
+        )
+        return {"mis_class_id": None, "mis_group_id": group}
+
+    async def follower(self, student: uuid.UUID, other_than: uuid.UUID) -> uuid.UUID | None:
+        """The account, other than this one, that follows this MIS student now."""
+        return await self.session.scalar(
+            select(Pupil.id).where(
+                Pupil.school_id == self.school_id, Pupil.mis_student_id == student, Pupil.id != other_than
+            )
+        )
+
+    async def taken_from_student(self) -> list[tuple[uuid.UUID | None, dict[str, Any] | None]]:
+        """(pupil, before) of every applied change that took an account from its student, oldest first."""
+        rows = await self.session.execute(
+            select(ChangeRow.pupil_id, ChangeRow.before)
+            .where(
+                ChangeRow.school_id == self.school_id,
+                ChangeRow.action.in_(TAKEN_FROM_STUDENT),
+                ChangeRow.status == ChangeStatus.APPLIED,
+            )
+            .order_by(ChangeRow.id)
+        )
+        return [(pupil_id, before) for pupil_id, before in rows]

@@ -1,0 +1,26 @@
+"""The journal's HTTP shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class JournalEntry(BaseModel):
+    id: int
+    run_id: uuid.UUID
+    entity_type: str
+    entity_id: str
+    pupil_id: uuid.UUID | None
+    band_id: uuid.UUID | None
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    status: str
+    actor: str | None
+    created_at: datetime
+
+    model_config = {"from_attributes": True}
