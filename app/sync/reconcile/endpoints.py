@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SchoolAdmin, SchoolReader
-from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_responses
+from app.errors import AppError, Forbidden, NotAuthenticated, SchoolNotFound, error_responses
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.models.sync_run import RunTrigger
@@ -77,43 +77,26 @@ async def _accept(
 
 
 _ERRORS = error_responses(NotAuthenticated, Forbidden, held.HeldChangeNotFound, held.ChangeAlreadyDecided)
-router.add_api_route(
-    "/held-changes/{change_id}/approve",
-    _decider(True),
-    methods=["POST"],
-    response_model=HeldChange,
-    responses=_ERRORS,
-    summary="Approve a held change",
+# The held-change actions: path, handler, response, summary, and errors beyond those they all share.
+HELD_ACTIONS: tuple[tuple[str, Any, Any, str, tuple[type[AppError], ...]], ...] = (
+    ("/held-changes/{change_id}/approve", _decider(True), HeldChange, "Approve a held change", ()),
+    ("/held-changes/{change_id}/reject", _decider(False), HeldChange, "Reject a held change", ()),
+    ("/held-changes/approve-all", _decider_all(True), list[HeldChange], "Approve every held change", ()),
+    ("/held-changes/reject-all", _decider_all(False), list[HeldChange], "Reject every held change", ()),
+    (
+        "/held-changes/{change_id}/accept-suggestion",
+        _accept,
+        HeldChange,
+        "Follow the suggested class instead",
+        (held.NoSuggestion,),
+    ),
 )
-router.add_api_route(
-    "/held-changes/{change_id}/reject",
-    _decider(False),
-    methods=["POST"],
-    response_model=HeldChange,
-    responses=_ERRORS,
-    summary="Reject a held change",
-)
-router.add_api_route(
-    "/held-changes/approve-all",
-    _decider_all(True),
-    methods=["POST"],
-    response_model=list[HeldChange],
-    responses=_ERRORS,
-    summary="Approve every held change",
-)
-router.add_api_route(
-    "/held-changes/reject-all",
-    _decider_all(False),
-    methods=["POST"],
-    response_model=list[HeldChange],
-    responses=_ERRORS,
-    summary="Reject every held change",
-)
-router.add_api_route(
-    "/held-changes/{change_id}/accept-suggestion",
-    _accept,
-    methods=["POST"],
-    response_model=HeldChange,
-    responses=_ERRORS | error_responses(held.NoSuggestion),
-    summary="Follow the suggested class instead",
-)
+for path, handler, model, summary, errors in HELD_ACTIONS:
+    router.add_api_route(
+        path,
+        handler,
+        methods=["POST"],
+        response_model=model,
+        responses=_ERRORS | error_responses(*errors),
+        summary=summary,
+    )
