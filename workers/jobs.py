@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 
 async def ping_school(ctx: JobContext, run_id: str) -> str | None:
-    """Complete a ping run (see ``app.sync.runs.start_ping``)."""
+    """Complete a ping run (see ``app.sync.runs.service.start_ping``)."""
     with log_context(run_id=run_id):
         async with unit_of_work(ctx["sessionmaker"], ctx["queue"]) as session:
             run = await complete_ping(session, uuid.UUID(run_id))
