@@ -1,0 +1,1 @@
+"""A school's connection to Wonde: acting on Wonde's events, disconnecting, revoking access."""

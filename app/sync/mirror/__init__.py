@@ -1,0 +1,1 @@
+"""Reading a school from Wonde into its MIS mirror."""

@@ -14,14 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.roster.parser import RosterRow, parse_roster
-from app.sync.core.matching import (
-    AppBand,
-    AppPupil,
-    MatchInput,
-    MatchResult,
-    MisContainer,
-    MisStudent,
-)
+from app.sync.core.matching import AppBand, AppPupil, MatchInput, MatchResult, MisContainer, MisStudent
 from app.wonde.schemas import WondeClass, WondeGroup, WondeStudent
 
 

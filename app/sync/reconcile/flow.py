@@ -16,18 +16,13 @@ from app.kit.jobs import JobQueue
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
-from app.models import (
-    School,
-    SyncRun,
-)
+from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import ACTIVE_RUN_STATUSES, RunKind, RunStatus, RunTrigger
 from app.sync.apply import apply_plan
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
-from app.sync.core.reconcile_plan import (
-    plan_remembered,
-)
+from app.sync.core.reconcile_plan import plan_remembered
 from app.sync.journal import entries
 from app.sync.mirror.flow import run_read
 from app.sync.mirror.service import FULL_READ_EVERY

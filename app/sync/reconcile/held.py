@@ -20,9 +20,7 @@ from app.models.sync_run import RunKind, RunTrigger
 from app.sync.apply import apply_plan
 from app.sync.core import changes as kinds
 from app.sync.core.changes import CHANGE_TYPES, Plan
-from app.sync.core.reconcile_plan import (
-    ReconcileState,
-)
+from app.sync.core.reconcile_plan import ReconcileState
 from app.sync.journal.entries import Action, Entry, Subject, nonzero_counts
 from app.sync.journal.repository import ChangeRepository
 from app.sync.journal.writer import record

@@ -6,20 +6,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.crypto import SecretBox
-from app.models import (
-    School,
-    SyncRun,
-)
+from app.models import School, SyncRun
 from app.sync.apply import apply_plan
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
 from app.sync.core.matching import AppPupil as MatchPupil
 from app.sync.core.matching import MatchInput, match
 from app.sync.core.matching import MisStudent as MatchStudent
-from app.sync.core.reconcile_plan import (
-    ReconcileState,
-    plan_relinks,
-)
+from app.sync.core.reconcile_plan import ReconcileState, plan_relinks
 from app.sync.journal.entries import ended_migration
 from app.sync.journal.writer import record
 from app.sync.reconcile.held import hold

@@ -7,17 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
 from app.kit.jobs import SYNC, enqueue
-from app.models import (
-    School,
-    SyncRun,
-)
+from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import RunKind, RunTrigger
 from app.schools.service import get_school
 from app.sync.core.changes import Plan
-from app.sync.core.reconcile_plan import (
-    plan_reconcile,
-)
+from app.sync.core.reconcile_plan import plan_reconcile
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
 from app.sync.journal.entries import nonzero_counts, sentence
 from app.sync.reconcile.schemas import SyncPreview

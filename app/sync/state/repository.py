@@ -8,16 +8,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import (
-    Band,
-    BandMembership,
-    MisClass,
-    MisGroup,
-    MisMembership,
-    MisStudent,
-    Pupil,
-    UploaderDecision,
-)
+from app.models import Band, BandMembership, MisClass, MisGroup, MisMembership, MisStudent, Pupil, UploaderDecision
 from app.sync.journal.repository import ChangeRepository
 from app.sync.state.snapshot import Container, SchoolSnapshot, live_members, remembered_links
 
