@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Placeholder secrets: fine on a developer's machine, refused anywhere else.
@@ -68,6 +68,31 @@ class Settings(BaseSettings):
     wonde: WondeSettings = WondeSettings()
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     log_level: str = "INFO"
+    # The bearer token Prometheus sends to /metrics. Unset (or blank): /metrics answers in development
+    # only, and 404 elsewhere.
+    metrics_token: SecretStr | None = None
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _blank_metrics_token_is_unset(cls, value: object) -> object:
+        if isinstance(value, str | SecretStr):
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not text.strip():
+                return None
+        return value
+
+    @model_validator(mode="after")
+    def _metrics_token_long_enough(self) -> Settings:
+        token = self.metrics_token
+        if (
+            self.environment != "development"
+            and token is not None
+            and len(token.get_secret_value()) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"BANDSYNC_METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} characters in {self.environment}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:

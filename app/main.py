@@ -40,6 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.queue = JobQueue(redis, settings.queue_name)
+    app.state.metrics = metrics.MeasurementCache()  # this process's /metrics counts, at most 15 s old
     try:
         yield
     finally:

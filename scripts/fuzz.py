@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -119,14 +120,18 @@ async def _drop_queue(redis_url: str, queue: str) -> None:
         await redis.aclose()
 
 
-def schemathesis_config(token: str) -> str:
-    """Every request as an admin of the seeded school, so paths reach its data rather than a 404."""
+def schemathesis_config(token: str, metrics_token: str) -> str:
+    """Every request as an admin of the seeded school, so paths reach its data rather than a 404;
+    /metrics with the run's scrape token."""
     return (
         f'headers = {{ Authorization = "Bearer {token}" }}\n'
         "[parameters]\n"
         f'"path.school_id" = "{SCHOOL_ID}"\n'
         "[output.sanitization]\n"
         "enabled = true\n"
+        "[[operations]]\n"
+        'include-path = "/metrics"\n'
+        f'headers = {{ Authorization = "Bearer {metrics_token}" }}\n'
     )
 
 
@@ -161,6 +166,7 @@ def main() -> int:
     settings = Settings()
     tag = uuid.uuid4().hex[:8]
     queue = f"bandsync:fuzz:{tag}"
+    metrics_token = secrets.token_urlsafe(32)
     logs = Path(tempfile.mkdtemp(prefix="bandsync-fuzz-"))
     with ExitStack() as stack:
         database_url = stack.enter_context(scratch_database(settings.database_url))
@@ -170,6 +176,7 @@ def main() -> int:
             "BANDSYNC_QUEUE_NAME": queue,
             "BANDSYNC_WONDE__BASE_URL": f"http://127.0.0.1:{sandbox_port}/v1.0",
             "BANDSYNC_LOG_LEVEL": "WARNING",
+            "BANDSYNC_METRICS_TOKEN": metrics_token,
         }
         stack.callback(lambda: asyncio.run(_drop_queue(settings.redis_url, queue)))
         run(BIN / "bandsync", "create-db", env=env)
@@ -213,7 +220,7 @@ def main() -> int:
         wait_until(f"{base}/healthz", "the API", api_log)
 
         config = logs / "schemathesis.toml"
-        config.write_text(schemathesis_config(token))
+        config.write_text(schemathesis_config(token, metrics_token))
         events = logs / "events.ndjson"
         command = [
             *(str(SCHEMATHESIS), "--config-file", str(config), "run", "openapi/openapi.json", "--url", base),

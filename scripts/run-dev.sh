@@ -42,6 +42,7 @@ cat <<MSG
     $($bin/bandsync token --school demo --role admin)
 
   try: curl -H "Authorization: Bearer <token>" http://127.0.0.1:$port/v1/schools/demo
+  metrics: curl http://127.0.0.1:$port/metrics$([[ -n ${BANDSYNC_METRICS_TOKEN:-} ]] && echo '  (with -H "Authorization: Bearer $BANDSYNC_METRICS_TOKEN")')
 
 MSG
 $bin/uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port" --no-access-log
