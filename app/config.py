@@ -55,6 +55,8 @@ class JWTSettings(BaseModel):
     issuer: str = DEV_JWT_ISSUER
     audience: str = "bandsync"
     leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # The longest a token may live: exp - iat (or exp - now, plus the leeway, without iat).
+    max_lifetime_seconds: int = Field(default=12 * 3600, gt=0, le=30 * 24 * 3600)
 
     @model_validator(mode="after")
     def _key_for_algorithm(self) -> JWTSettings:
