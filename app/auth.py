@@ -1,15 +1,18 @@
 """Bearer JWTs from the app's main login: who is calling, for which schools, in which role.
 
 Tokens are verified with the configured algorithm only (so ``alg: none`` and algorithm-swap tricks
-fail), and must carry a known issuer and audience and an unexpired ``exp``. A school outside the
-token is answered 404, exactly as a school that does not exist, so ids cannot be probed.
+fail), and must carry a known issuer and audience and an unexpired ``exp``, and live no longer than
+``jwt.max_lifetime_seconds`` (``exp - iat``; ``exp - now`` when there is no ``iat``). A school outside
+the token is answered 404, exactly as a school that does not exist, so ids cannot be probed. A school
+whose tokens were revoked (``tokens_valid_after``) refuses, with 401, the tokens issued before then
+and those without an ``iat``; the check rides on the school's row, which each request loads anyway.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import jwt
@@ -38,6 +41,8 @@ class Principal:
     subject: str
     school_ids: frozenset[str]
     role: Role
+    # The token's ``iat``, when it has one.
+    issued_at: datetime | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -67,15 +72,38 @@ def decode_token(token: str, settings: Settings) -> Principal:
         raise NotAuthenticated("The token has expired.") from exc
     except (jwt.InvalidTokenError, ValidationError) as exc:
         raise NotAuthenticated("The token is not valid.") from exc
-    return Principal(subject=claims.sub, school_ids=frozenset(claims.school_ids), role=claims.role)
+    # PyJWT has checked that exp (and iat, when present) are numbers, exp in the future, iat not.
+    expires, issued = int(payload["exp"]), payload.get("iat")
+    maximum = settings.jwt.max_lifetime_seconds
+    if issued is None:
+        too_long = expires - utc_now().timestamp() > maximum + settings.jwt.leeway_seconds
+    else:
+        too_long = expires - int(issued) > maximum
+    if too_long:
+        raise NotAuthenticated(f"The token lives longer than the {maximum} seconds allowed.")
+    return Principal(
+        subject=claims.sub,
+        school_ids=frozenset(claims.school_ids),
+        role=claims.role,
+        issued_at=None if issued is None else datetime.fromtimestamp(int(issued), UTC),
+    )
 
 
 def mint_token(
-    settings: Settings, *, school_ids: list[str], role: Role, subject: str = "dev", ttl: timedelta = timedelta(hours=12)
+    settings: Settings, *, school_ids: list[str], role: Role, subject: str = "dev", ttl: timedelta | None = None
 ) -> str:
-    """A token as the app's login would issue it; for development and tests (HS256 only)."""
+    """A token as the app's login would issue it; for development and tests (HS256 only). It lives
+    ``ttl``, by default the longest the service accepts (``jwt.max_lifetime_seconds``), never longer."""
     if settings.jwt.algorithm != "HS256":
         raise ValueError("only HS256 tokens can be minted here; RS256 tokens come from the app's login")
+    maximum = timedelta(seconds=settings.jwt.max_lifetime_seconds)
+    if ttl is None:
+        ttl = maximum
+    if ttl > maximum:
+        raise ValueError(
+            f"a token may live at most {maximum.total_seconds() / 3600:g} hours "
+            "(BANDSYNC_JWT__MAX_LIFETIME_SECONDS): the service refuses tokens that live longer than that"
+        )
     now = utc_now()
     payload = {
         "sub": subject,
@@ -112,13 +140,25 @@ def require_school(principal: Principal, school_id: str, *, admin: bool) -> None
         raise Forbidden("Only a school admin may do this.")
 
 
+def require_current(principal: Principal, school: School) -> None:
+    """A token issued before the school's cutoff (``bandsync revoke-tokens``), or without an ``iat``
+    when the school has one, no longer opens it: 401."""
+    cutoff = school.tokens_valid_after
+    if cutoff is not None and (principal.issued_at is None or principal.issued_at < cutoff):
+        raise NotAuthenticated("The token was issued before this school's tokens were revoked.")
+
+
 def _school_access(*, admin: bool) -> Callable[..., Awaitable[Principal]]:
     async def check(
         school_id: str, principal: CurrentPrincipal, session: Annotated[AsyncSession, Depends(get_session)]
     ) -> Principal:
-        require_school(principal, school_id, admin=admin)
-        if await session.get(School, school_id) is None:
+        if school_id not in principal.school_ids:
             raise SchoolNotFound()
+        school = await session.get(School, school_id)
+        if school is None:
+            raise SchoolNotFound()
+        require_current(principal, school)  # the row is loaded anyway: revocation costs no query
+        require_school(principal, school_id, admin=admin)
         return principal
 
     return check

@@ -22,12 +22,38 @@ OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.jso
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     from app.auth import mint_token
 
-    print(
-        mint_token(
-            settings, school_ids=args.school, role=args.role, subject=args.subject, ttl=timedelta(hours=args.hours)
-        )
-    )
+    ttl = None if args.hours is None else timedelta(hours=args.hours)
+    try:
+        token = mint_token(settings, school_ids=args.school, role=args.role, subject=args.subject, ttl=ttl)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(token)
     return 0
+
+
+async def _revoke_school_tokens(settings: Settings, school_id: str) -> int:
+    from app.db import create_engine, create_sessionmaker
+    from app.kit.time import utc_now
+    from app.kit.unit_of_work import unit_of_work
+    from app.models import School
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine), None) as session:
+            school = await session.get(School, school_id, with_for_update=True)
+            if school is None:
+                print(f"no school {school_id!r}", file=sys.stderr)
+                return 2
+            school.tokens_valid_after = cutoff = utc_now()
+    finally:
+        await engine.dispose()
+    print(f"school {school_id!r}: tokens issued before {cutoff.isoformat()} (or without iat) are refused")
+    return 0
+
+
+def _revoke_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_revoke_school_tokens(settings, args.school_id))
 
 
 def openapi_document() -> str:
@@ -235,8 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--school", action="append", required=True, help="a school id; repeat for several")
     token.add_argument("--role", choices=["admin", "teacher"], default="admin")
     token.add_argument("--subject", default="dev")
-    token.add_argument("--hours", type=float, default=12.0, help="lifetime in hours")
+    token.add_argument(
+        "--hours", type=float, help="lifetime in hours (default and most: BANDSYNC_JWT__MAX_LIFETIME_SECONDS, 12 h)"
+    )
     token.set_defaults(handler=_token)
+
+    revoke = commands.add_parser(
+        "revoke-tokens", help="refuse a school's tokens issued until now (those without iat too)"
+    )
+    revoke.add_argument("school_id")
+    revoke.set_defaults(handler=_revoke_tokens)
 
     openapi = commands.add_parser("openapi", help="write openapi/openapi.json (or --check it is current)")
     openapi.add_argument("--check", action="store_true")

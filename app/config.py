@@ -1,35 +1,62 @@
 """One validated settings object, read from the environment (prefix ``BANDSYNC_``).
 
-Secrets are ``SecretStr`` so they never appear in a repr or a log line. The development defaults
-let a newcomer run the service with no configuration at all; outside development they are refused.
+Secrets are ``SecretStr`` so they never appear in a repr or a log line, and a refused setting's error
+never echoes the input. The development defaults let a newcomer run the service with no configuration
+at all; outside development they are refused, as are short or trivially repeated secrets. Every
+encryption key must be a Fernet key, in every environment, so a bad one fails at start-up rather than
+on first use.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import AnyStr, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.kit.crypto import fernet_key_bytes, split_keys
 
 # Placeholder secrets: fine on a developer's machine, refused anywhere else.
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-change-me"
 # A valid Fernet key (32 url-safe base64 bytes) that everyone can read: development only.
 DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktY2hhbmdlLW0="
+DEV_JWT_ISSUER = "bandsync-dev"
 MIN_SECRET_LENGTH = 32
+# A secret (or a key's bytes) with fewer different characters than this is trivially repeated.
+MIN_DISTINCT_CHARACTERS = 8
 PLACEHOLDER_SECRETS = frozenset({DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, DEV_ENCRYPTION_KEY, ""})
+
+
+def trivially_repeated(value: AnyStr) -> bool:
+    """Few different characters (``"a" * 32``), or one run repeated (``"password" * 4``)."""
+    return len(set(value)) < MIN_DISTINCT_CHARACTERS or value in (value + value)[1:-1]
+
+
+def _secret_problem(value: str) -> str | None:
+    if value in PLACEHOLDER_SECRETS:
+        return "is a development placeholder"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    if trivially_repeated(value):
+        return "is trivially repeated"
+    return None
 
 
 class JWTSettings(BaseModel):
     """How bearer tokens issued by the app's main login are verified."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     algorithm: Literal["HS256", "RS256"] = "HS256"
     secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     public_key: str | None = None
-    issuer: str = "bandsync-dev"
+    issuer: str = DEV_JWT_ISSUER
     audience: str = "bandsync"
     leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # The longest a token may live: exp - iat (or exp - now, plus the leeway, without iat).
+    max_lifetime_seconds: int = Field(default=12 * 3600, gt=0, le=30 * 24 * 3600)
 
     @model_validator(mode="after")
     def _key_for_algorithm(self) -> JWTSettings:
@@ -40,6 +67,8 @@ class JWTSettings(BaseModel):
 
 class WondeSettings(BaseModel):
     """Where Wonde is, and the secret it must put in the webhook URL."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     base_url: str = "https://api.wonde.com/v1.0"
     webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
@@ -57,6 +86,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         extra="ignore",
+        hide_input_in_errors=True,  # a refused setting's error must not echo the secrets beside it
     )
 
     environment: Literal["development", "staging", "production"] = "development"
@@ -94,25 +124,50 @@ class Settings(BaseSettings):
             )
         return self
 
+    # /docs, /redoc and /openapi.json: None serves them in development only.
+    api_docs: bool | None = None
+
+    @property
+    def docs_served(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.environment == "development"
+
+    @model_validator(mode="after")
+    def _encryption_keys_are_fernet_keys(self) -> Settings:
+        keys = split_keys(self.encryption_key.get_secret_value())
+        if not keys:
+            raise ValueError("BANDSYNC_ENCRYPTION_KEY: at least one Fernet key is required")
+        for position, key in enumerate(keys, start=1):
+            try:
+                fernet_key_bytes(key)
+            except ValueError as exc:
+                raise ValueError(f"BANDSYNC_ENCRYPTION_KEY: key {position} (of {len(keys)}) is {exc}") from None
+        return self
+
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:
         if self.environment == "development":
             return self
-        secrets = {
-            "BANDSYNC_ENCRYPTION_KEY": self.encryption_key,
-            "BANDSYNC_WONDE__WEBHOOK_SECRET": self.wonde.webhook_secret,
-        }
+        secrets = {"BANDSYNC_WONDE__WEBHOOK_SECRET": self.wonde.webhook_secret}
         if self.jwt.algorithm == "HS256":
             secrets["BANDSYNC_JWT__SECRET"] = self.jwt.secret
-        weak = [
-            name
+        problems = [
+            f"{name} {problem}"
             for name, value in secrets.items()
-            if value.get_secret_value() in PLACEHOLDER_SECRETS or len(value.get_secret_value()) < MIN_SECRET_LENGTH
+            if (problem := _secret_problem(value.get_secret_value())) is not None
         ]
-        if weak:
+        dev_key = fernet_key_bytes(DEV_ENCRYPTION_KEY)
+        for position, key in enumerate(split_keys(self.encryption_key.get_secret_value()), start=1):
+            raw = fernet_key_bytes(key)
+            if raw == dev_key:
+                problems.append(f"BANDSYNC_ENCRYPTION_KEY key {position} is the development key, which anyone can read")
+            elif trivially_repeated(raw):
+                problems.append(f"BANDSYNC_ENCRYPTION_KEY key {position} is trivially repeated")
+        if self.jwt.issuer == DEV_JWT_ISSUER:
+            problems.append(f"BANDSYNC_JWT__ISSUER is the development issuer {DEV_JWT_ISSUER!r}")
+        if problems:
             raise ValueError(
-                f"placeholder or short (< {MIN_SECRET_LENGTH} characters) secrets are refused in "
-                f"{self.environment}: set {', '.join(weak)}"
+                f"placeholder, short (< {MIN_SECRET_LENGTH} characters) or trivially repeated secrets and the "
+                f"development key and issuer are refused in {self.environment}: {'; '.join(problems)}"
             )
         return self
 

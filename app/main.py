@@ -56,6 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=API_VERSION,
         description="Keeps an education app's bands and pupils in step with each school's MIS, read through Wonde.",
         lifespan=lifespan,
+        # The interactive docs and the live document only where allowed (development by default);
+        # app.openapi() still builds the document, for `bandsync openapi`.
+        docs_url="/docs" if settings.docs_served else None,
+        redoc_url="/redoc" if settings.docs_served else None,
+        openapi_url="/openapi.json" if settings.docs_served else None,
     )
     app.state.settings = settings
     install_error_handlers(app)

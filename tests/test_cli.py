@@ -1,9 +1,11 @@
-"""The ``bandsync`` command: tokens, the OpenAPI drift check and roster import from a file."""
+"""The ``bandsync`` command: tokens (within the maximum lifetime) and their revocation, the OpenAPI
+drift check and roster import from a file."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import cli
 from app.auth import decode_token
 from app.config import Settings
-from app.models import Pupil
+from app.kit.time import utc_now
+from app.models import Pupil, School
 from tests.fixtures.database import Committed
 from tests.fixtures.rosters import make_roster
 
@@ -77,3 +80,37 @@ def test_import_roster_from_a_file(
     assert cli.main(["import-roster", "--school", cli_school, str(good)]) == 0
     assert '"pupils_created": 30' in capsys.readouterr().out
     assert asyncio.run(_pupils(committed.sessionmaker, cli_school)) == 30
+
+
+def test_token_refuses_a_lifetime_beyond_the_maximum(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["token", "--school", "s1", "--hours", "13"]) == 2
+    assert "at most 12" in capsys.readouterr().err
+    assert cli.main(["token", "--school", "s1", "--hours", "1"]) == 0
+    assert decode_token(capsys.readouterr().out.strip(), settings).school_ids == {"s1"}
+
+
+async def _cutoff(maker: async_sessionmaker[AsyncSession], school_id: str) -> datetime | None:
+    async with maker() as session:
+        school = await session.get(School, school_id)
+        assert school is not None
+        return school.tokens_valid_after
+
+
+def test_revoke_tokens_sets_the_schools_cutoff_to_now(
+    cli_school: str, committed: Committed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["revoke-tokens", cli_school]) == 2  # no such school yet
+    assert "no school" in capsys.readouterr().err
+    assert cli.main(["create-school", "--id", cli_school, "--name", "CLI Primary"]) == 0
+    assert asyncio.run(_cutoff(committed.sessionmaker, cli_school)) is None
+    before = utc_now()
+    assert cli.main(["revoke-tokens", cli_school]) == 0
+    cutoff = asyncio.run(_cutoff(committed.sessionmaker, cli_school))
+    assert cutoff is not None
+    assert before <= cutoff <= utc_now()
+    assert "issued before" in capsys.readouterr().out
+    # Again later: the cutoff moves on.
+    assert cli.main(["revoke-tokens", cli_school]) == 0
+    later = asyncio.run(_cutoff(committed.sessionmaker, cli_school))
+    assert later is not None
+    assert later > cutoff

@@ -6,13 +6,31 @@ written under the old key (listed after it) stays readable, so keys can be rotat
 
 from __future__ import annotations
 
+import base64
+import re
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
+
+# What Fernet.generate_key() makes: 32 bytes in url-safe base64, padded (Fernet itself is laxer).
+_FERNET_KEY = re.compile(r"[A-Za-z0-9_-]{43}=")
+
+
+def split_keys(keys: str) -> list[str]:
+    """A comma-separated key list (new key first), blanks dropped."""
+    return [key.strip() for key in keys.split(",") if key.strip()]
+
+
+def fernet_key_bytes(key: str) -> bytes:
+    """The 32 bytes of a Fernet key; ``ValueError`` (never showing the key) if it is not one."""
+    if _FERNET_KEY.fullmatch(key) is None:
+        raise ValueError("not a Fernet key (32 url-safe base64-encoded bytes, as Fernet.generate_key() makes)")
+    return base64.urlsafe_b64decode(key)
 
 
 class SecretBox:
     def __init__(self, keys: SecretStr) -> None:
-        parts = [key.strip() for key in keys.get_secret_value().split(",") if key.strip()]
+        parts = split_keys(keys.get_secret_value())
         if not parts:
             raise ValueError("at least one encryption key is required")
         self._fernet = MultiFernet([Fernet(key) for key in parts])

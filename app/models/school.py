@@ -47,6 +47,9 @@ class School(TimestampMixin, Base):
     last_delta_read_at: Mapped[datetime | None]
     # Set by Wonde's schoolMigration (a new MIS: every id changes); cleared once pupils are re-linked.
     migrating_since: Mapped[datetime | None]
+    # Tokens for this school issued before this moment (or without an ``iat``) are refused
+    # (``bandsync revoke-tokens``); checked where each request already loads the school.
+    tokens_valid_after: Mapped[datetime | None]
     # Safeguard settings (design §2): leavers are kept restorable for the grace period; removals
     # beyond both thresholds in one run are held for an admin.
     leaver_grace_days: Mapped[int] = mapped_column(server_default=text("183"))

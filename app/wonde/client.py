@@ -7,6 +7,8 @@ whose list methods are ``async for`` iterators that follow ``meta.pagination.nex
 Transient failures (429, 5xx, timeouts, connection errors, a body that is not JSON) are retried with
 exponential backoff and jitter, honouring ``Retry-After``, up to a bounded number of attempts.
 401/403 and 404 are not retried. A ``next`` link to another host is refused: the token would follow it.
+So is a school's region domain that is not a bare host (and port) on the allow-list: the configured
+Wonde host, or a host under ``wonde.com``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -49,6 +52,12 @@ logger = logging.getLogger(__name__)
 PER_PAGE = 200
 STUDENT_INCLUDES = "classes,year,education_details,groups"
 M = TypeVar("M", bound=BaseModel)
+# A region domain is a DNS name (or dotted IPv4) and an optional port, and nothing else: no scheme,
+# userinfo, path, query, fragment, escapes or whitespace. Compared lower-cased, exactly.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_AND_PORT = re.compile(rf"(?P<host>{_LABEL}(?:\.{_LABEL})*)(?::(?P<port>[0-9]{{1,5}}))?", re.ASCII | re.IGNORECASE)
+WONDE_DOMAIN_SUFFIX = ".wonde.com"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -97,6 +106,15 @@ def create_http_client(timeout_seconds: float = 20.0) -> httpx.AsyncClient:
     )
 
 
+def _host_and_port(domain: str) -> tuple[str, int | None]:
+    """``domain`` as a lower-cased host and an optional port; ``WondeProtocolError`` if it is anything more."""
+    match = _HOST_AND_PORT.fullmatch(domain)
+    port = int(match["port"]) if match and match["port"] else None
+    if match is None or len(match["host"]) > 253 or (port is not None and not 0 < port < 65536):
+        raise WondeProtocolError(f"refusing region domain {domain[:100]!r}: not a host and optional port")
+    return match["host"].lower(), port
+
+
 class WondeClient:
     @classmethod
     def from_settings(cls, settings: WondeSettings, http: httpx.AsyncClient) -> WondeClient:
@@ -125,16 +143,21 @@ class WondeClient:
     def base_for(self, domain: str | None) -> str:
         """The API root for a school's region domain (Wonde: calling the wrong region returns no data).
 
-        Only the configured host and Wonde's own domains are accepted, so a tampered domain cannot
-        make us send a school's token elsewhere.
+        The domain must be a host and optional port and nothing else, and the host either the
+        configured one (on its port) or a host under ``wonde.com`` (always over https). Anything else
+        raises ``WondeProtocolError`` before a request is made, so a tampered domain cannot make us send
+        a school's token elsewhere.
         """
         configured = urlsplit(self.base_url)
         if not domain or domain == configured.netloc:
             return self.base_url
-        host = domain.split(":")[0].lower()
-        if not (host == "wonde.com" or host.endswith(".wonde.com")):
-            raise WondeProtocolError(f"refusing region domain {domain!r}: not a Wonde host")
-        return f"{configured.scheme}://{domain}{configured.path}"
+        host, port = _host_and_port(domain)
+        default_port = _DEFAULT_PORTS.get(configured.scheme)
+        if host == configured.hostname and (port or default_port) == (configured.port or default_port):
+            return self.base_url
+        if host.endswith(WONDE_DOMAIN_SUFFIX):  # the pattern guarantees a label before the suffix
+            return f"https://{host if port is None else f'{host}:{port}'}{configured.path}"
+        raise WondeProtocolError(f"refusing region domain {domain[:100]!r}: not a Wonde host")
 
     def school(self, school_id: str, token: str, *, domain: str | None = None) -> SchoolClient:
         return SchoolClient(self, school_id, token, self.base_for(domain))

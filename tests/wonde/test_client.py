@@ -237,14 +237,84 @@ async def test_a_body_that_is_not_a_list_is_a_protocol_error(school: SchoolClien
         [s async for s in school.students()]
 
 
-def test_region_domains_are_limited_to_wonde() -> None:
-    client = WondeClient(httpx.AsyncClient(), base_url=BASE)
-    assert client.base_for("api-ap-southeast-2.wonde.com") == "https://api-ap-southeast-2.wonde.com/v1.0"
-    assert client.base_for(None) == BASE
-    with pytest.raises(WondeProtocolError, match="not a Wonde host"):
-        client.base_for("wonde.com.evil.example")
-    sandbox = WondeClient(httpx.AsyncClient(), base_url="http://127.0.0.1:8100/v1.0")
-    assert sandbox.base_for("127.0.0.1:8100") == "http://127.0.0.1:8100/v1.0"
+SANDBOX = "http://127.0.0.1:8100/v1.0"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "domain", "expected"),
+    [
+        (BASE, None, BASE),
+        (BASE, "", BASE),
+        (BASE, "api.wonde.com", BASE),
+        (BASE, "api.wonde.com:443", BASE),
+        (BASE, "API.Wonde.COM", BASE),
+        (BASE, "api-ap-southeast-2.wonde.com", "https://api-ap-southeast-2.wonde.com/v1.0"),
+        (BASE, "EU.Wonde.com", "https://eu.wonde.com/v1.0"),
+        (BASE, "api.eu.wonde.com:8443", "https://api.eu.wonde.com:8443/v1.0"),
+        (SANDBOX, "127.0.0.1:8100", SANDBOX),
+        # A Wonde region is always spoken to over https, whatever the configured base says.
+        (SANDBOX, "api.wonde.com", "https://api.wonde.com/v1.0"),
+    ],
+)
+def test_region_domains_that_are_wonde_or_the_configured_host_are_accepted(
+    base_url: str, domain: str | None, expected: str
+) -> None:
+    assert WondeClient(httpx.AsyncClient(), base_url=base_url).base_for(domain) == expected
+
+
+@pytest.mark.parametrize(
+    ("base_url", "domain"),
+    [
+        # The text before the first ':' ends in .wonde.com, but the host is another one.
+        (BASE, "127.0.0.1/.wonde.com"),
+        (BASE, "evil.example?.wonde.com"),
+        (BASE, "evil.example#.wonde.com"),
+        (BASE, "evil.example/x.wonde.com"),
+        (BASE, "evil.example\\.wonde.com"),
+        (BASE, "evil.example%2f.wonde.com"),
+        (BASE, "evil.example@api.wonde.com"),
+        (BASE, "api.wonde.com@evil.example"),
+        (BASE, "evil.example:443/.wonde.com"),
+        # Not a Wonde host.
+        (BASE, "wonde.com.evil.example"),
+        (BASE, "evilwonde.com"),
+        (BASE, "wonde.com"),
+        (BASE, ".wonde.com"),
+        (BASE, "api..wonde.com"),
+        (BASE, "api.wonde.com."),
+        (BASE, "api.w\u043ende.com"),
+        (BASE, "127.0.0.1"),
+        (BASE, "127.0.0.1:8100"),
+        (BASE, "[::1]"),
+        (BASE, "localhost"),
+        # Something besides a host and a port.
+        (BASE, "https://api.wonde.com"),
+        (BASE, "api.wonde.com/"),
+        (BASE, "api.wonde.com/v1.0"),
+        (BASE, " api.wonde.com"),
+        (BASE, "api.wonde.com "),
+        (BASE, "api.wonde.com\n"),
+        (BASE, "api.wo nde.com"),
+        (BASE, "api.wonde.com:"),
+        (BASE, "api.wonde.com:0"),
+        (BASE, "api.wonde.com:65536"),
+        (BASE, "api.wonde.com:123456"),
+        (BASE, "api.wonde.com:80:80"),
+        (BASE, "api.wonde.com:http"),
+        (BASE, "api.wonde.com:+443"),
+        # The configured host on another port is another service.
+        (SANDBOX, "127.0.0.1"),
+        (SANDBOX, "127.0.0.1:6379"),
+        (SANDBOX, "127.0.0.1:8100/.wonde.com"),
+        (SANDBOX, "localhost:8100"),
+    ],
+)
+def test_every_other_region_domain_is_refused(base_url: str, domain: str) -> None:
+    client = WondeClient(httpx.AsyncClient(), base_url=base_url)
+    with pytest.raises(WondeProtocolError, match="refusing region domain"):
+        client.base_for(domain)
+    with pytest.raises(WondeProtocolError, match="refusing region domain"):
+        client.school(SCHOOL, "secret-token", domain=domain)
 
 
 def test_updated_after_is_sent_in_utc() -> None:

@@ -134,6 +134,28 @@ async def test_a_school_without_a_wonde_link_fails_clearly(
     assert run.error == "ReadNotPossible: the school is not connected to Wonde"
 
 
+@pytest.mark.parametrize("domain", ["127.0.0.1/.wonde.com", "evil.example?.wonde.com", "evil.example#.wonde.com"])
+async def test_a_tampered_region_domain_fails_the_read_before_any_request(
+    committed: Committed, wonde: WondeClient, box: SecretBox, mock: respx.MockRouter, domain: str
+) -> None:
+    school_id = await _school(committed, box)
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+        assert school is not None
+        school.wonde_domain = domain
+        await session.commit()
+    anywhere = mock.route().mock(return_value=httpx.Response(200, json={"data": []}))
+    run_id = await _run(committed, school_id)
+    assert await run_read(committed.sessionmaker, wonde, box, run_id) == "failed"
+    async with committed.sessionmaker() as session:
+        run = await session.get(SyncRun, run_id)
+    assert run is not None
+    assert not anywhere.called  # the school's token went nowhere
+    assert run.error is not None
+    assert "refusing region domain" in run.error
+    assert run.requests_made == 0
+
+
 def _student(wonde_id: str | None) -> dict[str, object]:
     return (
         {"id": wonde_id, "forename": "Amy", "surname": "Jones"} if wonde_id else {"forename": "Amy", "surname": "Jones"}
