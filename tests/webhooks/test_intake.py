@@ -16,6 +16,7 @@ from app.config import Settings, WondeSettings
 from app.kit.crypto import SecretBox
 from app.main import create_app
 from app.models import WebhookEvent
+from app.webhooks.intake import MAX_NESTING, Unreadable, parse_body
 from tests.fixtures.database import savepoint_sessionmaker
 
 SECRET = "s3cr3t+with/base64=="  # a "+" that form decoding would turn into a space
@@ -164,3 +165,16 @@ async def test_the_secret_never_reaches_the_logs(client: httpx.AsyncClient, capl
     assert lines[-1].path == "/v1/webhooks/wonde"  # type: ignore[attr-defined]
     assert all("s3cr3t" not in r.getMessage() and "s3cr3t" not in str(r.__dict__) for r in lines)
     assert all(APPROVED["school_token"] not in str(r.__dict__) for r in caplog.records)
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    inside = '{"payload_type": "x", "a": "' + "[{" * 100 + '", "b": "\\\\", "c": "\\"' + "[" * 100 + '"}'
+    assert parse_body(inside.encode(), "application/json")["a"] == "[{" * 100
+    # The event object itself is the first level.
+    deepest = MAX_NESTING - 1
+    assert parse_body(b'{"a": ' + b"[" * deepest + b"]" * deepest + b"}", "application/json")
+    with pytest.raises(Unreadable, match="nested deeper"):
+        parse_body(b'{"a": ' + b"[" * (deepest + 1) + b"]" * (deepest + 1) + b"}", "application/json")
+    # An unterminated string of escaped quotes is read once, not once per quote.
+    with pytest.raises(Unreadable, match="not JSON"):
+        parse_body(b'{"a": "' + b'\\"' * 30_000, "application/json")
