@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     jwt: JWTSettings = JWTSettings()
     wonde: WondeSettings = WondeSettings()
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -76,22 +76,40 @@ async def test_a_declared_length_over_the_limit_is_413_at_once(client: httpx.Asy
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "with_token"),
+    ("method", "path", "with_token", "unread"),
     [
-        ("POST", "/v1/schools", True),
-        ("PATCH", "/v1/schools/{school}", True),
-        ("POST", "/v1/schools/{school}/bands", False),
-        ("POST", "/v1/webhooks/wonde?secret=wrong", False),
-        ("GET", "/healthz", False),
-        ("POST", "/v1/nowhere", False),
+        ("POST", "/v1/schools", True, None),
+        ("PATCH", "/v1/schools/{school}", True, None),
+        ("POST", "/v1/schools/{school}/bands", False, None),
+        # Routes that answer without reading a body leave a chunked one unread (and unbuffered).
+        ("POST", "/v1/webhooks/wonde?secret=wrong", False, 401),
+        ("GET", "/healthz", False, 200),
+        ("POST", "/v1/nowhere", False, 404),
     ],
 )
 async def test_every_route_has_the_limit(
-    client: httpx.AsyncClient, school: School, auth: TokenFactory, method: str, path: str, with_token: bool
+    client: httpx.AsyncClient,
+    settings: Settings,
+    school: School,
+    auth: TokenFactory,
+    method: str,
+    path: str,
+    with_token: bool,
+    unread: int | None,
 ) -> None:
+    url = path.format(school=school.id)
     headers = {"content-type": "application/json", **(auth(school.id) if with_token else {})}
-    response = await client.request(method, path.format(school=school.id), content=Feed(2 * MiB), headers=headers)
+    declared = Feed(2 * MiB)
+    response = await client.request(method, url, content=declared, headers={**headers, "content-length": str(2 * MiB)})
     _is_413(response)
+    assert declared.pulled == 0
+    chunked = Feed(2 * MiB)
+    response = await client.request(method, url, content=chunked, headers=headers)
+    if unread is None:
+        _is_413(response)
+        assert chunked.pulled <= settings.max_body_bytes + CHUNK
+    else:
+        assert (response.status_code, chunked.pulled) == (unread, 0)
 
 
 @pytest.fixture
@@ -196,3 +214,9 @@ async def test_other_scopes_pass_through() -> None:
 
     await BodyLimitMiddleware(app, max_bytes=1)({"type": "lifespan"}, receive, send)
     assert seen == ["lifespan"]
+
+
+def test_every_operation_with_a_body_documents_the_413(app: FastAPI) -> None:
+    operations = [op for item in app.openapi()["paths"].values() for op in item.values() if "requestBody" in op]
+    assert operations
+    assert all(op["responses"]["413"]["description"] == "The request body is too large." for op in operations)
