@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     jwt: JWTSettings = JWTSettings()
     wonde: WondeSettings = WondeSettings()
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     log_level: str = "INFO"
     # The bearer token Prometheus sends to /metrics. Unset (or blank): /metrics answers in development
     # only, and 404 elsewhere.

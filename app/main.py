@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from arq.connections import ArqRedis
 from fastapi import APIRouter, FastAPI
@@ -14,6 +15,7 @@ from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.kit.access_log import AccessLogMiddleware
+from app.kit.body_limit import BodyLimitMiddleware, document_body_limit
 from app.kit.jobs import JobQueue
 from app.kit.logging import configure_logging
 from app.kit.request_id import RequestIdMiddleware
@@ -29,6 +31,7 @@ from app.sync.runs.endpoints import router as runs_router
 from app.webhooks.endpoints import router as webhooks_router
 
 API_VERSION = "0.1.0"
+V1_PREFIX = "/v1"
 
 
 @asynccontextmanager
@@ -64,11 +67,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Every body is limited before anything reads it; the roster upload has its own, larger limit.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        per_path=[(V1_PREFIX + roster_router.prefix, settings.max_upload_bytes)],
+    )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost, so the access line carries the request id
     app.include_router(health.router)
     app.include_router(metrics.router)
-    v1 = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
+    v1 = APIRouter(prefix=V1_PREFIX, route_class=UnitOfWorkRoute)
     for router in (
         schools_router,
         bands_router,
@@ -83,4 +92,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         v1.include_router(router)
     app.include_router(v1)
+    _document(app)
     return app
+
+
+def _document(app: FastAPI) -> None:
+    """Add to the generated OpenAPI document what middleware answers (the body limit's 413)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_body_limit(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

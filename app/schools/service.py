@@ -12,16 +12,23 @@ from app.models.school import SchoolState
 from app.schools.repository import SchoolRepository
 from app.schools.schemas import SchoolCreate, SchoolUpdate
 
+WONDE_ID_TAKEN = "Another school is already linked to this Wonde school."
+
 
 async def create_school(session: AsyncSession, data: SchoolCreate) -> School:
+    """Register the school. A registration that races another with the same id or Wonde id (both
+    looked before either committed) loses at the unique index and is answered the same 409."""
     repository = SchoolRepository(session)
     if await repository.get(data.id) is not None:
         raise SchoolAlreadyExists()
     if data.wonde_school_id and await repository.by_wonde_id(data.wonde_school_id) is not None:
-        raise SchoolAlreadyExists("Another school is already linked to this Wonde school.")
+        raise SchoolAlreadyExists(WONDE_ID_TAKEN)
     school = School(id=data.id, name=data.name, timezone=data.timezone, wonde_school_id=data.wonde_school_id)
-    repository.add(school)
-    await session.flush()
+    taken = await repository.insert(school)
+    if taken == "id":
+        raise SchoolAlreadyExists()
+    if taken is not None:
+        raise SchoolAlreadyExists(WONDE_ID_TAKEN)
     await session.refresh(school)
     return school
 

@@ -28,7 +28,7 @@ class WrongWebhookSecret(NotAuthenticated):
 
 
 class UnreadableWebhook(InvalidInput):
-    """The webhook body is not a JSON object; it was stored and rejected."""
+    """The webhook body is not a JSON object that can be stored; it was recorded as rejected."""
 
     status_code = 400
 
@@ -57,6 +57,6 @@ async def receive_wonde_webhook(
     )
     if stored.status == "rejected":
         # Answered, not raised: the stored rejection must commit with the request.
-        rejected = UnreadableWebhook()
+        rejected = UnreadableWebhook(f"The webhook body cannot be read: {stored.error}; it was recorded as rejected.")
         return JSONResponse({"error": rejected.error, "detail": rejected.detail}, status_code=rejected.status_code)
     return WebhookReceipt(id=stored.event_id or None, status=stored.status)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -40,32 +42,109 @@ def secret_matches(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def parse_body(body: bytes, content_type: str) -> dict[str, Any] | None:
-    """The event as a dict: JSON, or form-encoded (unconfirmed whether Wonde ever sends that)."""
-    try:
-        if content_type.startswith("application/x-www-form-urlencoded"):
+# Wonde's events are flat objects; a body nested deeper is refused before it is parsed (Python's
+# parser would run out of stack at about a thousand levels).
+MAX_NESTING = 64
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# The bytes that matter when measuring nesting: quotes and backslashes (strings) and brackets.
+_STRUCTURE = re.compile(rb'["\\\[\]{}]')
+
+
+class Unreadable(Exception):
+    """The body cannot be read as an event that can be stored; the message says why."""
+
+
+def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
+    """The event as a dict: JSON, or form-encoded (unconfirmed whether Wonde ever sends that).
+
+    Raises ``Unreadable`` for anything else, and for JSON that PostgreSQL cannot store or Python
+    cannot parse safely: a NUL character, a lone surrogate, NaN or an infinite number, deep nesting.
+    """
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        try:
             parsed: Any = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        else:
-            parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return parsed if isinstance(parsed, dict) else None
+        except UnicodeDecodeError as exc:
+            raise Unreadable("the body is not UTF-8 text") from exc
+    else:
+        if _nested_deeper_than(body, MAX_NESTING):
+            raise Unreadable(f"the body is nested deeper than {MAX_NESTING} levels")
+        try:
+            parsed = json.loads(body, parse_constant=_no_constant)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of thousands of digits
+            raise Unreadable("the body is not JSON") from exc
+    if not isinstance(parsed, dict):
+        raise Unreadable("the body is not a JSON object")
+    _check_storable(parsed)
+    return parsed
+
+
+def _no_constant(name: str) -> Any:
+    raise Unreadable(f"the body holds a number JSON cannot carry ({name})")
+
+
+def _nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether the JSON text opens more than ``limit`` arrays or objects inside one another; linear,
+    and without parsing (so without recursion)."""
+    depth, in_string, escaped_at = 0, False, -1
+    for match in _STRUCTURE.finditer(body):
+        at = match.start()
+        if at == escaped_at:
+            continue
+        char = body[at]
+        if in_string:
+            if char == ord("\\"):
+                escaped_at = at + 1
+            elif char == ord('"'):
+                in_string = False
+        elif char == ord('"'):
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in b"]}":
+            depth -= 1
+    return False
+
+
+def _check_storable(payload: dict[str, Any]) -> None:
+    """Refuse what a JSONB column (or Python's encoder) cannot take: walked without recursion."""
+    pending: list[Any] = [payload]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise Unreadable("the body holds a NUL character (\\u0000)")
+            if _LONE_SURROGATE.search(value):
+                raise Unreadable("the body holds a lone surrogate (an unpaired \\ud800-\\udfff)")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise Unreadable("the body holds a number JSON cannot carry (out of range)")
 
 
 @dataclass(frozen=True)
 class Stored:
     event_id: str
     status: str  # "received" (to be processed), "ignored", "rejected", or "duplicate"
+    error: str | None = None  # why it was rejected or ignored
 
 
 async def store_event(session: AsyncSession, body: bytes, content_type: str, box: SecretBox) -> Stored:
     """Store the event (once, however often it is delivered) and queue its processing after commit."""
-    payload = parse_body(body, content_type)
+    payload: dict[str, Any] | None
+    kept: dict[str, Any]
     error: str | None
     status: WebhookStatus
-    if payload is None:
-        kept: dict[str, Any] = {"unreadable_body_bytes": len(body)}
-        payload_type, status, error = "unreadable", WebhookStatus.REJECTED, "the body is not a JSON object"
+    try:
+        payload = parse_body(body, content_type)
+    except Unreadable as exc:
+        # Only the body's size is kept: what it held may be exactly what PostgreSQL cannot store.
+        payload, kept = None, {"unreadable_body_bytes": len(body)}
+        payload_type, status, error = "unreadable", WebhookStatus.REJECTED, str(exc)
         dedupe_source = body
     else:
         payload_type = str(payload.get("payload_type") or "unknown")[:64]
@@ -98,4 +177,4 @@ async def store_event(session: AsyncSession, body: bytes, content_type: str, box
         return Stored("", "duplicate")
     if status == WebhookStatus.RECEIVED:
         enqueue(session, WEBHOOK, event_id)
-    return Stored(str(event_id), status)
+    return Stored(str(event_id), status, error)

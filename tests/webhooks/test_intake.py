@@ -36,7 +36,9 @@ async def client(settings: Settings, connection: AsyncConnection) -> AsyncIterat
     app: FastAPI = create_app(custom)
     async with app.router.lifespan_context(app):
         app.state.sessionmaker = savepoint_sessionmaker(connection)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        # A server error is answered (500), as a real server would, rather than raised into the test.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
             yield c
 
 
@@ -94,6 +96,54 @@ async def test_unknown_and_unreadable_events_are_stored_and_not_acted_on(
     assert statuses == {"somethingNew": "ignored", "unreadable": "rejected"}
 
 
+# Bodies that parse as JSON (or a form) but cannot be stored or acted on (issue 13, item 7).
+UNSTORABLE = {
+    "nul": (b'{"payload_type": "schoolApproved", "school_id": "A1\\u0000"}', "NUL"),
+    "nul-key": (b'{"payload_type": "schoolApproved", "a\\u0000": 1}', "NUL"),
+    "surrogate": (b'{"payload_type": "schoolApproved", "school_name": "\\ud800"}', "surrogate"),
+    "nan": (b'{"payload_type": "schoolApproved", "score": NaN}', "number"),
+    "infinity": (b'{"payload_type": "schoolApproved", "score": -Infinity}', "number"),
+    "overflow": (b'{"payload_type": "schoolApproved", "score": 1e400}', "number"),
+    "raw-surrogate": (b'{"payload_type": "schoolApproved", "school_name": "\xed\xa0\x80"}', "surrogate"),
+    "deep-1100": (b'{"payload_type": "schoolApproved", "x": ' + b"[" * 1100 + b"]" * 1100 + b"}", "nested"),
+    "deep-8000": (b'{"x": ' + b'{"x": ' * 8000 + b"1" + b"}" * 8001, "nested"),
+}
+
+
+@pytest.mark.parametrize("case", UNSTORABLE)
+async def test_an_unstorable_body_is_unreadable_and_stored_rejected(
+    client: httpx.AsyncClient, session: AsyncSession, case: str
+) -> None:
+    body, reason = UNSTORABLE[case]
+    response = await client.post(URL, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text  # today: 500 (the database or the parser fails)
+    assert response.json()["error"] == "UnreadableWebhook"
+    [event] = await _events(session)
+    assert (event.payload_type, event.status, event.payload) == (
+        "unreadable",
+        "rejected",
+        {"unreadable_body_bytes": len(body)},
+    )
+    assert event.error is not None
+    assert reason in event.error
+
+
+async def test_a_form_with_a_nul_is_unreadable(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    response = await client.post(URL, data={"payload_type": "accessRevoked", "school_id": "A1\x00"})
+    assert response.status_code == 400, response.text
+    [event] = await _events(session)
+    assert (event.status, event.payload_type) == ("rejected", "unreadable")
+
+
+async def test_modest_nesting_and_unicode_are_still_read(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    nested = {**APPROVED, "school_name": "Ysgol Gymraeg Bro Wyn \U0001f600", "extra": {"a": [[[{"b": [1.5]}]]]}}
+    response = await client.post(URL, json=nested)
+    assert (response.status_code, response.json()["status"]) == (202, "received")
+    [event] = await _events(session)
+    assert event.payload["extra"] == {"a": [[[{"b": [1.5]}]]]}
+    assert event.payload["school_name"].endswith("\U0001f600")
+
+
 async def test_a_form_encoded_event_is_accepted(client: httpx.AsyncClient, session: AsyncSession) -> None:
     response = await client.post(URL, data={"payload_type": "accessRevoked", "school_id": "A1234567890"})
     assert response.json()["status"] == "received"
@@ -114,3 +164,18 @@ async def test_the_secret_never_reaches_the_logs(client: httpx.AsyncClient, capl
     assert lines[-1].path == "/v1/webhooks/wonde"  # type: ignore[attr-defined]
     assert all("s3cr3t" not in r.getMessage() and "s3cr3t" not in str(r.__dict__) for r in lines)
     assert all(APPROVED["school_token"] not in str(r.__dict__) for r in caplog.records)
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    from app.webhooks.intake import MAX_NESTING, Unreadable, parse_body  # imported here, so the module runs on main
+
+    inside = '{"payload_type": "x", "a": "' + "[{" * 100 + '", "b": "\\\\", "c": "\\"' + "[" * 100 + '"}'
+    assert parse_body(inside.encode(), "application/json")["a"] == "[{" * 100
+    # The event object itself is the first level.
+    deepest = MAX_NESTING - 1
+    assert parse_body(b'{"a": ' + b"[" * deepest + b"]" * deepest + b"}", "application/json")
+    with pytest.raises(Unreadable, match="nested deeper"):
+        parse_body(b'{"a": ' + b"[" * (deepest + 1) + b"]" * (deepest + 1) + b"}", "application/json")
+    # An unterminated string of escaped quotes is read once, not once per quote.
+    with pytest.raises(Unreadable, match="not JSON"):
+        parse_body(b'{"a": "' + b'\\"' * 30_000, "application/json")
