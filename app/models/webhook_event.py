@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,14 +28,20 @@ class WebhookEvent(TimestampMixin, Base):
     """A Wonde webhook as received, stored before it is acknowledged.
 
     ``payload`` holds the event without its secrets; a ``school_token`` is kept only encrypted in
-    ``token_encrypted``. ``dedupe_key`` makes a redelivered event a no-op.
+    ``token_encrypted``. ``dedupe_key`` is the sha256 of the event's body: Wonde's bodies carry no time,
+    so one key may be stored more than once (the same event sent again later, consent given or
+    withdrawn again); ``app.webhooks.intake`` decides which deliveries are redeliveries.
+    ``created_at`` is the service's clock (``utc_now()``) when the delivery arrived.
     """
 
     __tablename__ = "webhook_events"
-    __table_args__ = (CheckConstraint(in_list("status", WEBHOOK_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(in_list("status", WEBHOOK_STATUSES), name="status"),
+        Index(None, "dedupe_key", "created_at"),
+    )
 
     id: Mapped[UUIDPrimaryKey]
-    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64))
     payload_type: Mapped[str] = mapped_column(String(64))
     wonde_school_id: Mapped[str | None] = mapped_column(String(64), index=True)
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"))

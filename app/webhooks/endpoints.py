@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -53,7 +54,11 @@ async def receive_wonde_webhook(
         raise WrongWebhookSecret()
     body = await read_limited_body(request, MAX_WEBHOOK_BYTES)
     stored = await store_event(
-        session, body, request.headers.get("content-type", "application/json"), SecretBox(settings.encryption_key)
+        session,
+        body,
+        request.headers.get("content-type", "application/json"),
+        SecretBox(settings.encryption_key),
+        redelivery_window=timedelta(seconds=settings.wonde.redelivery_window_seconds),
     )
     if stored.status == "rejected":
         # Answered, not raised: the stored rejection must commit with the request.

@@ -4,6 +4,14 @@ Wonde signs nothing and cannot send a header, so the secret travels in the URL; 
 query string, because form-style decoding would turn a "+" in a base64 secret into a space. Every
 event is stored before it is acknowledged (Wonde retries a non-2xx three times), the school token it
 may carry only encrypted, and a redelivered event is recognised and stored once.
+
+Wonde's bodies carry no time, so the same body is not always the same event: a school that revokes,
+approves and revokes again sends the first revocation's body twice. A delivery is a redelivery only
+when the same body was stored within the redelivery window (``BANDSYNC_WONDE__REDELIVERY_WINDOW_SECONDS``)
+and that event still stands: it was not rejected (what it waited for, the school's registration or
+Wonde, may have come since), and no event undoing it (an approval after a revocation, a revocation
+after an approval) has arrived for the school since. Anything else is stored as a new event, and the
+worker acts on it as the school's state then calls for.
 """
 
 from __future__ import annotations
@@ -14,19 +22,32 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.crypto import SecretBox
 from app.kit.jobs import WEBHOOK, enqueue
+from app.kit.time import utc_now
 from app.models import WebhookEvent
 from app.models.webhook_event import WebhookStatus
 
 KNOWN_EVENTS = frozenset({"schoolApproved", "accessRevoked", "accessDeclined", "schoolMigration"})
 SECRET_FIELDS = ("school_token",)
+# The default of ``WondeSettings.redelivery_window_seconds``.
+REDELIVERY_WINDOW = timedelta(minutes=10)
+# Consent given and withdrawn: an event of one of these kinds undoes the effect of the other's.
+UNDONE_BY: dict[str, tuple[str, ...]] = {
+    "schoolApproved": ("accessRevoked", "accessDeclined"),
+    "accessRevoked": ("schoolApproved",),
+    "accessDeclined": ("schoolApproved",),
+}
+# First key of the two-key advisory lock that makes deliveries of one body wait for each other.
+_LOCK_NAMESPACE = 0x686F6F6B  # "hook"
 
 
 def secret_from_query(raw_query: bytes) -> str | None:
@@ -133,8 +154,15 @@ class Stored:
     error: str | None = None  # why it was rejected or ignored
 
 
-async def store_event(session: AsyncSession, body: bytes, content_type: str, box: SecretBox) -> Stored:
-    """Store the event (once, however often it is delivered) and queue its processing after commit."""
+async def store_event(
+    session: AsyncSession,
+    body: bytes,
+    content_type: str,
+    box: SecretBox,
+    *,
+    redelivery_window: timedelta = REDELIVERY_WINDOW,
+) -> Stored:
+    """Store the event (once, however often it is redelivered) and queue its processing after commit."""
     payload: dict[str, Any] | None
     kept: dict[str, Any]
     error: str | None
@@ -158,23 +186,60 @@ async def store_event(session: AsyncSession, body: bytes, content_type: str, box
         dedupe_source = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     token = payload.get("school_token") if payload else None
     wonde_school_id = payload.get("school_id") if payload else None
+    dedupe_key = hashlib.sha256(dedupe_source).hexdigest()
+    school = str(wonde_school_id)[:64] if wonde_school_id else None
+    if await _redelivered(session, dedupe_key, payload_type, school, redelivery_window):
+        return Stored("", "duplicate")
     statement = (
         insert(WebhookEvent)
         .values(
-            dedupe_key=hashlib.sha256(dedupe_source).hexdigest(),
+            dedupe_key=dedupe_key,
             payload_type=payload_type,
-            wonde_school_id=str(wonde_school_id)[:64] if wonde_school_id else None,
+            wonde_school_id=school,
             payload=kept,
             token_encrypted=box.encrypt(str(token)) if token else None,
             status=status,
             error=error,
+            created_at=utc_now(),
         )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(WebhookEvent.id)
     )
     event_id = await session.scalar(statement)
-    if event_id is None:
-        return Stored("", "duplicate")
+    assert event_id is not None
     if status == WebhookStatus.RECEIVED:
         enqueue(session, WEBHOOK, event_id)
     return Stored(str(event_id), status, error)
+
+
+async def _redelivered(
+    session: AsyncSession, dedupe_key: str, payload_type: str, wonde_school_id: str | None, window: timedelta
+) -> bool:
+    """Whether a delivery of this body is a redelivery of an event that still stands (module docstring).
+    Deliveries of one body wait for each other until the first commits, so two at once store one."""
+    await session.execute(select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, func.hashtext(dedupe_key))))
+    earlier = (
+        await session.execute(
+            select(WebhookEvent.created_at, WebhookEvent.status, WebhookEvent.payload_type)
+            .where(WebhookEvent.dedupe_key == dedupe_key, WebhookEvent.created_at >= utc_now() - window)
+            .order_by(WebhookEvent.created_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if earlier is None:
+        return False
+    if earlier.status == WebhookStatus.REJECTED and earlier.payload_type in KNOWN_EVENTS:
+        return False  # it could not be acted on then (say, the school was not registered yet)
+    undoing = UNDONE_BY.get(payload_type, ())
+    if not undoing or wonde_school_id is None:
+        return True
+    undone = await session.scalar(
+        select(WebhookEvent.id)
+        .where(
+            WebhookEvent.wonde_school_id == wonde_school_id,
+            WebhookEvent.payload_type.in_(undoing),
+            WebhookEvent.created_at >= earlier.created_at,
+            WebhookEvent.status != WebhookStatus.REJECTED,
+        )
+        .limit(1)
+    )
+    return undone is None

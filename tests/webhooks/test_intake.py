@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.config import Settings, WondeSettings
 from app.kit.crypto import SecretBox
+from app.kit.time import pinned
 from app.main import create_app
 from app.models import WebhookEvent
 from tests.fixtures.database import savepoint_sessionmaker
@@ -179,3 +181,61 @@ def test_brackets_inside_strings_are_not_nesting() -> None:
     # An unterminated string of escaped quotes is read once, not once per quote.
     with pytest.raises(Unreadable, match="not JSON"):
         parse_body(b'{"a": "' + b'\\"' * 30_000, "application/json")
+
+
+MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+REVOKED = {"payload_type": "accessRevoked", "school_id": "A1234567890", "revoke_reason": "Access was revoked."}
+
+
+async def _deliver_at(client: httpx.AsyncClient, payload: Mapping[str, object], at: datetime) -> dict[str, object]:
+    with pinned(at):
+        response = await client.post(URL, json=payload)
+    assert response.status_code == 202, response.text
+    answer: dict[str, object] = response.json()
+    return answer
+
+
+async def test_the_same_payload_within_the_window_is_a_redelivery(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    assert (await _deliver_at(client, REVOKED, MORNING))["status"] == "received"
+    for later in (timedelta(minutes=1), timedelta(minutes=9, seconds=59)):
+        assert await _deliver_at(client, REVOKED, MORNING + later) == {"id": None, "status": "duplicate"}
+    assert [e.payload_type for e in await _events(session)] == ["accessRevoked"]
+
+
+async def test_the_same_payload_after_the_window_is_stored_again(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    first = await _deliver_at(client, REVOKED, MORNING)
+    later = await _deliver_at(client, REVOKED, MORNING + timedelta(minutes=10, seconds=1))
+    assert (first["status"], later["status"]) == ("received", "received")
+    assert first["id"] != later["id"]
+    assert [(e.payload_type, e.status) for e in await _events(session)] == [
+        ("accessRevoked", "received"),
+        ("accessRevoked", "received"),
+    ]
+
+
+async def test_the_window_is_a_setting(settings: Settings, connection: AsyncConnection, session: AsyncSession) -> None:
+    wonde = WondeSettings(webhook_secret=SecretStr(SECRET), redelivery_window_seconds=60)
+    app: FastAPI = create_app(settings.model_copy(update={"wonde": wonde}))
+    async with app.router.lifespan_context(app):
+        app.state.sessionmaker = savepoint_sessionmaker(connection)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as short:
+            assert (await _deliver_at(short, REVOKED, MORNING))["status"] == "received"
+            assert (await _deliver_at(short, REVOKED, MORNING + timedelta(seconds=59)))["status"] == "duplicate"
+            assert (await _deliver_at(short, REVOKED, MORNING + timedelta(minutes=2)))["status"] == "received"
+    assert len(await _events(session)) == 2
+
+
+async def test_the_same_revocation_after_an_approval_is_stored_again(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Revoked, approved, revoked: Wonde's second revocation has the first one's body, within minutes."""
+    assert (await _deliver_at(client, REVOKED, MORNING))["status"] == "received"
+    assert (await _deliver_at(client, APPROVED, MORNING + timedelta(minutes=1)))["status"] == "received"
+    assert (await _deliver_at(client, REVOKED, MORNING + timedelta(minutes=2)))["status"] == "received"
+    # ... and a redelivery of that second revocation is a redelivery again.
+    assert (await _deliver_at(client, REVOKED, MORNING + timedelta(minutes=3)))["status"] == "duplicate"
+    assert [e.payload_type for e in await _events(session)] == ["accessRevoked", "schoolApproved", "accessRevoked"]

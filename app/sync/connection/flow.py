@@ -5,6 +5,10 @@ it processed and stops.
   school. Then the token is kept (encrypted), the school is approved, and a full read is queued.
 - ``accessRevoked`` / ``accessDeclined`` disconnect the school (accounts kept, links journalled).
 - ``schoolMigration`` marks the school as migrating; re-linking belongs to the reconcile.
+
+Wonde's bodies carry no time: the same body sent again is one stored event only while that event
+stands (``app.webhooks.intake``); consent withdrawn again, or an approval rejected before the school was
+registered, arrives as a new event and is acted on as the school's state then calls for.
 """
 
 from __future__ import annotations

@@ -1,18 +1,23 @@
 """Acting on stored Wonde events against the sandbox over real HTTP: approval is verified with the
-supplied token before anything changes; revocation and decline disconnect; migration is noted."""
+supplied token before anything changes; revocation and decline disconnect; migration is noted; consent
+given or withdrawn again is acted on again, a true redelivery once."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import delete, func, select
 
+from app.config import Settings
 from app.kit.crypto import SecretBox
+from app.kit.time import pinned
 from app.kit.unit_of_work import unit_of_work
+from app.main import create_app
 from app.models import (
     Band,
     BandMembership,
@@ -211,3 +216,132 @@ async def test_a_new_token_arriving_while_a_sync_is_queued_is_kept_and_the_event
     assert event is not None
     assert (event.status, event.error) == ("processed", None)
     assert [(r.id, r.status) for r in runs] == [(queued.id, "queued")]
+
+
+# -- consent given and withdrawn again, through the webhook endpoint and the worker ----------------------
+MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def api(live_settings: Settings, committed: Committed) -> AsyncIterator[httpx.AsyncClient]:
+    """The webhook endpoint, committing for real (the worker reads what it stored)."""
+    app = create_app(live_settings)
+    async with app.router.lifespan_context(app):
+        app.state.sessionmaker = committed.sessionmaker
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            yield client
+
+
+async def _post(api: httpx.AsyncClient, settings: Settings, payload: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Wonde delivers ``payload`` at ``at``; the endpoint's answer."""
+    with pinned(at):
+        response = await api.post(
+            f"/v1/webhooks/wonde?secret={settings.wonde.webhook_secret.get_secret_value()}", json=payload
+        )
+    assert response.status_code == 202, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def _work(committed: Committed, box: SecretBox, wonde: WondeClient, answer: dict[str, Any], at: datetime) -> str:
+    """The worker acts on the stored event (as ``process_webhook`` does)."""
+    assert answer["status"] == "received", answer
+    with pinned(at):
+        return await process_event(committed.sessionmaker, None, wonde, box, uuid.UUID(answer["id"]))
+
+
+async def _state(committed: Committed, school_id: str) -> str:
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+    assert school is not None
+    return school.state
+
+
+async def _stored(committed: Committed, wonde_school: str) -> list[tuple[str, str]]:
+    async with committed.sessionmaker() as session:
+        rows = await session.execute(
+            select(WebhookEvent.payload_type, WebhookEvent.status)
+            .where(WebhookEvent.wonde_school_id == wonde_school)
+            .order_by(WebhookEvent.created_at)
+        )
+    return [(payload_type, status) for payload_type, status in rows]
+
+
+async def test_revoke_reapprove_and_revoke_again_leaves_the_school_disconnected(
+    committed: Committed,
+    box: SecretBox,
+    wonde: WondeClient,
+    sandbox: SandboxServer,
+    wonde_school: str,
+    api: httpx.AsyncClient,
+    live_settings: Settings,
+) -> None:
+    """The second revocation carries the very body of the first (Wonde's payload has no time): it is
+    consent withdrawn again, not a redelivery, and must disconnect the re-approved school."""
+    school_id, _, _ = await _linked_school(committed, box, wonde_school)
+    revoked = webhook_payload(sandbox.state, wonde_school, "accessRevoked")
+    answer = await _post(api, live_settings, revoked, MORNING)
+    assert await _work(committed, box, wonde, answer, MORNING) == "processed"
+    assert await _state(committed, school_id) == "disconnected"
+
+    approved = webhook_payload(sandbox.state, wonde_school, "schoolApproved")  # a new token after a revoke
+    answer = await _post(api, live_settings, approved, MORNING + timedelta(minutes=2))
+    assert await _work(committed, box, wonde, answer, MORNING + timedelta(minutes=2)) == "processed"
+    assert await _state(committed, school_id) == "approved"
+
+    again = webhook_payload(sandbox.state, wonde_school, "accessRevoked")
+    assert again == revoked
+    answer = await _post(api, live_settings, again, MORNING + timedelta(minutes=4))
+    assert await _work(committed, box, wonde, answer, MORNING + timedelta(minutes=4)) == "processed"
+    assert await _state(committed, school_id) == "disconnected"
+    assert await _stored(committed, wonde_school) == [
+        ("accessRevoked", "processed"),
+        ("schoolApproved", "processed"),
+        ("accessRevoked", "processed"),
+    ]
+
+
+async def test_an_approval_received_before_the_school_was_registered_approves_it_when_redelivered(
+    committed: Committed,
+    box: SecretBox,
+    wonde: WondeClient,
+    sandbox: SandboxServer,
+    wonde_school: str,
+    api: httpx.AsyncClient,
+    live_settings: Settings,
+) -> None:
+    approved = webhook_payload(sandbox.state, wonde_school, "schoolApproved")
+    answer = await _post(api, live_settings, approved, MORNING)
+    assert await _work(committed, box, wonde, answer, MORNING) == "rejected"  # nobody expects it yet
+
+    school_id = await _school(committed, wonde_school)
+    answer = await _post(api, live_settings, approved, MORNING + timedelta(minutes=3))
+    assert await _work(committed, box, wonde, answer, MORNING + timedelta(minutes=3)) == "processed"
+    assert await _state(committed, school_id) == "approved"
+    async with committed.sessionmaker() as session:
+        runs = list(await session.scalars(select(SyncRun).where(SyncRun.school_id == school_id)))
+    assert [(r.kind, r.trigger) for r in runs] == [("full_read", "webhook")]
+    assert await _stored(committed, wonde_school) == [("schoolApproved", "rejected"), ("schoolApproved", "processed")]
+
+
+async def test_a_true_redelivery_is_stored_once_and_acted_on_once(
+    committed: Committed,
+    box: SecretBox,
+    wonde: WondeClient,
+    sandbox: SandboxServer,
+    wonde_school: str,
+    api: httpx.AsyncClient,
+    live_settings: Settings,
+) -> None:
+    school_id = await _school(committed, wonde_school)
+    approved = webhook_payload(sandbox.state, wonde_school, "schoolApproved")
+    answer = await _post(api, live_settings, approved, MORNING)
+    assert await _work(committed, box, wonde, answer, MORNING) == "processed"
+    for minutes in (1, 5, 9):  # Wonde sends it again, within the window, before and after it was acted on
+        again = await _post(api, live_settings, approved, MORNING + timedelta(minutes=minutes))
+        assert again == {"id": None, "status": "duplicate"}
+    assert await _state(committed, school_id) == "approved"
+    async with committed.sessionmaker() as session:
+        runs = list(await session.scalars(select(SyncRun).where(SyncRun.school_id == school_id)))
+    assert [(r.kind, r.trigger) for r in runs] == [("full_read", "webhook")]
+    assert await _stored(committed, wonde_school) == [("schoolApproved", "processed")]
