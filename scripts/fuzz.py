@@ -5,6 +5,11 @@ queue name in Redis, the Wonde sandbox on a free port (a generated primary schoo
 mirror of the seeded school ``fuzz``), and the API on a free port. No worker runs, so jobs the fuzzer
 enqueues wait in the scratch queue and are deleted with it.
 
+So that cases reach the handlers rather than a 401 or a 404, the fuzzer is given what a client would
+know: an admin token, the webhook secret the API runs with (in the webhook's ``secret``), and real ids
+of the seeded school for its path parameters (a band and a pupil made through the API, the MIS read's
+run, an MIS class and student, and a held change seeded as a reconcile run would hold it).
+
 Schemathesis lives in its own virtualenv (.venv-fuzz, from requirements-fuzz.lock; the Makefile
 installs it). The run fails on any 5xx (not_a_server_error) or a response that the schema does not
 describe (status code, content type, body), and prints how many cases it sent.
@@ -33,11 +38,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 SCHEMATHESIS = ROOT / ".venv-fuzz" / "bin" / "st"
 SCHOOL_ID = "fuzz"
+# How often a generated path id is the seeded school's real one (the rest: generated or seen in responses).
+REAL_ID_PROBABILITY = 0.75
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"
 
 
@@ -120,18 +128,105 @@ async def _drop_queue(redis_url: str, queue: str) -> None:
         await redis.aclose()
 
 
-def schemathesis_config(token: str, metrics_token: str) -> str:
-    """Every request as an admin of the seeded school, so paths reach its data rather than a 404;
-    /metrics with the run's scrape token."""
+def call_api(base: str, token: str, method: str, path: str, body: object = None) -> Any:
+    """One JSON request to the API as the seeded school's admin; the set-up stops on anything but 2xx."""
+    request = urllib.request.Request(  # noqa: S310 (a loopback address of ours)
+        f"{base}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+async def _hold_and_look_up(database_url: str, band_id: str) -> dict[str, str | int]:
+    """Real ids of the seeded school: its MIS read's run, an MIS class and student, and a held change
+    (the band stops following a class that left the MIS, with another class suggested), held the way a
+    reconcile run holds one, so the held-change routes find something to decide."""
+    from sqlalchemy import select
+
+    from app.db import create_engine, create_sessionmaker
+    from app.kit.unit_of_work import unit_of_work
+    from app.models import ChangeRow, MisClass, MisStudent, SyncRun
+    from app.models.sync_run import RunKind, RunTrigger
+    from app.sync.core.changes import UnlinkBand
+    from app.sync.reconcile.held import hold
+    from app.sync.runs import service as runs
+
+    engine = create_engine(database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine), None) as session:
+            live = MisClass.school_id == SCHOOL_ID, MisClass.deleted_at.is_(None)
+            classes = list(await session.scalars(select(MisClass.wonde_id).where(*live).order_by(MisClass.wonde_id)))
+            student = await session.scalar(
+                select(MisStudent.wonde_id)
+                .where(MisStudent.school_id == SCHOOL_ID, MisStudent.deleted_at.is_(None))
+                .order_by(MisStudent.wonde_id)
+                .limit(1)
+            )
+            read = await session.scalar(
+                select(SyncRun.id).where(SyncRun.school_id == SCHOOL_ID, SyncRun.kind == RunKind.FULL_READ).limit(1)
+            )
+            if len(classes) < 2 or student is None or read is None:
+                sys.exit(f"the seeded school has no MIS classes, students or read run: {classes!r}, {student!r}")
+            reconcile = runs.new_run(SCHOOL_ID, RunKind.RECONCILE, RunTrigger.SCHEDULE, None)
+            runs.start(reconcile)
+            runs.succeed(reconcile)
+            session.add(reconcile)
+            await session.flush()
+            await hold(session, SCHOOL_ID, reconcile, [(UnlinkBand(band_id, classes[0], classes[1]), "fuzz seed")])
+            change = await session.scalar(select(ChangeRow.id).where(ChangeRow.run_id == reconcile.id))
+            assert change is not None
+    finally:
+        await engine.dispose()
+    return {
+        "run_id": str(read),
+        "change_id": change,
+        "wonde_class_id": classes[0],
+        "wonde_student_id": student,
+    }
+
+
+def seed_ids(base: str, token: str, database_url: str) -> dict[str, str | int]:
+    """A band and a pupil in it, made as the app would make them; then the other ids from the database."""
+    band = call_api(base, token, "POST", f"/v1/schools/{SCHOOL_ID}/bands", {"name": "Fuzz band", "year_group": 3})
+    pupil = call_api(
+        base,
+        token,
+        "POST",
+        f"/v1/schools/{SCHOOL_ID}/pupils",
+        {"first_name": "Fuzz", "last_name": "Pupil", "year_group": 3, "band_ids": [band["id"]]},
+    )
+    looked_up = asyncio.run(_hold_and_look_up(database_url, band["id"]))
+    return {"band_id": band["id"], "pupil_id": pupil["id"]} | looked_up
+
+
+def schemathesis_config(token: str, metrics_token: str, webhook_secret: str, ids: dict[str, str | int]) -> str:
+    """Every request as an admin of the seeded school; /metrics with the run's scrape token; the webhook
+    with the run's secret. Each other path id is one of the school's real ids in most generated cases (a
+    dictionary bound to the parameter), so they reach the handlers, and otherwise what schemathesis makes
+    or has seen in responses (unknown and malformed ids included; the coverage phase uses only those)."""
+    dictionaries = "".join(
+        f"[dictionaries.{name}]\nvalues = [{json.dumps(value)}]\n" for name, value in sorted(ids.items())
+    )
+    bindings = "".join(
+        f'"path.{name}" = {{ dictionary = "{name}", probability = {REAL_ID_PROBABILITY} }}\n' for name in sorted(ids)
+    )
     return (
         f'headers = {{ Authorization = "Bearer {token}" }}\n'
-        "[parameters]\n"
-        f'"path.school_id" = "{SCHOOL_ID}"\n'
-        "[output.sanitization]\n"
+        + dictionaries
+        + "[parameters]\n"
+        + f'"path.school_id" = "{SCHOOL_ID}"\n'
+        + bindings
+        + "[output.sanitization]\n"
         "enabled = true\n"
         "[[operations]]\n"
         'include-path = "/metrics"\n'
         f'headers = {{ Authorization = "Bearer {metrics_token}" }}\n'
+        "[[operations]]\n"
+        'include-path = "/v1/webhooks/wonde"\n'
+        f'parameters = {{ "query.secret" = {json.dumps(webhook_secret)} }}\n'
     )
 
 
@@ -167,6 +262,7 @@ def main() -> int:
     tag = uuid.uuid4().hex[:8]
     queue = f"bandsync:fuzz:{tag}"
     metrics_token = secrets.token_urlsafe(32)
+    webhook_secret = secrets.token_urlsafe(32)
     logs = Path(tempfile.mkdtemp(prefix="bandsync-fuzz-"))
     with ExitStack() as stack:
         database_url = stack.enter_context(scratch_database(settings.database_url))
@@ -177,6 +273,7 @@ def main() -> int:
             "BANDSYNC_WONDE__BASE_URL": f"http://127.0.0.1:{sandbox_port}/v1.0",
             "BANDSYNC_LOG_LEVEL": "WARNING",
             "BANDSYNC_METRICS_TOKEN": metrics_token,
+            "BANDSYNC_WONDE__WEBHOOK_SECRET": webhook_secret,
         }
         stack.callback(lambda: asyncio.run(_drop_queue(settings.redis_url, queue)))
         run(BIN / "bandsync", "create-db", env=env)
@@ -220,7 +317,8 @@ def main() -> int:
         wait_until(f"{base}/healthz", "the API", api_log)
 
         config = logs / "schemathesis.toml"
-        config.write_text(schemathesis_config(token, metrics_token))
+        ids = seed_ids(base, token, database_url)
+        config.write_text(schemathesis_config(token, metrics_token, webhook_secret, ids))
         events = logs / "events.ndjson"
         command = [
             *(str(SCHEMATHESIS), "--config-file", str(config), "run", "openapi/openapi.json", "--url", base),
@@ -230,6 +328,7 @@ def main() -> int:
             *extra,
         ]
         print(f"fuzzing {base} as an admin of school {SCHOOL_ID!r} (logs in {logs})", flush=True)
+        print("real path ids: " + ", ".join(f"{name}={value}" for name, value in sorted(ids.items())), flush=True)
         code = subprocess.run(command, cwd=ROOT, env=os.environ | {"NO_COLOR": "1"}, check=False).returncode  # noqa: S603
         cases, failures = summarise(events) if events.exists() else (0, {})
         server_errors = failures.get("not_a_server_error", 0)

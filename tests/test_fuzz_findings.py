@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cli import openapi_document
 from app.models import School
 from tests.fixtures.app import TokenFactory
+from tests.fixtures.schools import small_school
 
 
 @pytest.mark.parametrize(
@@ -44,3 +49,22 @@ async def test_a_missing_change_is_still_not_found(
     response = await client.post(f"/v1/schools/{school.id}/held-changes/{2**63 - 1}/approve", headers=auth(school.id))
     assert response.status_code == 404
     assert set(response.json()) == {"error", "detail"}
+
+
+async def test_a_link_without_a_pupil_is_the_documented_422(
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession
+) -> None:
+    """Found once `make fuzz` sent a real MIS student id: the 422 for a "link" without a pupil_id was an
+    error body while the operation documented only FastAPI's validation error (a list in ``detail``)."""
+    school = await small_school(session)
+    await session.commit()
+    response = await client.put(
+        f"/v1/schools/{school.school_id}/uploader/pupils/S0",
+        json={"resolution": "link", "pupil_id": None},
+        headers=auth(school.school_id),
+    )
+    assert response.status_code == 422
+    assert response.json() == {"error": "InvalidInput", "detail": 'A "link" needs the pupil_id of the account to link.'}
+    operation = json.loads(openapi_document())["paths"]["/v1/schools/{school_id}/uploader/pupils/{wonde_student_id}"]
+    documented = operation["put"]["responses"]["422"]["content"]["application/json"]["schema"]
+    assert documented == {"$ref": "#/components/schemas/ErrorResponse"}

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SchoolAdmin
-from app.errors import Forbidden, NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
+from app.errors import Forbidden, InvalidInput, NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
 from app.kit.crypto import SecretBox
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.pupils.login_cards import render_csv
@@ -60,7 +60,7 @@ async def uploader_issues(school_id: str, _: SchoolAdmin, session: Session) -> I
     "/uploader/pupils/{wonde_student_id}",
     response_model=DecisionOut,
     responses=error_responses(
-        NotAuthenticated, Forbidden, uploader.StudentNotFound, PupilNotFound, uploader.PupilAlreadyLinked
+        NotAuthenticated, Forbidden, uploader.StudentNotFound, PupilNotFound, uploader.PupilAlreadyLinked, InvalidInput
     ),
 )
 async def resolve_pupil(
