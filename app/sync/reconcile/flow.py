@@ -28,7 +28,7 @@ from app.sync.mirror.flow import run_read
 from app.sync.mirror.service import FULL_READ_EVERY
 from app.sync.reconcile.held import hold
 from app.sync.reconcile.migration import relink_after_migration
-from app.sync.reconcile.service import NotSyncing, plan_for
+from app.sync.reconcile.service import NotSyncing, decide
 from app.sync.runs import service as runs
 from app.sync.state.reconcile import after, reconcile_input
 from app.wonde.client import WondeClient
@@ -50,14 +50,13 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
         await apply_plan(session, school.id, run.id, run.actor, Plan(remembered), loaded.lookup, box)
         relinked += sum(1 for c in remembered if isinstance(c, kinds.LinkPupil))
         loaded = after(loaded, remembered)
-    _, decision, lookup = await plan_for(session, school, loaded)
-    applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), lookup, box)
+    decision = decide(school, loaded)
+    applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), loaded.lookup, box)
     await hold(session, school.id, run, [(h.change, h.reason) for h in decision.held])
-    counts = entries.counts(decision.apply) | {"pupils_relinked": relinked}
     return (
-        {k: v for k, v in counts.items() if v}
-        | {"held": len(decision.held)}
-        | {"pupils_created": len(applied.created_pupils)}
+        entries.nonzero_counts(decision.apply)
+        | ({"pupils_relinked": relinked} if relinked else {})
+        | {"held": len(decision.held), "pupils_created": len(applied.created_pupils)}
     )
 
 

@@ -91,9 +91,7 @@ async def _decision_run(session: AsyncSession, school_id: str, actor: str) -> Sy
 
 def still_applies(change: kinds.Change, state: ReconcileState) -> bool:
     """Whether a held change still makes sense now: a later run (or the MIS) may have done it already."""
-    if isinstance(change, kinds.CreatePupil):
-        return all(p.student != change.student for p in state.pupils.values())
-    if isinstance(change, kinds.LinkPupil):
+    if isinstance(change, kinds.CreatePupil | kinds.LinkPupil):
         return all(p.student != change.student for p in state.pupils.values())
     if isinstance(change, kinds.AddToBand):
         return change.pupil.startswith(kinds.NEW) or change.pupil not in state.band_members.get(

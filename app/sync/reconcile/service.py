@@ -11,13 +11,11 @@ from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import RunKind, RunTrigger
 from app.schools.service import get_school
-from app.sync.core.changes import Plan
 from app.sync.core.reconcile_plan import plan_reconcile
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
 from app.sync.journal.entries import nonzero_counts, sentence
 from app.sync.reconcile.schemas import SyncPreview
 from app.sync.runs.service import claim_school, new_run
-from app.sync.state.lookup import Lookup
 from app.sync.state.reconcile import ReconcileInput, reconcile_input
 
 
@@ -32,19 +30,17 @@ def thresholds_of(school: School) -> Thresholds:
 MIGRATING = "the school's MIS is being migrated (every id changes): changes wait until pupils are re-linked"
 
 
-async def plan_for(
-    session: AsyncSession, school: School, loaded: ReconcileInput | None = None
-) -> tuple[Plan, Decision, Lookup]:
-    loaded = loaded or await reconcile_input(session, school.id)
+def decide(school: School, loaded: ReconcileInput) -> Decision:
+    """The reconcile's plan for the school, split by the safeguards into what applies and what is held."""
     plan = plan_reconcile(loaded.state)
     hold_all = MIGRATING if school.migrating_since is not None else None
-    return plan, safeguard(plan.changes, loaded.linked, thresholds_of(school), hold_all=hold_all), loaded.lookup
+    return safeguard(plan.changes, loaded.linked, thresholds_of(school), hold_all=hold_all)
 
 
 async def preview(session: AsyncSession, school_id: str) -> SyncPreview:
     """What a sync would do now from the last read of the MIS: what applies at once and what would be held."""
     school = await get_school(session, school_id)
-    decision = (await plan_for(session, school))[1]
+    decision = decide(school, await reconcile_input(session, school_id))
     apply = nonzero_counts(decision.apply)
     held = nonzero_counts(h.change for h in decision.held)
     reasons = sorted({h.reason for h in decision.held})
