@@ -67,6 +67,7 @@ from tests.fixtures.database import (
     alembic_config,
     database_url_for,
     drop_database,
+    rolled_back,
     savepoint_sessionmaker,
 )
 
@@ -137,14 +138,9 @@ def journal_database() -> Iterator[str]:
 
 @pytest.fixture
 async def connection(journal_database: str) -> AsyncIterator[AsyncConnection]:
-    """The conftest's ``connection`` (the app's requests commit to savepoints in it), over the stored state."""
-    engine = create_async_engine(journal_database, poolclass=NullPool)
-    async with engine.connect() as conn:
-        transaction = await conn.begin()
+    """The fixtures' ``connection`` (the app's requests commit to savepoints in it), over the stored state."""
+    async with rolled_back(journal_database) as conn:
         yield conn
-        if transaction.is_active:
-            await transaction.rollback()
-    await engine.dispose()
 
 
 @pytest.fixture(scope="module")
