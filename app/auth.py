@@ -6,6 +6,10 @@ fail), and must carry a known issuer and audience and an unexpired ``exp``, and 
 the token is answered 404, exactly as a school that does not exist, so ids cannot be probed. A school
 whose tokens were revoked (``tokens_valid_after``) refuses, with 401, the tokens issued before then
 and those without an ``iat``; the check rides on the school's row, which each request loads anyway.
+
+Roles: a school's ``admin`` runs its sync and a ``teacher`` reads it; the ``platform`` (the main app's
+back end) registers schools, binds them to Wonde and confirms approvals, for every school, and reads
+no pupil data: its token names no schools, and every route inside a school refuses it with 403.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from app.kit.time import utc_now
 from app.kit.unit_of_work import get_session
 from app.models import School
 
-Role = Literal["admin", "teacher"]
+Role = Literal["admin", "teacher", "platform"]
 
 
 class TokenClaims(BaseModel):
@@ -47,6 +51,15 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_platform(self) -> bool:
+        return self.role == "platform"
+
+    def holds_current_token_for(self, school: School) -> bool:
+        """Whether the token still opens the school: issued after its tokens were last revoked."""
+        cutoff = school.tokens_valid_after
+        return cutoff is None or (self.issued_at is not None and self.issued_at >= cutoff)
 
 
 def _verification_key(settings: Settings) -> str:
@@ -132,39 +145,49 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_school(principal: Principal, school_id: str, *, admin: bool) -> None:
-    """A school outside the token is 404 (as if it did not exist); a teacher may only read."""
+PLATFORM_ONLY = "Only the platform may do this: it registers schools, binds them to Wonde and confirms approvals."
+NO_PUPIL_DATA = "The platform role reads no pupil data; a school's own admins and teachers do."
+
+
+def require_platform(principal: CurrentPrincipal) -> Principal:
+    """A platform act. As a dependency it answers 403 before the body is validated, so a school's
+    token learns nothing of what the body should hold."""
+    if not principal.is_platform:
+        raise Forbidden(PLATFORM_ONLY)
+    return principal
+
+
+PlatformPrincipal = Annotated[Principal, Depends(require_platform)]
+
+
+async def open_school(session: AsyncSession, principal: Principal, school_id: str, *, admin: bool) -> School:
+    """The school a school's token opens: one outside the token is 404 (as if it did not exist), a
+    revoked token 401, and a teacher may only read. The platform is refused (it reads no pupil data)."""
+    if principal.is_platform:
+        raise Forbidden(NO_PUPIL_DATA)
     if school_id not in principal.school_ids:
         raise SchoolNotFound()
+    school = await session.get(School, school_id)
+    if school is None:
+        raise SchoolNotFound()
+    if not principal.holds_current_token_for(school):  # the row is loaded anyway: no extra query
+        raise NotAuthenticated("The token was issued before this school's tokens were revoked.")
     if admin and not principal.is_admin:
         raise Forbidden("Only a school admin may do this.")
-
-
-def require_current(principal: Principal, school: School) -> None:
-    """A token issued before the school's cutoff (``bandsync revoke-tokens``), or without an ``iat``
-    when the school has one, no longer opens it: 401."""
-    cutoff = school.tokens_valid_after
-    if cutoff is not None and (principal.issued_at is None or principal.issued_at < cutoff):
-        raise NotAuthenticated("The token was issued before this school's tokens were revoked.")
+    return school
 
 
 def _school_access(*, admin: bool) -> Callable[..., Awaitable[Principal]]:
     async def check(
         school_id: str, principal: CurrentPrincipal, session: Annotated[AsyncSession, Depends(get_session)]
     ) -> Principal:
-        if school_id not in principal.school_ids:
-            raise SchoolNotFound()
-        school = await session.get(School, school_id)
-        if school is None:
-            raise SchoolNotFound()
-        require_current(principal, school)  # the row is loaded anyway: revocation costs no query
-        require_school(principal, school_id, admin=admin)
+        await open_school(session, principal, school_id, admin=admin)
         return principal
 
     return check
 
 
-# Any role may read a school that is in its token and registered here; only its admins may change it.
+# Any role of a school may read it when it is in the token and registered here; only its admins may change it.
 school_reader = _school_access(admin=False)
 school_admin = _school_access(admin=True)
 

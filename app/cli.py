@@ -20,11 +20,17 @@ OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.jso
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    from app.auth import mint_token
+    from app.auth import Role, mint_token
 
     ttl = None if args.hours is None else timedelta(hours=args.hours)
+    if args.platform == bool(args.school):
+        print(
+            "give --school (a school's admin or teacher) or --platform (every school, no pupil data)", file=sys.stderr
+        )
+        return 2
+    role: Role = "platform" if args.platform else args.role
     try:
-        token = mint_token(settings, school_ids=args.school, role=args.role, subject=args.subject, ttl=ttl)
+        token = mint_token(settings, school_ids=args.school or [], role=role, subject=args.subject, ttl=ttl)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -124,26 +130,38 @@ async def _import_roster_file(settings: Settings, school_id: str, path: Path, da
     return 0
 
 
-async def _create_school_record(settings: Settings, school_id: str, name: str, if_missing: bool) -> int:
-    from app.db import create_engine, create_sessionmaker
-    from app.kit.unit_of_work import unit_of_work
-    from app.models import School
+async def _create_school_record(settings: Settings, args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
 
+    from app.db import create_engine, create_sessionmaker
+    from app.errors import SchoolAlreadyExists
+    from app.kit.unit_of_work import unit_of_work
+    from app.schools.schemas import SchoolCreate
+    from app.schools.service import create_school
+
+    fields = {"id": args.id, "name": args.name, "urn": args.urn, "la_code": args.la_code}
+    fields |= {"establishment_number": args.establishment_number, "wonde_school_id": args.wonde_school}
+    try:
+        data = SchoolCreate.model_validate({name: value for name, value in fields.items() if value is not None})
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"--{'-'.join(map(str, error['loc'])).replace('_', '-')}: {error['msg']}", file=sys.stderr)
+        return 2
     engine = create_engine(settings.database_url)
     try:
         async with unit_of_work(create_sessionmaker(engine), None) as session:
-            if await session.get(School, school_id) is not None:
-                print(f"school {school_id!r} exists")
-                return 0 if if_missing else 1
-            session.add(School(id=school_id, name=name))
+            await create_school(session, data)
+    except SchoolAlreadyExists as exc:
+        print(f"school {args.id!r} not created: {exc.detail}")
+        return 0 if args.if_missing else 1
     finally:
         await engine.dispose()
-    print(f"school {school_id!r} created")
+    print(f"school {args.id!r} created")
     return 0
 
 
 def _create_school(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_create_school_record(settings, args.id, args.name, args.if_missing))
+    return asyncio.run(_create_school_record(settings, args))
 
 
 async def _connect_school(settings: Settings, args: argparse.Namespace) -> int:
@@ -258,8 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     token = commands.add_parser("token", help="mint a development token (HS256, the configured secret)")
-    token.add_argument("--school", action="append", required=True, help="a school id; repeat for several")
+    token.add_argument("--school", action="append", help="a school id; repeat for several")
     token.add_argument("--role", choices=["admin", "teacher"], default="admin")
+    token.add_argument(
+        "--platform", action="store_true", help="the platform role: registers schools and confirms approvals"
+    )
     token.add_argument("--subject", default="dev")
     token.add_argument(
         "--hours", type=float, help="lifetime in hours (default and most: BANDSYNC_JWT__MAX_LIFETIME_SECONDS, 12 h)"
@@ -282,6 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     school = commands.add_parser("create-school", help="register a school (as POST /v1/schools does)")
     school.add_argument("--id", required=True)
     school.add_argument("--name", required=True)
+    school.add_argument("--urn", required=True, help="the school's DfE URN; Wonde's approval must carry it")
+    school.add_argument("--la-code", help="the DfE local authority code (3 digits)")
+    school.add_argument("--establishment-number", help="the DfE establishment number (4 digits)")
+    school.add_argument("--wonde-school", help="the school's Wonde id, when known")
     school.add_argument("--if-missing", action="store_true", help="succeed quietly when it exists")
     school.set_defaults(handler=_create_school)
 

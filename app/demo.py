@@ -84,11 +84,15 @@ async def walk_through(settings: Settings, say: Say) -> None:
             create_http_client() as http,
         ):
             wonde = WondeClient.from_settings(settings.wonde, http)
-            say(f"1. The app registers its school {school_id} (Wonde school {wonde_school['school_id']}).")
+            say(
+                f"1. The app's back end (the platform) registers its school {school_id} with its URN "
+                f"{wonde_school['urn']} (Wonde school {wonde_school['school_id']})."
+            )
+            registration = {"id": school_id, "name": "Demo Primary", "urn": wonde_school["urn"]}
             await api.post(
                 "/v1/schools",
-                json={"id": school_id, "name": "Demo Primary", "wonde_school_id": wonde_school["school_id"]},
-                headers=headers,
+                json=registration | {"wonde_school_id": wonde_school["school_id"]},
+                headers={"Authorization": f"Bearer {mint_token(settings, school_ids=[], role='platform')}"},
             )
             rows = ["pupil_id,first_name,last_name,band,year_group"]
             for form in (keep, untouched):
@@ -114,7 +118,7 @@ async def walk_through(settings: Settings, say: Say) -> None:
             )
             say(
                 f"   Webhook answered {hook.status_code} {hook.json()['status']}; "
-                "a worker verifies the token and reads the school."
+                "a worker verifies the token and the URN, and reads the school."
             )
             await _pending_jobs(settings, wonde)
             await _pending_jobs(settings, wonde)

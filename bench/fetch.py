@@ -64,6 +64,7 @@ async def _measure(database_url: str, sandbox: SandboxServer, pupils: int) -> li
             School(
                 id=school_id,
                 name="Bench",
+                urn=wonde_school["urn"],
                 wonde_school_id=wonde_school["school_id"],
                 wonde_domain=sandbox.base_url.split("/")[2],
                 wonde_token_encrypted=box.encrypt(wonde_school["token"]),

@@ -202,9 +202,12 @@ def seed_ids(base: str, token: str, database_url: str) -> dict[str, str | int]:
     return {"band_id": band["id"], "pupil_id": pupil["id"]} | looked_up
 
 
-def schemathesis_config(token: str, metrics_token: str, webhook_secret: str, ids: dict[str, str | int]) -> str:
-    """Every request as an admin of the seeded school; /metrics with the run's scrape token; the webhook
-    with the run's secret. Each other path id is one of the school's real ids in most generated cases (a
+def schemathesis_config(
+    token: str, platform_token: str, metrics_token: str, webhook_secret: str, ids: dict[str, str | int]
+) -> str:
+    """Every request as an admin of the seeded school, but the platform's acts (registering a school,
+    answering an approval) as the platform; /metrics with the run's scrape token; the webhook with the
+    run's secret. Each other path id is one of the school's real ids in most generated cases (a
     dictionary bound to the parameter), so they reach the handlers, and otherwise what schemathesis makes
     or has seen in responses (unknown and malformed ids included; the coverage phase uses only those)."""
     dictionaries = "".join(
@@ -221,6 +224,13 @@ def schemathesis_config(token: str, metrics_token: str, webhook_secret: str, ids
         + bindings
         + "[output.sanitization]\n"
         "enabled = true\n"
+        "[[operations]]\n"
+        'include-path = "/v1/schools"\n'
+        'include-method = "POST"\n'
+        f'headers = {{ Authorization = "Bearer {platform_token}" }}\n'
+        "[[operations]]\n"
+        'include-path-regex = "/approval/"\n'
+        f'headers = {{ Authorization = "Bearer {platform_token}" }}\n'
         "[[operations]]\n"
         'include-path = "/metrics"\n'
         f'headers = {{ Authorization = "Bearer {metrics_token}" }}\n'
@@ -278,7 +288,6 @@ def main() -> int:
         stack.callback(lambda: asyncio.run(_drop_queue(settings.redis_url, queue)))
         run(BIN / "bandsync", "create-db", env=env)
         run(BIN / "alembic", "upgrade", "head", env=env)
-        run(BIN / "bandsync", "create-school", "--id", SCHOOL_ID, "--name", "Fuzz Primary School", env=env)
 
         school_file = logs / "sandbox-school.json"
         sandbox_log = logs / "sandbox.log"
@@ -296,6 +305,11 @@ def main() -> int:
         if not school_file.exists():
             sys.exit(f"the Wonde sandbox did not start:\n{sandbox_log.read_text()[-3000:]}")
         wonde = json.loads(school_file.read_text())
+        run(
+            *(BIN / "bandsync", "create-school", "--id", SCHOOL_ID, "--name", "Fuzz Primary School"),
+            *("--urn", wonde["urn"], "--wonde-school", wonde["school_id"]),
+            env=env,
+        )
         run(
             *(BIN / "bandsync", "connect", "--school", SCHOOL_ID, "--wonde-school", wonde["school_id"]),
             *("--token", wonde["token"], "--domain", f"127.0.0.1:{sandbox_port}"),
@@ -318,7 +332,8 @@ def main() -> int:
 
         config = logs / "schemathesis.toml"
         ids = seed_ids(base, token, database_url)
-        config.write_text(schemathesis_config(token, metrics_token, webhook_secret, ids))
+        platform_token = run(BIN / "bandsync", "token", "--platform", env=env).strip()
+        config.write_text(schemathesis_config(token, platform_token, metrics_token, webhook_secret, ids))
         events = logs / "events.ndjson"
         command = [
             *(str(SCHEMATHESIS), "--config-file", str(config), "run", "openapi/openapi.json", "--url", base),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: migrate the development database, start the Wonde sandbox (unless a real Wonde is
-# configured), link the demo school to it and read it, start a worker, serve the API.
+# configured), register the demo school with its URN, link it to the sandbox and read it, start a
+# worker, serve the API.
 set -euo pipefail
 bin=.venv/bin
 port=${PORT:-8000}
@@ -14,7 +15,6 @@ trap cleanup EXIT INT TERM
 
 $bin/bandsync create-db
 $bin/alembic upgrade head
-$bin/bandsync create-school --id demo --name "Demo Primary School" --if-missing
 
 if [[ -z ${BANDSYNC_WONDE__BASE_URL:-} ]]; then
   # No real Wonde configured: serve a generated primary school (same seed, same school every time).
@@ -24,10 +24,13 @@ if [[ -z ${BANDSYNC_WONDE__BASE_URL:-} ]]; then
   for _ in $(seq 1 60); do [[ -s $school_file ]] && break; sleep 0.5; done
   [[ -s $school_file ]] || { echo "the Wonde sandbox did not start on port $sandbox_port" >&2; exit 1; }
   export BANDSYNC_WONDE__BASE_URL="http://127.0.0.1:$sandbox_port/v1.0"
-  read -r wonde_school token < <($bin/python -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["school_id"], d["token"])' "$school_file")
+  read -r wonde_school token urn < <($bin/python -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["school_id"], d["token"], d["urn"])' "$school_file")
   rm -f "$school_file"
+  $bin/bandsync create-school --id demo --name "Demo Primary School" --urn "$urn" --if-missing
   $bin/bandsync connect --school demo --wonde-school "$wonde_school" --token "$token" --domain "127.0.0.1:$sandbox_port"
   $bin/bandsync read --school demo >/dev/null && echo "read the demo school from the sandbox into its MIS mirror"
+else
+  echo "a real Wonde is configured: register your school with bandsync create-school --id demo --name ... --urn ..."
 fi
 
 $bin/arq workers.settings.WorkerSettings &
@@ -42,6 +45,7 @@ cat <<MSG
     $($bin/bandsync token --school demo --role admin)
 
   try: curl -H "Authorization: Bearer <token>" http://127.0.0.1:$port/v1/schools/demo
+  the platform (registers schools, confirms Wonde approvals): bandsync token --platform
   metrics: curl http://127.0.0.1:$port/metrics$([[ -n ${BANDSYNC_METRICS_TOKEN:-} ]] && echo '  (with -H "Authorization: Bearer $BANDSYNC_METRICS_TOKEN")')
 
 MSG

@@ -72,14 +72,30 @@ def test_import_roster_from_a_file(
     good.write_text(make_roster(30))
     bad.write_text(make_roster(30).replace("p3,", "p3,,", 1))
     assert cli.main(["import-roster", "--school", cli_school, str(good)]) == 2  # no such school yet
-    assert cli.main(["create-school", "--id", cli_school, "--name", "CLI Primary"]) == 0
-    assert cli.main(["create-school", "--id", cli_school, "--name", "CLI Primary", "--if-missing"]) == 0
+    assert cli.main(["create-school", "--id", cli_school, "--name", "CLI Primary", "--urn", "100300"]) == 0
+    assert (
+        cli.main(["create-school", "--id", cli_school, "--name", "CLI Primary", "--urn", "100300", "--if-missing"]) == 0
+    )
     assert cli.main(["import-roster", "--school", cli_school, str(bad)]) == 1
     assert "line" in capsys.readouterr().err
     assert asyncio.run(_pupils(committed.sessionmaker, cli_school)) == 0
     assert cli.main(["import-roster", "--school", cli_school, str(good)]) == 0
     assert '"pupils_created": 30' in capsys.readouterr().out
     assert asyncio.run(_pupils(committed.sessionmaker, cli_school)) == 30
+
+
+def test_a_platform_token_names_no_school(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["token", "--platform"]) == 0
+    platform = decode_token(capsys.readouterr().out.strip(), settings)
+    assert (platform.role, platform.school_ids) == ("platform", frozenset())
+    assert cli.main(["token", "--platform", "--school", "s1"]) == 2
+    assert cli.main(["token"]) == 2
+    assert "--platform" in capsys.readouterr().err
+
+
+def test_create_school_checks_the_urn(cli_school: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["create-school", "--id", cli_school, "--name", "CLI Primary", "--urn", "12"]) == 2
+    assert "--urn" in capsys.readouterr().err
 
 
 def test_token_refuses_a_lifetime_beyond_the_maximum(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,7 +117,7 @@ def test_revoke_tokens_sets_the_schools_cutoff_to_now(
 ) -> None:
     assert cli.main(["revoke-tokens", cli_school]) == 2  # no such school yet
     assert "no school" in capsys.readouterr().err
-    assert cli.main(["create-school", "--id", cli_school, "--name", "CLI Primary"]) == 0
+    assert cli.main(["create-school", "--id", cli_school, "--name", "CLI Primary", "--urn", "100300"]) == 0
     assert asyncio.run(_cutoff(committed.sessionmaker, cli_school)) is None
     before = utc_now()
     assert cli.main(["revoke-tokens", cli_school]) == 0

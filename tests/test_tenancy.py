@@ -3,7 +3,9 @@ covered as soon as it exists, and fails here until it has a sample request.
 
 - another school's admin gets 404 (the school is not theirs, so it "does not exist");
 - no token, an expired one, one signed with another key, or an unsigned one gets 401;
-- a teacher of the school may read but gets 403 on anything that changes state.
+- a teacher of the school may read but gets 403 on anything that changes state;
+- the platform (registers schools, confirms Wonde approvals) reads no pupil data: every route inside a
+  school is a 403 for it, but the school's own row and the approval's confirmation, which are its alone.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from app.models import (
     SyncRun,
     UploaderDecision,
 )
+from app.models.school import SchoolState
 from tests.fixtures.app import TokenFactory
 
 ROSTER = "pupil_id,first_name,last_name,band,year_group\np1,Amy,Jones,4B,4\n"
@@ -71,7 +74,15 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/schools/{school_id}/pupils/{pupil_id}/timeline"): {},
     ("POST", "/v1/schools/{school_id}/runs/{run_id}/undo"): {},
     ("POST", "/v1/schools/{school_id}/held-changes/{change_id}/accept-suggestion"): {},
+    ("POST", "/v1/schools/{school_id}/approval/confirm"): {},
+    ("POST", "/v1/schools/{school_id}/approval/reject"): {},
 }
+# The platform's acts on a school (a school's own tokens get 403), and what it may see of a school.
+PLATFORM_ROUTES = {
+    ("POST", "/v1/schools/{school_id}/approval/confirm"),
+    ("POST", "/v1/schools/{school_id}/approval/reject"),
+}
+PLATFORM_READS = {("GET", "/v1/schools/{school_id}")}
 # Reads only an admin may make: the uploader is the admin's screen, and login details are passwords.
 ADMIN_ONLY_READS = {
     "/v1/schools/{school_id}/uploader",
@@ -165,7 +176,10 @@ async def _call(
     return await client.request(method, target.url(path), headers=all_headers, **kwargs)
 
 
-@pytest.mark.parametrize(("method", "path"), SCHOOL_ROUTES)
+SCHOOLS_OWN_ROUTES = [route for route in SCHOOL_ROUTES if route not in PLATFORM_ROUTES]
+
+
+@pytest.mark.parametrize(("method", "path"), SCHOOLS_OWN_ROUTES)
 async def test_the_schools_own_admin_succeeds(
     client: httpx.AsyncClient, auth: TokenFactory, target: Target, method: str, path: str
 ) -> None:
@@ -173,7 +187,7 @@ async def test_the_schools_own_admin_succeeds(
     assert response.status_code < 300, response.text
 
 
-@pytest.mark.parametrize(("method", "path"), SCHOOL_ROUTES)
+@pytest.mark.parametrize(("method", "path"), SCHOOLS_OWN_ROUTES)
 async def test_another_schools_token_gets_404(
     client: httpx.AsyncClient, auth: TokenFactory, target: Target, other_school: School, method: str, path: str
 ) -> None:
@@ -234,6 +248,45 @@ async def test_a_teacher_can_read(
 ) -> None:
     response = await _call(client, method, path, target, auth(target.school.id, role="teacher"))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in SCHOOL_ROUTES if r not in PLATFORM_ROUTES | PLATFORM_READS])
+async def test_the_platform_reads_no_pupil_data(
+    client: httpx.AsyncClient, auth: TokenFactory, target: Target, method: str, path: str
+) -> None:
+    response = await _call(client, method, path, target, auth(role="platform"))
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == "Forbidden"
+    assert "Amy" not in response.text
+
+
+async def test_the_platform_sees_the_school_row_and_nothing_of_its_pupils(
+    client: httpx.AsyncClient, auth: TokenFactory, target: Target
+) -> None:
+    response = await client.get(target.url("/v1/schools/{school_id}"), headers=auth(role="platform"))
+    assert response.status_code == 200
+    assert response.json()["id"] == target.school.id
+    assert "Amy" not in response.text and "amy" not in response.text
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PLATFORM_ROUTES))
+async def test_only_the_platform_answers_an_approval(
+    client: httpx.AsyncClient,
+    auth: TokenFactory,
+    session: AsyncSession,
+    target: Target,
+    other_school: School,
+    method: str,
+    path: str,
+) -> None:
+    target.school.state = SchoolState.NEEDS_CONFIRMATION
+    await session.commit()
+    for headers in (auth(target.school.id), auth(target.school.id, role="teacher"), auth(other_school.id)):
+        refused = await _call(client, method, path, target, headers)
+        assert (refused.status_code, refused.json()["error"]) == (403, "Forbidden")
+    response = await _call(client, method, path, target, auth(role="platform"))
+    assert response.status_code == 200, response.text
+    assert "Amy" not in response.text
 
 
 async def test_a_school_not_in_the_token_is_404_even_when_it_does_not_exist(

@@ -43,6 +43,10 @@ class BandRepository(SchoolScoped[Band]):
         )
         return list(rows)
 
+    async def any_linked(self) -> bool:
+        linked = self.for_school().where(Band.mis_class_id.is_not(None) | Band.mis_group_id.is_not(None))
+        return bool(await self.session.scalar(select(linked.exists())))
+
     async def unlink_all(self) -> None:
         await self.session.execute(
             update(Band).where(Band.school_id == self.school_id).values(mis_class_id=None, mis_group_id=None)

@@ -12,9 +12,13 @@ from app.models._types import StrEnumColumn, in_list
 
 
 class SchoolState(StrEnum):
-    """pending -> approved (Wonde access granted) -> syncing (merged) -> disconnected (and approved again)."""
+    """pending -> approved (Wonde access granted) -> syncing (merged) -> disconnected (and approved again).
+
+    An approval from a Wonde school whose URN is not the registered one makes the school
+    ``needs_confirmation`` instead: nothing is read until the platform confirms or rejects it."""
 
     PENDING = "pending"
+    NEEDS_CONFIRMATION = "needs_confirmation"
     APPROVED = "approved"
     SYNCING = "syncing"
     DISCONNECTED = "disconnected"
@@ -38,8 +42,15 @@ class School(TimestampMixin, Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), server_default=text("'Europe/London'"))
-    state: Mapped[SchoolState] = mapped_column(StrEnumColumn(SchoolState), server_default=text("'pending'"))
+    state: Mapped[SchoolState] = mapped_column(StrEnumColumn(SchoolState, 32), server_default=text("'pending'"))
+    # The DfE's unique reference number (LA code and establishment number optional); Wonde's approval is
+    # acted on only when Wonde's school carries the same URN.
+    urn: Mapped[str | None] = mapped_column(String(8))
+    la_code: Mapped[str | None] = mapped_column(String(3))
+    establishment_number: Mapped[str | None] = mapped_column(String(4))
     wonde_school_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The URN Wonde gave with an approval that waits for the platform's confirmation (needs_confirmation).
+    wonde_urn: Mapped[str | None] = mapped_column(String(8))
     wonde_domain: Mapped[str | None] = mapped_column(String(255))
     # Fernet ciphertext of the school's Wonde token (app.kit.crypto); never stored in clear.
     wonde_token_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,15 +26,30 @@ class SchoolRepository:
         result = await self.session.execute(select(School).where(School.wonde_school_id == wonde_school_id))
         return result.scalar_one_or_none()
 
-    def among(self, school_ids: Collection[str]) -> Select[School]:
-        return select(School).where(School.id.in_(list(school_ids))).order_by(School.name, School.id)
+    def every(self) -> Select[School]:
+        """Every school: for the platform, which registers them (and reads none of their pupils)."""
+        return select(School).order_by(School.name, School.id)
+
+    def among(self, school_ids: Collection[str], *, token_issued_at: datetime | None) -> Select[School]:
+        """The schools a token names and still opens: those whose tokens were revoked after it was
+        issued (or that revoked any, for a token without ``iat``) are left out, as ``open_school`` refuses them."""
+        still_open: ColumnElement[bool] = School.tokens_valid_after.is_(None)
+        if token_issued_at is not None:
+            still_open = or_(still_open, School.tokens_valid_after <= token_issued_at)
+        return self.every().where(School.id.in_(list(school_ids)), still_open)
 
     async def insert(self, school: School) -> str | None:
         """Add and flush the school in a savepoint. When another transaction committed the same id or
         Wonde id first (after this one looked), nothing is added and the taken column is returned."""
+        return await self.flush_in_savepoint(school)
+
+    async def flush_in_savepoint(self, new: School | None = None) -> str | None:
+        """Flush the school changes (and the ``new`` school) in a savepoint: the taken unique column
+        when another transaction committed the same id or Wonde id first (nothing is then written)."""
         try:
             async with self.session.begin_nested():
-                self.session.add(school)
+                if new is not None:
+                    self.session.add(new)
                 await self.session.flush()
         except IntegrityError as exc:
             taken = UNIQUE_KEYS.get(_constraint_name(exc))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.errors import SchoolAlreadyExists, SchoolNotFound
+from app.errors import Conflict, SchoolAlreadyExists, SchoolNotFound
 from app.kit.crypto import SecretBox
 from app.kit.pagination import PageParams
 from app.kit.repository import paginate
@@ -15,15 +15,30 @@ from app.schools.schemas import SchoolCreate, SchoolUpdate
 WONDE_ID_TAKEN = "Another school is already linked to this Wonde school."
 
 
+class WondeBindingInUse(Conflict):
+    """The school holds a Wonde approval: disconnect it, or reject the approval, before binding it anew."""
+
+
+class AwaitingConfirmation(Conflict):
+    """The school's Wonde approval waits for the platform's confirmation: nothing is read or merged until then."""
+
+
+def require_trusted_approval(school: School) -> None:
+    """Refuse to read or merge a school whose Wonde approval the platform has not confirmed."""
+    if school.state == SchoolState.NEEDS_CONFIRMATION:
+        raise AwaitingConfirmation()
+
+
 async def create_school(session: AsyncSession, data: SchoolCreate) -> School:
-    """Register the school. A registration that races another with the same id or Wonde id (both
-    looked before either committed) loses at the unique index and is answered the same 409."""
+    """Register the school (a platform act: its conflicts may name what is taken). A registration that
+    races another with the same id or Wonde id (both looked before either committed) loses at the
+    unique index and is answered the same 409."""
     repository = SchoolRepository(session)
     if await repository.get(data.id) is not None:
         raise SchoolAlreadyExists()
     if data.wonde_school_id and await repository.by_wonde_id(data.wonde_school_id) is not None:
         raise SchoolAlreadyExists(WONDE_ID_TAKEN)
-    school = School(id=data.id, name=data.name, timezone=data.timezone, wonde_school_id=data.wonde_school_id)
+    school = School(**data.model_dump())
     taken = await repository.insert(school)
     if taken == "id":
         raise SchoolAlreadyExists()
@@ -41,8 +56,18 @@ async def get_school(session: AsyncSession, school_id: str) -> School:
     return school
 
 
-async def list_schools(session: AsyncSession, principal: Principal, page: PageParams) -> tuple[list[School], int]:
-    return await paginate(session, SchoolRepository(session).among(principal.school_ids), page)
+async def list_schools(
+    session: AsyncSession, principal: Principal, page: PageParams, state: SchoolState | None = None
+) -> tuple[list[School], int]:
+    """Every school for the platform; for anyone else, the schools their token names and still opens."""
+    repository = SchoolRepository(session)
+    if principal.is_platform:
+        listing = repository.every()
+    else:
+        listing = repository.among(principal.school_ids, token_issued_at=principal.issued_at)
+    if state is not None:
+        listing = listing.where(School.state == state)
+    return await paginate(session, listing, page)
 
 
 async def connect_to_wonde(
@@ -64,11 +89,21 @@ async def connect_to_wonde(
 
 
 async def update_school(session: AsyncSession, school_id: str, data: SchoolUpdate) -> School:
-    """Change the school's name, time zone or safeguard settings."""
+    """Change the school's settings (name, time zone, safeguards) or, for the platform, its identity
+    (URN, LA code, establishment number, Wonde id); who may change which is the endpoint's rule."""
     school = await get_school(session, school_id)
-    for field, value in data.model_dump(exclude_unset=True).items():
-        if value is not None:
-            setattr(school, field, value)
+    changes = {field: value for field, value in data.model_dump(exclude_unset=True).items() if value is not None}
+    rebinding = changes.get("wonde_school_id", school.wonde_school_id) != school.wonde_school_id
+    unbound = school.wonde_token_encrypted is None and school.state in (SchoolState.PENDING, SchoolState.DISCONNECTED)
+    if rebinding and not unbound:
+        raise WondeBindingInUse()
+    repository = SchoolRepository(session)
+    if rebinding and await repository.by_wonde_id(changes["wonde_school_id"]) is not None:
+        raise SchoolAlreadyExists(WONDE_ID_TAKEN)
+    for field, value in changes.items():
+        setattr(school, field, value)
+    if rebinding and await repository.flush_in_savepoint() is not None:
+        raise SchoolAlreadyExists(WONDE_ID_TAKEN)
     await session.flush()
     await session.refresh(school)
     return school

@@ -187,6 +187,7 @@ class WondeRegion(WondeModel):
 class WondeSchool(WondeModel):
     id: Id
     name: Text = None
+    urn: Text = None  # the DfE's unique reference number; Wonde has sent it as a number
     timezone: Text = None
     mis: Text = None
     phase_of_education: Text = None

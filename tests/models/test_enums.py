@@ -29,7 +29,7 @@ def test_the_stored_strings_are_todays() -> None:
     assert ACTIVE_RUN_STATUSES == ("queued", "running")
     assert FINISHED_RUN_STATUSES == ("succeeded", "failed")
     assert MUTATING_RUN_KINDS == ("merge", "reconcile", "disconnect", "undo")
-    assert SCHOOL_STATES == ("pending", "approved", "syncing", "disconnected")
+    assert SCHOOL_STATES == ("pending", "needs_confirmation", "approved", "syncing", "disconnected")
     assert WEBHOOK_STATUSES == ("received", "processed", "rejected", "ignored")
 
 

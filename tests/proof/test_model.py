@@ -155,6 +155,8 @@ class SchoolModel(RuleBasedStateMachine):
         self.stack.push_async_callback(self.worker.close)
         token = mint_token(self.app_settings, school_ids=[self.school_id], role="admin", subject="proof-admin")
         self.headers = {"Authorization": f"Bearer {token}"}
+        platform = mint_token(self.app_settings, school_ids=[], role="platform", subject="proof-platform")
+        self.platform_headers = {"Authorization": f"Bearer {platform}"}
 
     async def drain(self) -> None:
         """Let the worker carry out everything queued (a real arq worker, in burst mode)."""
@@ -193,8 +195,13 @@ class SchoolModel(RuleBasedStateMachine):
         self.wonde_school = generated["school_id"]
         created = await self.api.post(
             "/v1/schools",
-            json={"id": self.school_id, "name": "Proof Primary", "wonde_school_id": self.wonde_school},
-            headers=self.headers,
+            json={
+                "id": self.school_id,
+                "name": "Proof Primary",
+                "urn": generated["urn"],
+                "wonde_school_id": self.wonde_school,
+            },
+            headers=self.platform_headers,
         )
         assert created.status_code == 201, created.text
         # The app already has one form's accounts in a band, and a club with two of them and a visitor.

@@ -1,32 +1,65 @@
 from __future__ import annotations
 
-import httpx
+from datetime import timedelta
 
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.time import pinned, utc_now
 from app.models import School
+from app.models.school import SchoolState
 from tests.fixtures.app import TokenFactory
 
 
-async def test_an_admin_registers_their_school(client: httpx.AsyncClient, auth: TokenFactory) -> None:
-    response = await client.post("/v1/schools", json={"id": "oak-1", "name": "Oak Primary"}, headers=auth("oak-1"))
-    assert response.status_code == 201
-    body = response.json()
-    assert (body["id"], body["state"], body["timezone"]) == ("oak-1", "pending", "Europe/London")
-    assert "wonde_token_encrypted" not in body
-    again = await client.post("/v1/schools", json={"id": "oak-1", "name": "Oak Primary"}, headers=auth("oak-1"))
+async def test_the_platform_registers_a_school_with_its_urn(client: httpx.AsyncClient, auth: TokenFactory) -> None:
+    body = {"id": "oak-1", "name": "Oak Primary", "urn": "123456", "la_code": "201", "establishment_number": "2001"}
+    response = await client.post("/v1/schools", json=body, headers=auth(role="platform"))
+    assert response.status_code == 201, response.text
+    registered = response.json()
+    assert (registered["id"], registered["state"], registered["timezone"]) == ("oak-1", "pending", "Europe/London")
+    assert (registered["urn"], registered["la_code"], registered["establishment_number"]) == ("123456", "201", "2001")
+    assert registered["wonde_urn"] is None
+    assert "wonde_token_encrypted" not in registered
+    again = await client.post("/v1/schools", json=body, headers=auth(role="platform"))
     assert again.status_code == 409
     assert again.json()["error"] == "SchoolAlreadyExists"
 
 
-async def test_only_an_admin_of_that_school_may_register_it(client: httpx.AsyncClient, auth: TokenFactory) -> None:
-    body = {"id": "oak-2", "name": "Oak Primary"}
-    assert (await client.post("/v1/schools", json=body, headers=auth("elm"))).status_code == 404
-    assert (await client.post("/v1/schools", json=body, headers=auth("oak-2", role="teacher"))).status_code == 403
-    assert (await client.post("/v1/schools", json=body)).status_code == 401
+@pytest.mark.parametrize("role", ["admin", "teacher"])
+async def test_a_schools_token_cannot_register_a_school_and_learns_nothing_of_the_body(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School, role: str
+) -> None:
+    """403 before the body is read: a valid body, an invalid one and a taken Wonde id answer alike."""
+    await client.patch(f"/v1/schools/{school.id}", json={"wonde_school_id": "A1"}, headers=auth(role="platform"))
+    bodies = [
+        {"id": "oak-2", "name": "Oak Primary", "urn": "123457"},
+        {"id": "oak 2", "name": "", "extra": 1},
+        {"id": "oak-3", "name": "Oak", "urn": "123458", "wonde_school_id": "A1"},
+    ]
+    for body in bodies:
+        for token_school in ("oak-2", school.id):
+            response = await client.post("/v1/schools", json=body, headers=auth(token_school, role=role))
+            assert response.status_code == 403, response.text
+            assert response.json()["error"] == "Forbidden"
+            assert "already" not in response.json()["detail"]
+    assert (await client.post("/v1/schools", json=bodies[0])).status_code == 401
 
 
-async def test_bad_school_input_is_a_422_naming_the_field(client: httpx.AsyncClient, auth: TokenFactory) -> None:
+async def test_a_new_school_needs_a_urn_and_dfe_codes_are_checked(
+    client: httpx.AsyncClient, auth: TokenFactory
+) -> None:
     response = await client.post(
-        "/v1/schools", json={"id": "oak 3", "name": "", "timezone": "Mars/Base", "extra": 1}, headers=auth("oak 3")
+        "/v1/schools",
+        json={
+            "id": "oak 3",
+            "name": "",
+            "timezone": "Mars/Base",
+            "extra": 1,
+            "la_code": "20",
+            "establishment_number": "x",
+        },
+        headers=auth(role="platform"),
     )
     assert response.status_code == 422
     body = response.json()
@@ -36,7 +69,76 @@ async def test_bad_school_input_is_a_422_naming_the_field(client: httpx.AsyncCli
         ("body", "name"),
         ("body", "timezone"),
         ("body", "extra"),
+        ("body", "urn"),
+        ("body", "la_code"),
+        ("body", "establishment_number"),
     }
+    for urn in ("12345", "012345", "12345a", "123456789"):
+        bad = await client.post(
+            "/v1/schools", json={"id": "oak-4", "name": "Oak", "urn": urn}, headers=auth(role="platform")
+        )
+        assert bad.status_code == 422, urn
+
+
+async def test_the_platform_binds_a_school_to_wonde_and_only_the_platform(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School, other_school: School
+) -> None:
+    url = f"/v1/schools/{school.id}"
+    for fields in ({"wonde_school_id": "A1"}, {"urn": "654321"}, {"wonde_school_id": "not valid!", "x": 1}):
+        refused = await client.patch(url, json=fields, headers=auth(school.id))
+        assert refused.status_code == 403, fields  # before the body is validated
+        assert refused.json()["detail"].startswith("Only the platform")
+    bound = await client.patch(url, json={"wonde_school_id": "A1", "urn": "654321"}, headers=auth(role="platform"))
+    assert bound.status_code == 200, bound.text
+    assert (bound.json()["wonde_school_id"], bound.json()["urn"]) == ("A1", "654321")
+    taken = await client.patch(
+        f"/v1/schools/{other_school.id}", json={"wonde_school_id": "A1"}, headers=auth(role="platform")
+    )
+    assert (taken.status_code, taken.json()["error"]) == (409, "SchoolAlreadyExists")
+    settings = await client.patch(url, json={"hold_min_pupils": 3}, headers=auth(role="platform"))
+    assert settings.status_code == 403  # a school's settings are its admins'
+    assert (await client.patch(url, json={"name": "X"}, headers=auth(school.id))).status_code == 200
+
+
+async def test_a_school_holding_a_wonde_approval_is_not_rebound(
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession, school: School
+) -> None:
+    school.wonde_school_id, school.wonde_token_encrypted, school.state = "A1", b"sealed", SchoolState.SYNCING
+    await session.commit()
+    response = await client.patch(
+        f"/v1/schools/{school.id}", json={"wonde_school_id": "A2"}, headers=auth(role="platform")
+    )
+    assert (response.status_code, response.json()["error"]) == (409, "WondeBindingInUse")
+    same = await client.patch(f"/v1/schools/{school.id}", json={"wonde_school_id": "A1"}, headers=auth(role="platform"))
+    assert same.status_code == 200  # not a change
+
+
+async def test_the_platform_lists_every_school_and_filters_by_state(
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession, school: School, other_school: School
+) -> None:
+    other_school.state, other_school.wonde_urn = SchoolState.NEEDS_CONFIRMATION, "999999"
+    await session.commit()
+    every = await client.get("/v1/schools", params={"per_page": 100}, headers=auth(role="platform"))
+    assert {school.id, other_school.id} <= {s["id"] for s in every.json()["items"]}
+    waiting = await client.get("/v1/schools", params={"state": "needs_confirmation"}, headers=auth(role="platform"))
+    assert [(s["id"], s["urn"], s["wonde_urn"]) for s in waiting.json()["items"]] == [
+        (other_school.id, other_school.urn, "999999")
+    ]
+    row = await client.get(f"/v1/schools/{school.id}", headers=auth(role="platform"))
+    assert (row.status_code, row.json()["id"]) == (200, school.id)
+    assert (await client.get("/v1/schools/nowhere", headers=auth(role="platform"))).status_code == 404
+
+
+async def test_the_list_leaves_out_a_school_whose_tokens_were_revoked(
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession, school: School, other_school: School
+) -> None:
+    headers = auth(school.id, other_school.id)
+    with pinned(utc_now() + timedelta(minutes=1)):
+        school.tokens_valid_after = utc_now()
+        await session.commit()
+    listed = await client.get("/v1/schools", headers=headers)
+    assert [s["id"] for s in listed.json()["items"]] == [other_school.id]
+    assert (await client.get(f"/v1/schools/{school.id}", headers=headers)).status_code == 401
 
 
 async def test_list_shows_only_the_callers_schools_paginated(

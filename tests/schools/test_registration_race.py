@@ -60,9 +60,9 @@ async def test_eight_registrations_of_one_id_at_once_are_one_201_and_409s(
     live_client: httpx.AsyncClient, auth: TokenFactory, committed: Committed
 ) -> None:
     school_id = committed.track(f"race-{uuid.uuid4().hex[:8]}")
-    body = {"id": school_id, "name": "Race Primary"}
+    body = {"id": school_id, "name": "Race Primary", "urn": "100200"}
     responses = await asyncio.gather(
-        *(live_client.post("/v1/schools", json=body, headers=auth(school_id)) for _ in range(REQUESTS))
+        *(live_client.post("/v1/schools", json=body, headers=auth(role="platform")) for _ in range(REQUESTS))
     )
     assert Counter(r.status_code for r in responses) == {201: 1, 409: REQUESTS - 1}  # today: 500s
     assert {r.json()["error"] for r in responses if r.status_code == 409} == {"SchoolAlreadyExists"}
@@ -78,7 +78,9 @@ async def test_eight_schools_claiming_one_wonde_id_at_once_are_one_201_and_409s(
     responses = await asyncio.gather(
         *(
             live_client.post(
-                "/v1/schools", json={"id": i, "name": "Race Primary", "wonde_school_id": wonde_id}, headers=auth(i)
+                "/v1/schools",
+                json={"id": i, "name": "Race Primary", "urn": "100200", "wonde_school_id": wonde_id},
+                headers=auth(role="platform"),
             )
             for i in ids
         )

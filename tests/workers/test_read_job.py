@@ -35,6 +35,7 @@ async def test_a_queued_read_is_carried_out_by_a_worker(
     school = School(
         id=school_id,
         name="Job Primary",
+        urn=wonde_school["urn"],
         wonde_school_id=wonde_school["school_id"],
         wonde_domain=sandbox.domain,
         wonde_token_encrypted=SecretBox(settings.encryption_key).encrypt(wonde_school["token"]),

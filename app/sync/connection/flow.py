@@ -2,7 +2,10 @@
 it processed and stops.
 
 - ``schoolApproved`` is trusted only after Wonde, asked with the supplied token, returns the same
-  school. Then the token is kept (encrypted), the school is approved, and a full read is queued.
+  school, and that school carries the URN the school was registered with. Then the token is kept
+  (encrypted), the school is approved, and a full read is queued. A school without a URN, or a Wonde
+  school with another, keeps the token but waits, ``needs_confirmation``, with nothing read, until the
+  platform confirms or rejects it (``app.sync.connection.service``).
 - ``accessRevoked`` / ``accessDeclined`` disconnect the school (accounts kept, links journalled).
 - ``schoolMigration`` marks the school as migrating; re-linking belongs to the reconcile.
 
@@ -29,7 +32,7 @@ from app.models.school import SchoolState
 from app.models.sync_run import RunKind, RunTrigger
 from app.models.webhook_event import WebhookStatus
 from app.schools.service import connect_to_wonde
-from app.sync.connection.service import disconnect_school
+from app.sync.connection.service import await_confirmation, begin_reading, disconnect_school, urn_matches
 from app.sync.mirror.service import start_read
 from app.sync.reconcile.service import start_sync
 from app.sync.runs.service import SyncAlreadyRunning
@@ -43,6 +46,14 @@ logger = logging.getLogger(__name__)
 class _Approval:
     wonde_school_id: str
     token: str
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """What Wonde said of the school the token opens."""
+
+    domain: str | None
+    urn: str | None
 
 
 class EventRejected(Exception):
@@ -64,15 +75,41 @@ async def _finish(session: AsyncSession, event: WebhookEvent, status: WebhookSta
     return status
 
 
-async def _verified_domain(wonde: WondeClient, approval: _Approval) -> str | None:
-    """Ask Wonde for the school with the supplied token; its region domain if it is the same school."""
+async def _verify(wonde: WondeClient, approval: _Approval) -> _Verified:
+    """Ask Wonde for the school with the supplied token; its region domain and URN if it is the same school."""
     try:
         school = await wonde.school(approval.wonde_school_id, approval.token).get_school()
     except (WondeAuthError, WondeNotFound) as exc:
         raise EventRejected(f"the supplied token does not open this school ({exc})") from exc
     if school.id != approval.wonde_school_id:
         raise EventRejected("Wonde returned a different school for the supplied token")
-    return school.region.domain if school.region else None
+    return _Verified(domain=school.region.domain if school.region else None, urn=school.urn)
+
+
+async def _approved(
+    session: AsyncSession, school: School, approval: _Approval, verified: _Verified, box: SecretBox
+) -> None:
+    """Keep the approval's token; read the school when its URN is the registered one, else wait for the platform."""
+    trusted = urn_matches(school.urn, verified.urn)
+    syncing = school.state == SchoolState.SYNCING
+    if trusted and syncing:  # re-approved (a new token): catch up at once
+        await _catch_up(session, school.id)
+    waited = school.state == SchoolState.NEEDS_CONFIRMATION
+    await connect_to_wonde(
+        session,
+        school.id,
+        wonde_school_id=approval.wonde_school_id,
+        token=approval.token,
+        domain=verified.domain,
+        box=box,
+    )
+    if not trusted:
+        await_confirmation(school, verified.urn)
+        logger.warning("a Wonde approval waits for the platform: the URNs differ", extra={"school_id": school.id})
+    elif waited:  # the URN now matches (the platform corrected it): as if confirmed
+        await begin_reading(session, school, trigger=RunTrigger.WEBHOOK, actor="wonde")
+    elif not syncing:
+        await start_read(session, school.id, kind=RunKind.FULL_READ, trigger=RunTrigger.WEBHOOK)
 
 
 async def _catch_up(session: AsyncSession, school_id: str) -> None:
@@ -109,10 +146,10 @@ async def process_event(
                     session, event, WebhookStatus.REJECTED, "schoolApproved without a school_id and school_token"
                 )
             approval = _Approval(event.wonde_school_id, box.decrypt(event.token_encrypted))
-    domain: str | None = None
+    verified: _Verified | None = None
     if approval is not None:
         try:
-            domain = await _verified_domain(wonde, approval)
+            verified = await _verify(wonde, approval)
         except EventRejected as exc:
             async with unit_of_work(sessionmaker, None) as session:
                 event = await session.get(WebhookEvent, event_id, with_for_update=True)
@@ -132,19 +169,8 @@ async def process_event(
             return await _finish(session, event, WebhookStatus.REJECTED, str(exc))
         event.school_id = school.id
         if approval is not None:
-            syncing = school.state == SchoolState.SYNCING
-            if syncing:  # re-approved (a new token): catch up at once
-                await _catch_up(session, school.id)
-            await connect_to_wonde(
-                session,
-                school.id,
-                wonde_school_id=approval.wonde_school_id,
-                token=approval.token,
-                domain=domain,
-                box=box,
-            )
-            if not syncing:
-                await start_read(session, school.id, kind=RunKind.FULL_READ, trigger=RunTrigger.WEBHOOK)
+            assert verified is not None
+            await _approved(session, school, approval, verified, box)
         elif event.payload_type in ("accessRevoked", "accessDeclined"):
             if school.state != SchoolState.DISCONNECTED:
                 await disconnect_school(session, school.id, trigger=RunTrigger.WEBHOOK, actor="wonde", revoke=False)

@@ -1,4 +1,5 @@
-"""Disconnecting a school from Wonde: stop syncing, unlink every band and pupil, keep every account.
+"""The school's connection to Wonde: an approval trusted (by its URN, or by the platform's confirmation)
+starts the reads; disconnecting stops syncing, unlinks every band and pupil and keeps every account.
 
 Links are not lost: each removal is journalled with its before, so a reconnection can offer them again
 as suggestions. When the school disconnects from our side, Wonde's access is revoked by a job after
@@ -11,17 +12,91 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bands.repository import BandRepository
+from app.errors import Conflict
 from app.kit.jobs import REVOKE, enqueue
 from app.kit.locking import lock_school
 from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import RunKind, RunTrigger
 from app.pupils.repository import PupilRepository
+from app.schools.service import get_school
 from app.sync.journal.entries import unlinked_band, unlinked_pupil
 from app.sync.journal.writer import record
+from app.sync.mirror.service import start_read
 from app.sync.onboarding.repository import DecisionRepository
+from app.sync.reconcile.service import start_sync
 from app.sync.runs import service as runs
-from app.sync.runs.service import claim_school
+from app.sync.runs.service import SyncAlreadyRunning, claim_school
+
+
+class NoApprovalWaiting(Conflict):
+    """The school has no Wonde approval waiting for the platform's confirmation."""
+
+
+def urn_matches(registered: str | None, from_wonde: str | None) -> bool:
+    """Whether Wonde's school is the registered one by its DfE URN; a school without one never matches."""
+    return registered is not None and from_wonde is not None and registered.strip() == from_wonde.strip()
+
+
+def await_confirmation(school: School, wonde_urn: str | None) -> None:
+    """Hold an approval whose URN is not the registered one: nothing is read until the platform says."""
+    school.state = SchoolState.NEEDS_CONFIRMATION
+    school.wonde_urn = wonde_urn
+
+
+async def begin_reading(
+    session: AsyncSession, school: School, *, trigger: RunTrigger, actor: str | None
+) -> SyncRun | None:
+    """Start on a school whose approval is now trusted: one that was syncing before (its bands are
+    linked) syncs again at once; any other is read in full for its uploader. None when a sync already
+    queued or running stands in for the new one."""
+    school.wonde_urn = None
+    if await BandRepository(session, school.id).any_linked():
+        school.state = SchoolState.SYNCING
+        try:
+            return await start_sync(session, school.id, trigger=trigger, actor=actor)
+        except SyncAlreadyRunning:
+            return None
+    school.state = SchoolState.APPROVED
+    return await start_read(session, school.id, kind=RunKind.FULL_READ, trigger=trigger, actor=actor)
+
+
+async def _waiting_school(session: AsyncSession, school_id: str) -> School:
+    await get_school(session, school_id)  # 404 before any lock
+    await lock_school(session, school_id)
+    school = await session.get(School, school_id, with_for_update=True, populate_existing=True)
+    assert school is not None
+    if school.state != SchoolState.NEEDS_CONFIRMATION:
+        raise NoApprovalWaiting(f"{NoApprovalWaiting().detail} It is {school.state}.")
+    return school
+
+
+async def confirm_approval(session: AsyncSession, school_id: str, actor: str) -> School:
+    """The platform says the Wonde school that approved is this school: its URN becomes the one Wonde
+    gave (a school that became an academy has a new one), and the reads begin."""
+    school = await _waiting_school(session, school_id)
+    if school.wonde_urn is not None:
+        school.urn = school.wonde_urn
+    await begin_reading(session, school, trigger=RunTrigger.MANUAL, actor=actor)
+    await session.flush()
+    await session.refresh(school)
+    return school
+
+
+async def reject_approval(session: AsyncSession, school_id: str, actor: str) -> School:
+    """The platform says the Wonde school that approved is not this school: its token is forgotten and
+    the binding undone, so that the right school can be bound. A school that synced from it before is
+    disconnected (links journalled, every account kept). Nothing is asked of Wonde: the Wonde school
+    approved the app, and its own tenant may yet be bound to it."""
+    school = await _waiting_school(session, school_id)
+    if await BandRepository(session, school_id).any_linked():
+        await disconnect_school(session, school_id, trigger=RunTrigger.MANUAL, actor=actor, revoke=False)
+    else:
+        school.state = SchoolState.PENDING
+    school.wonde_school_id = school.wonde_domain = school.wonde_token_encrypted = school.wonde_urn = None
+    await session.flush()
+    await session.refresh(school)
+    return school
 
 
 async def disconnect_school(
@@ -46,7 +121,7 @@ async def disconnect_school(
     # accounts' remembered links instead (a stale "create" would give a child a second account).
     await DecisionRepository(session, school_id).forget_students()
     school.state = SchoolState.DISCONNECTED
-    school.migrating_since = None
+    school.migrating_since = school.wonde_urn = None
     will_revoke = revoke and school.wonde_token_encrypted is not None
     runs.succeed(
         run,

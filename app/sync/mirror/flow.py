@@ -31,6 +31,7 @@ from app.kit.locking import lock_school
 from app.kit.log_context import log_context
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
+from app.models.school import SchoolState
 from app.models.sync_run import FINISHED_RUN_STATUSES, RunKind
 from app.sync.mirror.read import MisRead
 from app.sync.mirror.repository import MirrorCounts, MirrorRepository
@@ -108,6 +109,8 @@ async def _begin(session: AsyncSession, run_id: uuid.UUID, wonde: WondeClient, b
     run.progress = {"phase": "reading", "pages": 0, "students": 0}
     if school.wonde_school_id is None or school.wonde_token_encrypted is None:
         raise ReadNotPossible("the school is not connected to Wonde")
+    if school.state == SchoolState.NEEDS_CONFIRMATION:
+        raise ReadNotPossible("the school's Wonde approval waits for the platform's confirmation")
     since = delta_since(school) if run.kind == RunKind.DELTA_READ else None
     if run.kind == RunKind.DELTA_READ and since is None:
         run.kind = RunKind.FULL_READ  # nothing to be a delta of yet

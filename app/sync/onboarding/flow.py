@@ -12,6 +12,7 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import FINISHED_RUN_STATUSES
+from app.schools.service import AwaitingConfirmation, require_trusted_approval
 from app.sync.apply import apply_plan
 from app.sync.onboarding.service import UnresolvedIssues, compute_plan, unresolved
 from app.sync.runs import service as runs
@@ -28,12 +29,13 @@ async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretB
                 return run.status if run else "missing"
             await lock_school(session, run.school_id)
             runs.start(run)
+            school = await session.get(School, run.school_id, with_for_update=True)
+            assert school is not None
+            require_trusted_approval(school)  # an approval questioned since the merge was queued
             state, result, plan = await compute_plan(session, run.school_id)
             if waiting := unresolved(state, result):
                 raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first.")
             applied = await apply_plan(session, run.school_id, run.id, run.actor, plan, Lookup.of(state), box)
-            school = await session.get(School, run.school_id, with_for_update=True)
-            assert school is not None
             school.state = SchoolState.SYNCING
             runs.succeed(run, counts=applied.counts)
             run.progress = {**run.progress, "done": len(plan.changes), "total": len(plan.changes)}
@@ -42,7 +44,7 @@ async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretB
             failed = await session.get(SyncRun, run_id, with_for_update=True)
             if failed is not None:
                 runs.fail(failed, f"{type(exc).__name__}: {exc}")
-        if isinstance(exc, UnresolvedIssues):
+        if isinstance(exc, UnresolvedIssues | AwaitingConfirmation):
             return "failed"
         raise
     return "succeeded"

@@ -18,7 +18,7 @@ from app.models import SyncRun, UploaderDecision
 from app.models.sync_run import RunKind, RunTrigger
 from app.pupils import credentials
 from app.pupils.login_cards import render_cards
-from app.schools.service import get_school
+from app.schools.service import get_school, require_trusted_approval
 from app.sync.core.changes import MERGE_CHANGES
 from app.sync.core.matching import MatchResult, match
 from app.sync.core.merge_plan import (
@@ -297,6 +297,7 @@ async def compute_plan(session: AsyncSession, school_id: str) -> tuple[SchoolSna
 
 async def start_merge(session: AsyncSession, school_id: str, actor: str) -> SyncRun:
     """Check the merge can run, then queue it (a second one while it is queued or running is a 409)."""
+    require_trusted_approval(await get_school(session, school_id))
     state, result, _ = await compute_plan(session, school_id)
     if not state.scope:
         raise NothingToMerge()

@@ -106,7 +106,7 @@ def _missing(school_id: str) -> HTTPException:
 def generate(body: GenerateRequest, state: Sandbox) -> Json:
     school_id = load_dump(state, generate_school(body.phase, body.pupils, body.seed))
     school = state.school(school_id)
-    return {"school_id": school_id, "token": school.token, "name": school.info.get("name")}
+    return {"school_id": school_id, "token": school.token, "urn": school.urn, "name": school.info.get("name")}
 
 
 @router.post("/schools/load")
@@ -115,7 +115,8 @@ def load(dump: Annotated[Json, Body()], state: Sandbox) -> Json:
         school_id = load_dump(state, dump)
     except DumpInvalid as exc:
         raise HTTPException(422, str(exc)) from exc
-    return {"school_id": school_id, "token": state.school(school_id).token}
+    school = state.school(school_id)
+    return {"school_id": school_id, "token": school.token, "urn": school.urn}
 
 
 @router.get("/schools")
@@ -125,6 +126,7 @@ def list_schools(state: Sandbox) -> list[Json]:
             {
                 "school_id": school.id,
                 "name": school.info.get("name"),
+                "urn": school.urn,
                 "token": school.token,
                 "approved": school.approved,
                 "students": len(school.students),

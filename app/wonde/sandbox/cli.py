@@ -23,7 +23,7 @@ def add_sandbox_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
     serve.add_argument("--port", type=int, default=8100)
     _school_options(serve)
     serve.add_argument("--load", metavar="DUMP.json", help="serve this Wonde school dump instead of generating one")
-    serve.add_argument("--write-school", metavar="FILE", help='write {"school_id","token","base_url"} once up')
+    serve.add_argument("--write-school", metavar="FILE", help='write {"school_id","token","urn","base_url"} once up')
     serve.set_defaults(handler=_serve)
 
     admin = subparsers.add_parser("sandbox-admin", help="drive a running Wonde sandbox")
@@ -86,11 +86,12 @@ def _serve(args: argparse.Namespace, _: object) -> int:
     dump = json.loads(Path(args.load).read_text()) if args.load else generate_school(args.phase, args.pupils, args.seed)
     school_id = load_dump(state, dump)
     token = state.school(school_id).token
+    urn = state.school(school_id).urn
 
     def ready(server: SandboxServer) -> None:
         print(f"Wonde sandbox on {server.base_url}\nschool {school_id}\ntoken {token}", flush=True)
         if args.write_school:
-            school = {"school_id": school_id, "token": token, "base_url": server.base_url}
+            school = {"school_id": school_id, "token": token, "urn": urn, "base_url": server.base_url}
             Path(args.write_school).write_text(json.dumps(school) + "\n")
 
     run_sandbox(args.host, args.port, state, on_ready=ready)

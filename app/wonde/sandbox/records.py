@@ -149,6 +149,12 @@ class SandboxSchool:
     def id(self) -> str:
         return str(self.info["id"])
 
+    @property
+    def urn(self) -> str | None:
+        """The school's DfE URN, as text (Wonde sends a number), for registering it with bandsync."""
+        urn = self.info.get("urn")
+        return None if urn is None else str(urn)
+
     def new_id(self) -> str:
         """A fresh Wonde-style id ("A" and 9 or 10 digits) from the school's seeded generator."""
         while True:

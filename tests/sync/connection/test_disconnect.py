@@ -99,6 +99,7 @@ async def test_access_is_revoked_in_wonde_and_the_token_forgotten(
                 id=school_id,
                 name="Revoke Primary",
                 state="disconnected",
+                urn=generated["urn"],
                 wonde_school_id=generated["school_id"],
                 wonde_domain=sandbox.domain,
                 wonde_token_encrypted=box.encrypt(generated["token"]),

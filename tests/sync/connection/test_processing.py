@@ -1,6 +1,7 @@
 """Acting on stored Wonde events against the sandbox over real HTTP: approval is verified with the
-supplied token before anything changes; revocation and decline disconnect; migration is noted; consent
-given or withdrawn again is acted on again, a true redelivery once."""
+supplied token before anything changes, and read only from a Wonde school with the registered URN (else it
+waits for the platform to confirm or reject it); revocation and decline disconnect; migration is noted;
+consent given or withdrawn again is acted on again, a true redelivery once."""
 
 from __future__ import annotations
 
@@ -31,10 +32,12 @@ from app.models import (
 )
 from app.models.school import SchoolState
 from app.sync.connection.flow import process_event
+from app.sync.mirror.flow import run_read
 from app.webhooks.intake import store_event
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from app.wonde.sandbox.webhook import webhook_payload
+from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import Committed
 
 pytestmark = pytest.mark.wonde(attempts=1)
@@ -55,10 +58,15 @@ async def wonde_school(sandbox: SandboxServer, committed: Committed) -> AsyncIte
         await session.commit()
 
 
-async def _school(committed: Committed, wonde_school: str) -> str:
+def _urn(sandbox: SandboxServer, wonde_school: str) -> str | None:
+    """The URN the sandbox's school carries: the one the app registers it with."""
+    return sandbox.state.school(wonde_school).urn
+
+
+async def _school(committed: Committed, wonde_school: str, urn: str | None) -> str:
     school_id = committed.track(f"hook-{uuid.uuid4().hex[:8]}")
     async with committed.sessionmaker() as session:
-        session.add(School(id=school_id, name="Hook Primary", wonde_school_id=wonde_school))
+        session.add(School(id=school_id, name="Hook Primary", urn=urn, wonde_school_id=wonde_school))
         await session.commit()
     return school_id
 
@@ -77,7 +85,7 @@ async def _deliver(
 async def test_an_approval_verified_with_its_token_connects_the_school_and_queues_a_read(
     committed: Committed, box: SecretBox, wonde: WondeClient, sandbox: SandboxServer, wonde_school: str
 ) -> None:
-    school_id = await _school(committed, wonde_school)
+    school_id = await _school(committed, wonde_school, _urn(sandbox, wonde_school))
     payload = webhook_payload(sandbox.state, wonde_school, "schoolApproved")
     event_id, status = await _deliver(committed, box, wonde, payload)
     assert status == "processed"
@@ -100,7 +108,7 @@ async def test_an_approval_verified_with_its_token_connects_the_school_and_queue
 async def test_an_approval_with_a_wrong_token_is_rejected_and_changes_nothing(
     committed: Committed, box: SecretBox, wonde: WondeClient, sandbox: SandboxServer, wonde_school: str
 ) -> None:
-    school_id = await _school(committed, wonde_school)
+    school_id = await _school(committed, wonde_school, _urn(sandbox, wonde_school))
     payload = webhook_payload(sandbox.state, wonde_school, "schoolApproved") | {"school_token": "f" * 40}
     event_id, status = await _deliver(committed, box, wonde, payload)
     assert status == "rejected"
@@ -127,8 +135,10 @@ async def test_an_approval_for_a_school_nobody_expects_is_rejected(
     assert event.error == f"no school here is waiting for Wonde school {wonde_school}"
 
 
-async def _linked_school(committed: Committed, box: SecretBox, wonde_school: str) -> tuple[str, uuid.UUID, uuid.UUID]:
-    school_id = await _school(committed, wonde_school)
+async def _linked_school(
+    committed: Committed, box: SecretBox, wonde_school: str, urn: str | None
+) -> tuple[str, uuid.UUID, uuid.UUID]:
+    school_id = await _school(committed, wonde_school, urn)
     async with committed.sessionmaker() as session:
         school = await session.get(School, school_id)
         assert school is not None
@@ -152,7 +162,7 @@ async def _linked_school(committed: Committed, box: SecretBox, wonde_school: str
 async def test_revocation_disconnects_and_keeps_every_account(
     committed: Committed, box: SecretBox, wonde: WondeClient, wonde_school: str, payload_type: str
 ) -> None:
-    school_id, band_id, pupil_id = await _linked_school(committed, box, wonde_school)
+    school_id, band_id, pupil_id = await _linked_school(committed, box, wonde_school, "100001")
     payload = {"payload_type": payload_type, "school_id": wonde_school, "revoke_reason": "x"}
     _, status = await _deliver(committed, box, wonde, payload)
     assert status == "processed"
@@ -176,7 +186,7 @@ async def test_revocation_disconnects_and_keeps_every_account(
 async def test_a_migration_is_noted(
     committed: Committed, box: SecretBox, wonde: WondeClient, wonde_school: str
 ) -> None:
-    school_id = await _school(committed, wonde_school)
+    school_id = await _school(committed, wonde_school, "100001")
     payload = {
         "payload_type": "schoolMigration",
         "school_id": wonde_school,
@@ -197,7 +207,7 @@ async def test_a_new_token_arriving_while_a_sync_is_queued_is_kept_and_the_event
     """A re-approval queues a catch-up sync; when one is already queued, that one stands in for it.
     The new token must not be rolled back with the refused second sync (it was, and the event was left
     unprocessed for good)."""
-    school_id, _, _ = await _linked_school(committed, box, wonde_school)
+    school_id, _, _ = await _linked_school(committed, box, wonde_school, _urn(sandbox, wonde_school))
     async with committed.sessionmaker() as session:
         queued = SyncRun(school_id=school_id, kind="reconcile", trigger="manual", status="queued")
         session.add(queued)
@@ -278,7 +288,7 @@ async def test_revoke_reapprove_and_revoke_again_leaves_the_school_disconnected(
 ) -> None:
     """The second revocation carries the very body of the first (Wonde's payload has no time): it is
     consent withdrawn again, not a redelivery, and must disconnect the re-approved school."""
-    school_id, _, _ = await _linked_school(committed, box, wonde_school)
+    school_id, _, _ = await _linked_school(committed, box, wonde_school, _urn(sandbox, wonde_school))
     revoked = webhook_payload(sandbox.state, wonde_school, "accessRevoked")
     answer = await _post(api, live_settings, revoked, MORNING)
     assert await _work(committed, box, wonde, answer, MORNING) == "processed"
@@ -314,7 +324,7 @@ async def test_an_approval_received_before_the_school_was_registered_approves_it
     answer = await _post(api, live_settings, approved, MORNING)
     assert await _work(committed, box, wonde, answer, MORNING) == "rejected"  # nobody expects it yet
 
-    school_id = await _school(committed, wonde_school)
+    school_id = await _school(committed, wonde_school, _urn(sandbox, wonde_school))
     answer = await _post(api, live_settings, approved, MORNING + timedelta(minutes=3))
     assert await _work(committed, box, wonde, answer, MORNING + timedelta(minutes=3)) == "processed"
     assert await _state(committed, school_id) == "approved"
@@ -333,7 +343,7 @@ async def test_a_true_redelivery_is_stored_once_and_acted_on_once(
     api: httpx.AsyncClient,
     live_settings: Settings,
 ) -> None:
-    school_id = await _school(committed, wonde_school)
+    school_id = await _school(committed, wonde_school, _urn(sandbox, wonde_school))
     approved = webhook_payload(sandbox.state, wonde_school, "schoolApproved")
     answer = await _post(api, live_settings, approved, MORNING)
     assert await _work(committed, box, wonde, answer, MORNING) == "processed"
@@ -345,3 +355,169 @@ async def test_a_true_redelivery_is_stored_once_and_acted_on_once(
         runs = list(await session.scalars(select(SyncRun).where(SyncRun.school_id == school_id)))
     assert [(r.kind, r.trigger) for r in runs] == [("full_read", "webhook")]
     assert await _stored(committed, wonde_school) == [("schoolApproved", "processed")]
+
+
+# -- an approval from a Wonde school without the registered URN waits for the platform ------------------
+async def _runs(committed: Committed, school_id: str) -> list[tuple[str, str, str]]:
+    async with committed.sessionmaker() as session:
+        runs = await session.scalars(select(SyncRun).where(SyncRun.school_id == school_id).order_by(SyncRun.created_at))
+        return [(run.kind, run.trigger, run.status) for run in runs]
+
+
+async def _school_row(committed: Committed, school_id: str) -> School:
+    async with committed.sessionmaker() as session:
+        school = await session.get(School, school_id)
+    assert school is not None
+    return school
+
+
+def _new_approval(sandbox: SandboxServer, wonde_school: str) -> dict[str, Any]:
+    """Wonde's approval with a token of its own (the school revoked and approved again)."""
+    webhook_payload(sandbox.state, wonde_school, "accessRevoked")
+    return webhook_payload(sandbox.state, wonde_school, "schoolApproved")
+
+
+@pytest.mark.parametrize("registered", ["999999", None])
+async def test_an_approval_from_a_school_without_the_registered_urn_reads_nothing_until_confirmed(
+    committed: Committed,
+    box: SecretBox,
+    wonde: WondeClient,
+    sandbox: SandboxServer,
+    wonde_school: str,
+    api: httpx.AsyncClient,
+    auth: TokenFactory,
+    registered: str | None,
+) -> None:
+    """The capture the URN stops: a tenant bound to another school's Wonde id gets none of its records."""
+    school_id = await _school(committed, wonde_school, registered)
+    payload = webhook_payload(sandbox.state, wonde_school, "schoolApproved")
+    assert (await _deliver(committed, box, wonde, payload))[1] == "processed"
+    school = await _school_row(committed, school_id)
+    wonde_urn = _urn(sandbox, wonde_school)
+    assert (school.state, school.urn, school.wonde_urn) == ("needs_confirmation", registered, wonde_urn)
+    assert school.wonde_token_encrypted is not None
+    assert box.decrypt(school.wonde_token_encrypted) == payload["school_token"]  # kept for the confirmation
+    assert await _runs(committed, school_id) == []
+    shown = (await api.get(f"/v1/schools/{school_id}", headers=auth(role="platform"))).json()
+    assert (shown["state"], shown["urn"], shown["wonde_urn"]) == ("needs_confirmation", registered, wonde_urn)
+
+    merge = await api.post(f"/v1/schools/{school_id}/uploader/merge", headers=auth(school_id))
+    assert (merge.status_code, merge.json()["error"]) == (409, "AwaitingConfirmation")
+    assert (await api.post(f"/v1/schools/{school_id}/sync", headers=auth(school_id))).status_code == 409
+    async with committed.sessionmaker() as session:
+        read = SyncRun(school_id=school_id, kind="full_read", trigger="manual", status="queued")
+        session.add(read)
+        await session.commit()
+    assert await run_read(committed.sessionmaker, wonde, box, read.id) == "failed"
+    async with committed.sessionmaker() as session:
+        failed = await session.get(SyncRun, read.id)
+        mirrored = await session.scalar(
+            select(func.count()).select_from(MisStudent).where(MisStudent.school_id == school_id)
+        )
+    assert failed is not None and failed.error is not None
+    assert "waits for the platform's confirmation" in failed.error
+    assert (failed.requests_made, mirrored) == (0, 0)
+
+
+async def test_the_platform_confirms_and_the_school_is_read_under_wondes_urn(
+    committed: Committed,
+    box: SecretBox,
+    wonde: WondeClient,
+    sandbox: SandboxServer,
+    wonde_school: str,
+    api: httpx.AsyncClient,
+    auth: TokenFactory,
+) -> None:
+    school_id = await _school(committed, wonde_school, "999999")
+    await _deliver(committed, box, wonde, webhook_payload(sandbox.state, wonde_school, "schoolApproved"))
+    confirmed = await api.post(f"/v1/schools/{school_id}/approval/confirm", headers=auth(role="platform"))
+    assert confirmed.status_code == 200, confirmed.text
+    body = confirmed.json()
+    assert (body["state"], body["urn"], body["wonde_urn"]) == ("approved", _urn(sandbox, wonde_school), None)
+    assert await _runs(committed, school_id) == [("full_read", "manual", "queued")]
+    again = await api.post(f"/v1/schools/{school_id}/approval/confirm", headers=auth(role="platform"))
+    assert (again.status_code, again.json()["error"]) == (409, "NoApprovalWaiting")
+    assert "approved" in again.json()["detail"]
+
+
+async def test_the_platform_rejects_and_the_wonde_school_can_be_bound_to_its_own_tenant(
+    committed: Committed,
+    box: SecretBox,
+    wonde: WondeClient,
+    sandbox: SandboxServer,
+    wonde_school: str,
+    api: httpx.AsyncClient,
+    auth: TokenFactory,
+) -> None:
+    captor = await _school(committed, wonde_school, "999999")
+    await _deliver(committed, box, wonde, webhook_payload(sandbox.state, wonde_school, "schoolApproved"))
+    rejected = await api.post(f"/v1/schools/{captor}/approval/reject", headers=auth(role="platform"))
+    assert rejected.status_code == 200, rejected.text
+    assert (rejected.json()["state"], rejected.json()["wonde_school_id"]) == ("pending", None)
+    school = await _school_row(committed, captor)
+    assert (school.wonde_token_encrypted, school.wonde_domain, school.wonde_urn) == (None, None, None)
+    assert await _runs(committed, captor) == []
+
+    owner = committed.track(f"own-{uuid.uuid4().hex[:8]}")
+    registration = {
+        "id": owner,
+        "name": "Own Primary",
+        "urn": _urn(sandbox, wonde_school),
+        "wonde_school_id": wonde_school,
+    }
+    assert (await api.post("/v1/schools", json=registration, headers=auth(role="platform"))).status_code == 201
+    assert (await _deliver(committed, box, wonde, _new_approval(sandbox, wonde_school)))[1] == "processed"
+    assert (await _school_row(committed, owner)).state == "approved"
+    assert await _runs(committed, owner) == [("full_read", "webhook", "queued")]
+
+
+async def test_an_approval_matching_the_urn_the_platform_corrected_reads_the_school(
+    committed: Committed,
+    box: SecretBox,
+    wonde: WondeClient,
+    sandbox: SandboxServer,
+    wonde_school: str,
+    api: httpx.AsyncClient,
+    auth: TokenFactory,
+) -> None:
+    school_id = await _school(committed, wonde_school, "999999")
+    await _deliver(committed, box, wonde, webhook_payload(sandbox.state, wonde_school, "schoolApproved"))
+    corrected = await api.patch(
+        f"/v1/schools/{school_id}", json={"urn": _urn(sandbox, wonde_school)}, headers=auth(role="platform")
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert (await _deliver(committed, box, wonde, _new_approval(sandbox, wonde_school)))[1] == "processed"
+    school = await _school_row(committed, school_id)
+    assert (school.state, school.wonde_urn) == ("approved", None)
+    assert await _runs(committed, school_id) == [("full_read", "webhook", "queued")]
+
+
+@pytest.mark.parametrize("answer", ["confirm", "reject"])
+async def test_a_school_that_synced_before_urns_waits_then_resumes_or_is_disconnected(
+    committed: Committed,
+    box: SecretBox,
+    wonde: WondeClient,
+    sandbox: SandboxServer,
+    wonde_school: str,
+    api: httpx.AsyncClient,
+    auth: TokenFactory,
+    answer: str,
+) -> None:
+    """A school registered before URNs (none stored) that syncs: its next approval waits too."""
+    school_id, band_id, pupil_id = await _linked_school(committed, box, wonde_school, None)
+    assert (await _deliver(committed, box, wonde, _new_approval(sandbox, wonde_school)))[1] == "processed"
+    assert (await _school_row(committed, school_id)).state == "needs_confirmation"
+    assert await _runs(committed, school_id) == []
+    response = await api.post(f"/v1/schools/{school_id}/approval/{answer}", headers=auth(role="platform"))
+    assert response.status_code == 200, response.text
+    async with committed.sessionmaker() as session:
+        band, pupil = await session.get(Band, band_id), await session.get(Pupil, pupil_id)
+    assert band is not None and pupil is not None
+    if answer == "confirm":
+        assert response.json()["state"] == "syncing"
+        assert await _runs(committed, school_id) == [("reconcile", "manual", "queued")]
+        assert band.mis_class_id is not None
+    else:
+        assert (response.json()["state"], response.json()["wonde_school_id"]) == ("disconnected", None)
+        assert await _runs(committed, school_id) == [("disconnect", "manual", "succeeded")]
+        assert (band.mis_class_id, pupil.mis_student_id, pupil.archived_at) == (None, None, None)

@@ -55,6 +55,7 @@ async def _connect(committed: Committed, box: SecretBox, sandbox: SandboxServer,
     school = School(
         id=school_id,
         name="Sandbox School",
+        urn=wonde_school["urn"],
         wonde_school_id=wonde_school["school_id"],
         wonde_domain=sandbox.base_url.split("/")[2],
         wonde_token_encrypted=box.encrypt(wonde_school["token"]),

@@ -70,8 +70,13 @@ async def test_onboarding_end_to_end(
     # The school exists in the app with two bands and an app-only club, before any Wonde link.
     created = await client.post(
         "/v1/schools",
-        json={"id": school_id, "name": "Onboarding Primary", "wonde_school_id": wonde_school["school_id"]},
-        headers=headers,
+        json={
+            "id": school_id,
+            "name": "Onboarding Primary",
+            "urn": wonde_school["urn"],
+            "wonde_school_id": wonde_school["school_id"],
+        },
+        headers=auth(role="platform"),
     )
     assert created.status_code == 201, created.text
     rows = ["pupil_id,first_name,last_name,band,year_group"]

@@ -45,8 +45,9 @@ def receiver(sandbox: Sandbox) -> Iterator[tuple[Receiver, str]]:
 
 def test_generate_list_and_dump(sandbox: Sandbox) -> None:
     made = sandbox.admin.post("/schools/generate", json={"phase": "primary", "pupils": 45, "seed": 9}).json()
-    assert set(made) == {"school_id", "token", "name"} and len(made["token"]) == 40
+    assert set(made) == {"school_id", "token", "urn", "name"} and len(made["token"]) == 40
     schools = {row["school_id"]: row for row in sandbox.admin.get("/schools").json()}
+    assert made["urn"] == schools[made["school_id"]]["urn"] and made["urn"].isdigit()
     assert set(schools) == {sandbox.school_id, made["school_id"]}
     assert schools[made["school_id"]]["students"] == 45 and schools[made["school_id"]]["token"] == made["token"]
     dump = sandbox.admin.get(f"/schools/{made['school_id']}/dump").json()
