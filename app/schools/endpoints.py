@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import NO_PUPIL_DATA, PLATFORM_ONLY, CurrentPrincipal, PlatformPrincipal, Principal, open_school
+from app.auth import PLATFORM_ONLY, CurrentPrincipal, PlatformPrincipal, Principal, open_school
 from app.errors import Forbidden, NotAuthenticated, SchoolAlreadyExists, SchoolNotFound, error_responses
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
@@ -46,7 +46,7 @@ async def _editor(school_id: str, request: Request, principal: CurrentPrincipal,
     if principal.is_platform:
         if fields - IDENTITY_FIELDS:
             raise Forbidden(
-                f"{NO_PUPIL_DATA} The platform changes a school's identity only: {sorted(IDENTITY_FIELDS)}."
+                f"A school's settings are its admins'; the platform changes only {', '.join(sorted(IDENTITY_FIELDS))}."
             )
         await service.get_school(session, school_id)
         return principal
