@@ -25,6 +25,7 @@ from app.roster.endpoints import router as roster_router
 from app.schools.endpoints import router as schools_router
 from app.sync.connection.endpoints import router as connection_router
 from app.sync.journal.endpoints import router as journal_router
+from app.sync.mirror.quality.endpoints import router as data_quality_router
 from app.sync.onboarding.endpoints import router as onboarding_router
 from app.sync.reconcile.endpoints import router as reconcile_router
 from app.sync.runs.endpoints import router as runs_router
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         onboarding_router,
         reconcile_router,
         journal_router,
+        data_quality_router,
         webhooks_router,
     ):
         v1.include_router(router)

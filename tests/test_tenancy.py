@@ -76,6 +76,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/schools/{school_id}/held-changes/{change_id}/accept-suggestion"): {},
     ("POST", "/v1/schools/{school_id}/approval/confirm"): {},
     ("POST", "/v1/schools/{school_id}/approval/reject"): {},
+    ("GET", "/v1/schools/{school_id}/data-quality"): {"params": {"code": "no_upn"}},
 }
 # The platform's acts on a school (a school's own tokens get 403), and what it may see of a school.
 PLATFORM_ROUTES = {
