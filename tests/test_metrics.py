@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,13 +9,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr, ValidationError
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.config import JWTSettings, Settings, WondeSettings
 from app.kit.time import pinned, utc_now
 from app.models import ChangeRow, School, SyncRun
 from tests.fixtures.app import TokenFactory
+from tests.fixtures.database import statements_seen
 
 SCRAPE_TOKEN = "scrape-token-" + "0123456789abcdef" * 3
 MOMENT = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -194,22 +193,12 @@ def test_a_short_scrape_token_is_refused_outside_development_and_a_blank_one_is_
     assert Settings(**production, metrics_token="").metrics_token is None
 
 
-@contextmanager
-def counting_queries(connection: AsyncConnection) -> Iterator[list[str]]:
+def counting_queries(connection: AsyncConnection) -> AbstractContextManager[list[str]]:
     """The SELECTs that count the runs and the journal, as they reach the database."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        text = " ".join(statement.split())
-        if text.startswith("SELECT") and ("FROM sync_runs" in text or "FROM changes" in text):
-            seen.append(text)
-
-    engine = connection.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return statements_seen(
+        connection,
+        lambda text: text.startswith("SELECT") and ("FROM sync_runs" in text or "FROM changes" in text),
+    )
 
 
 async def _add_succeeded_run(session: AsyncSession, school: School) -> None:

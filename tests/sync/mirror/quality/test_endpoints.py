@@ -4,18 +4,17 @@ answers, clean records that must not be listed, deleted rows and another school'
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.kit.time import utc_now
 from app.models import MisClass, MisGroup, MisMembership, MisStudent, School
 from app.sync.mirror.quality.codes import FROM_THE_MIRROR, IssueCode
 from tests.fixtures.app import TokenFactory
+from tests.fixtures.database import statements_seen
 
 
 class Mirror:
@@ -209,20 +208,8 @@ async def test_a_teacher_reads_the_list(
     assert _rows(response.json()["items"]) == EXPECTED
 
 
-@contextmanager
-def counting_statements(connection: AsyncConnection) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    engine = connection.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def counting_statements(connection: AsyncConnection) -> AbstractContextManager[list[str]]:
+    return statements_seen(connection, lambda text: text.upper().startswith("SELECT"))
 
 
 async def test_the_statement_count_does_not_grow_with_the_school(
