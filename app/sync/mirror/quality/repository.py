@@ -67,11 +67,15 @@ class QualityRepository:
 
     # -- the school's current rows -------------------------------------------------------------
 
+    def _current(self, table: type[MisStudent | MisMembership | MisClass | MisGroup]) -> ColumnElement[bool]:
+        """The school's rows of ``table`` that the MIS still has (not soft-deleted)."""
+        return and_(table.school_id == self.school_id, table.deleted_at.is_(None))
+
     def _current_student(self) -> ColumnElement[bool]:
-        return and_(MisStudent.school_id == self.school_id, MisStudent.deleted_at.is_(None))
+        return self._current(MisStudent)
 
     def _current_membership(self) -> ColumnElement[bool]:
-        return and_(MisMembership.school_id == self.school_id, MisMembership.deleted_at.is_(None))
+        return self._current(MisMembership)
 
     def _students_where(self, code: IssueCode, *where: ColumnElement[bool]) -> Branch:
         return select(
@@ -96,19 +100,11 @@ class QualityRepository:
             select(MisMembership.id)
             .outerjoin(
                 MisClass,
-                and_(
-                    MisClass.school_id == self.school_id,
-                    MisClass.id == MisMembership.mis_class_id,
-                    MisClass.deleted_at.is_(None),
-                ),
+                and_(self._current(MisClass), MisClass.id == MisMembership.mis_class_id),
             )
             .outerjoin(
                 MisGroup,
-                and_(
-                    MisGroup.school_id == self.school_id,
-                    MisGroup.id == MisMembership.mis_group_id,
-                    MisGroup.deleted_at.is_(None),
-                ),
+                and_(self._current(MisGroup), MisGroup.id == MisMembership.mis_group_id),
             )
             .where(
                 self._current_membership(),
@@ -129,7 +125,7 @@ class QualityRepository:
             MisClass.wonde_id.label("wonde_id"),
             MisClass.name.label("name"),
             _no_class().label("class_name"),
-        ).where(MisClass.school_id == self.school_id, MisClass.deleted_at.is_(None), ~exists(member))
+        ).where(self._current(MisClass), ~exists(member))
 
     def _shared_name_in_class(self) -> Branch:
         # Registration groups stand in for classes (and bands follow them), so a clash there counts too.
@@ -167,8 +163,7 @@ class QualityRepository:
             .where(
                 self._current_membership(),
                 self._current_student(),
-                container.school_id == self.school_id,
-                container.deleted_at.is_(None),
+                self._current(container),
             )
         )
 
