@@ -7,6 +7,7 @@ from app.models.credential import Credential
 from app.models.mis_class import MisClass
 from app.models.mis_group import MisGroup
 from app.models.mis_membership import MisMembership
+from app.models.mis_record_issue import MisRecordIssue
 from app.models.mis_student import MisStudent
 from app.models.pupil import Pupil
 from app.models.school import School
@@ -24,6 +25,7 @@ __all__ = [
     "MisClass",
     "MisGroup",
     "MisMembership",
+    "MisRecordIssue",
     "MisStudent",
     "Pupil",
     "School",

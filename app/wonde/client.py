@@ -38,6 +38,7 @@ from app.wonde.errors import (
     WondeTransientError,
 )
 from app.wonde.schemas import (
+    Unreadable,
     WondeClass,
     WondeDeletion,
     WondeGroup,
@@ -45,6 +46,7 @@ from app.wonde.schemas import (
     WondeSchool,
     WondeSchoolMeta,
     WondeStudent,
+    usable_id,
 )
 
 logger = logging.getLogger(__name__)
@@ -196,25 +198,25 @@ class SchoolClient:
 
     # -- lists -----------------------------------------------------------------------------------
 
-    def students(self, *, updated_after: datetime | None = None) -> AsyncIterator[WondeStudent]:
+    def students(self, *, updated_after: datetime | None = None) -> AsyncIterator[WondeStudent | Unreadable]:
         return self._list("students", WondeStudent, {"include": STUDENT_INCLUDES}, updated_after)
 
-    def classes(self, *, updated_after: datetime | None = None) -> AsyncIterator[WondeClass]:
+    def classes(self, *, updated_after: datetime | None = None) -> AsyncIterator[WondeClass | Unreadable]:
         return self._list("classes", WondeClass, {}, updated_after)
 
     def groups(
         self, *, group_type: str = "REGISTRATION", updated_after: datetime | None = None
-    ) -> AsyncIterator[WondeGroup]:
+    ) -> AsyncIterator[WondeGroup | Unreadable]:
         return self._list("groups", WondeGroup, {"type": group_type}, updated_after)
 
     def deletions(
         self, *, updated_after: datetime | None = None, kind: str | None = None
-    ) -> AsyncIterator[WondeDeletion]:
+    ) -> AsyncIterator[WondeDeletion | Unreadable]:
         return self._list("deletions", WondeDeletion, {"type": kind} if kind else {}, updated_after)
 
     async def _list(
         self, resource: str, model: type[M], params: dict[str, str], updated_after: datetime | None
-    ) -> AsyncIterator[M]:
+    ) -> AsyncIterator[M | Unreadable]:
         query = {**params, "per_page": str(PER_PAGE)}
         if updated_after is not None:
             query["updated_after"] = format_updated_after(updated_after)
@@ -233,7 +235,7 @@ class SchoolClient:
                 raise WondeProtocolError(f"{resource} page {page_number} is not a Wonde list") from exc
             self.pages_read += 1
             for index, item in enumerate(page.data):
-                yield self._validate(model, item, f"{resource} page {page_number} item {index + 1}")
+                yield self._item(model, item, f"{resource} page {page_number} item {index + 1}")
             pagination = page.meta.pagination if page.meta else None
             url = pagination.next if pagination and pagination.more is not False else None
             if url is not None:
@@ -257,9 +259,20 @@ class SchoolClient:
         try:
             return model.model_validate(item)
         except ValidationError as exc:
-            fields = sorted({".".join(str(p) for p in error["loc"]) or "item" for error in exc.errors()})
-            # Field names only: the values may be a child's name.
-            raise WondeProtocolError(f"{where} cannot be read (fields: {', '.join(fields)})") from exc
+            # Field names only, and not the error itself (its text holds the values: a child's name).
+            raise WondeProtocolError(f"{where} cannot be read (fields: {', '.join(_fields(exc))})") from None
+
+    @staticmethod
+    def _item(model: type[M], item: Any, where: str) -> M | Unreadable:
+        """One list item; ``Unreadable`` when it has a usable id but fields that cannot be read, so that
+        the caller can set that one record aside. An item without a usable id cannot be told apart
+        from any other: the list cannot be trusted."""
+        try:
+            return model.model_validate(item)
+        except ValidationError as exc:
+            if (wonde_id := usable_id(item)) is None:
+                raise WondeProtocolError(f"{where} cannot be read (fields: {', '.join(_fields(exc))})") from None
+            return Unreadable(wonde_id, tuple(_fields(exc)))
 
     async def _request(self, method: str, url: str, params: dict[str, str] | None = None) -> Any:
         policy = self._client.retry
@@ -306,3 +319,8 @@ class SchoolClient:
             return json.loads(response.content)
         except ValueError as exc:
             raise WondeTransientError("the body is not valid JSON (truncated?)") from exc
+
+
+def _fields(exc: ValidationError) -> list[str]:
+    """The names of the fields a validation error is about (``"item"`` for the whole of it)."""
+    return sorted({".".join(str(p) for p in error["loc"]) or "item" for error in exc.errors()})

@@ -8,10 +8,11 @@ models accept all of that, and keep only what the product reads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from app.year_groups import normalise_year
 
@@ -60,7 +61,19 @@ def _text(value: Any) -> Any:
 
 
 Text = Annotated[str | None, BeforeValidator(_text)]
-Id = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=64)]
+# An id is a key: one with a control character in it is not one Wonde would send, and the database
+# would refuse a NUL in it, so it is not an id at all (its record cannot be read, nor quarantined).
+Id = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A list item that has a usable id but fields that cannot be read (a year that is not a year, a
+    timestamp that is not a time): given to the caller instead of the item, so that one bad record
+    does not stop the read. ``fields`` are the names of the fields at fault, never their values."""
+
+    wonde_id: str
+    fields: tuple[str, ...]
 
 
 class WondeModel(BaseModel):
@@ -216,3 +229,16 @@ class WondeListPage(WondeModel):
 
     data: list[dict[str, Any]]
     meta: WondeMeta | None = None
+
+
+_ID = TypeAdapter(Id)
+
+
+def usable_id(item: Any) -> str | None:
+    """The id of a raw list item, when it has one that can be used as a key."""
+    if not isinstance(item, dict):
+        return None
+    try:
+        return _ID.validate_python(item.get("id"))
+    except ValidationError:
+        return None

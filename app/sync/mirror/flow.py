@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import FINISHED_RUN_STATUSES, RunKind
+from app.sync.mirror.quality.codes import IssueCode, Record
 from app.sync.mirror.read import MisRead
 from app.sync.mirror.repository import MirrorCounts, MirrorRepository
 from app.sync.mirror.service import delta_since
@@ -152,8 +153,12 @@ async def read_from_wonde(
 
 
 async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, complete: bool) -> dict[str, Any]:
-    """Apply a finished read to the mirror in bulk; returns what changed. Call inside one transaction."""
-    if complete and not read.students:
+    """Apply a finished read to the mirror in bulk; returns what changed. Call inside one transaction.
+
+    Records the read set aside keep what the mirror had of them: a complete read does not remove
+    them, nor their memberships."""
+    set_aside = {record: read.quarantined(record) for record in Record}
+    if complete and not read.students and not set_aside[Record.STUDENT]:
         raise WondeProtocolError("Wonde returned no students; nothing was changed (is the school audited?)")
     await lock_school(session, school_id)
     mirror = MirrorRepository(session, school_id)
@@ -164,9 +169,11 @@ async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, co
     if students.inserted + classes.inserted + groups.inserted > ANALYZE_AFTER_INSERTS:
         await mirror.refresh_statistics()
     if complete:
-        students.deleted = await mirror.soft_delete("mis_students", keep=read.students.keys())
-        classes.deleted = await mirror.soft_delete("mis_classes", keep=read.classes.keys())
-        groups.deleted = await mirror.soft_delete("mis_groups", keep=read.groups.keys())
+        students.deleted = await mirror.soft_delete(
+            "mis_students", keep=read.students.keys() | set_aside[Record.STUDENT]
+        )
+        classes.deleted = await mirror.soft_delete("mis_classes", keep=read.classes.keys() | set_aside[Record.CLASS])
+        groups.deleted = await mirror.soft_delete("mis_groups", keep=read.groups.keys() | set_aside[Record.GROUP])
     else:
         for table, kind, counts in (
             ("mis_students", "student", students),
@@ -176,10 +183,16 @@ async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, co
             counts.updated += await mirror.restore(table, read.restored_ids(kind))
             counts.deleted += await mirror.soft_delete(table, only=read.deleted_ids(kind))
     scope = None if complete else read.students.keys()
-    await mirror.sync_memberships("class", read.class_members, students=scope, counts=memberships)
-    await mirror.sync_memberships("group", read.group_members, students=scope, counts=memberships)
+    leave_alone = set_aside[Record.STUDENT]
+    await mirror.sync_memberships(
+        "class", read.class_members, students=scope, counts=memberships, leave_alone=leave_alone
+    )
+    await mirror.sync_memberships(
+        "group", read.group_members, students=scope, counts=memberships, leave_alone=leave_alone
+    )
     memberships.deleted += await mirror.drop_memberships_of_deleted()
     await mirror.derive_container_years()
+    await mirror.record_issues(read.issues.values(), read=None if complete else _ids_read(read, set_aside))
     return {
         "read": {
             "students": len(read.students),
@@ -191,6 +204,17 @@ async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, co
         "classes": classes.as_dict(),
         "groups": groups.as_dict(),
         "memberships": memberships.as_dict(),
+        "quarantined": sum(len(ids) for ids in set_aside.values()),
+        "cleaned": sum(1 for issue in read.issues.values() if issue.code == IssueCode.CLEANED),
+    }
+
+
+def _ids_read(read: MisRead, set_aside: dict[Record, set[str]]) -> dict[str, Collection[str]]:
+    """Every Wonde id a delta read returned, by record kind, set aside or not."""
+    return {
+        Record.STUDENT: read.students.keys() | set_aside[Record.STUDENT],
+        Record.CLASS: read.classes.keys() | set_aside[Record.CLASS],
+        Record.GROUP: read.groups.keys() | set_aside[Record.GROUP],
     }
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.sync.mirror.read import ClassRow, GroupRow, StudentRow
+from app.kit.time import utc_now
+from app.sync.mirror.read import ClassRow, GroupRow, RecordIssue, StudentRow
 
 # Column name -> PostgreSQL array type, in dataclass field order.
 _STUDENT_TYPES = {
@@ -154,12 +155,19 @@ class MirrorRepository:
         return found
 
     async def sync_memberships(
-        self, kind: str, pairs: Collection[tuple[str, str]], *, students: Collection[str] | None, counts: MirrorCounts
+        self,
+        kind: str,
+        pairs: Collection[tuple[str, str]],
+        *,
+        students: Collection[str] | None,
+        counts: MirrorCounts,
+        leave_alone: Collection[str] = (),
     ) -> None:
         """Make the live memberships of ``kind`` ("class" or "group") match ``pairs`` of Wonde ids.
 
-        ``students=None`` means ``pairs`` is the whole school (a complete read); otherwise only the
-        memberships of those students are made to match, and everyone else's are left alone. The
+        ``students=None`` means ``pairs`` is the whole school (a complete read) but for the students
+        in ``leave_alone`` (set aside by the read: their memberships stay as they were); otherwise only
+        the memberships of ``students`` are made to match, and everyone else's are left alone. The
         difference is worked out here rather than in SQL: it is linear, and does not depend on the
         planner having statistics for rows this very transaction wrote.
         """
@@ -179,10 +187,13 @@ class MirrorRepository:
             ),
             params,
         )
+        kept = {student_ids[s] for s in leave_alone if s in student_ids}
         existing: set[tuple[uuid.UUID, uuid.UUID]] = set()
         restore: list[uuid.UUID] = []
         remove: list[uuid.UUID] = []
         for membership_id, student_id, container_id, live in current:
+            if student_id in kept:
+                continue
             pair = (student_id, container_id)
             existing.add(pair)
             if pair in desired and not live:
@@ -211,6 +222,46 @@ class MirrorRepository:
         counts.inserted += len(new)
         counts.updated += len(restore)
         counts.deleted += len(remove)
+
+    async def record_issues(self, issues: Collection[RecordIssue], *, read: dict[str, Collection[str]] | None) -> None:
+        """Keep the school's list of quarantined and cleaned records up to date with this read: two
+        statements. ``read=None`` after a complete read (every record of the school was read: what it
+        did not flag is clean, or gone); otherwise the Wonde ids read, by record kind, whose earlier
+        issues this read settles."""
+        rows = sorted(issues, key=lambda i: (i.record, i.wonde_id, i.code))
+        flagged = {
+            "records": [i.record.value for i in rows],
+            "ids": [i.wonde_id for i in rows],
+            "codes": [i.code.value for i in rows],
+        }
+        settled = ""
+        params: dict[str, Any] = {"school_id": self.school_id, **flagged}
+        if read is not None:
+            pairs = [(record, wonde_id) for record, ids in read.items() for wonde_id in ids]
+            settled = (
+                " AND (i.record, i.wonde_id) IN (SELECT * FROM unnest(CAST(:read_records AS text[]),"
+                " CAST(:read_ids AS text[])))"
+            )
+            params |= {"read_records": [p[0] for p in pairs], "read_ids": [p[1] for p in pairs]}
+        await self.session.execute(
+            text(
+                "DELETE FROM mis_record_issues i WHERE i.school_id = :school_id"
+                f"{settled} AND (i.record, i.wonde_id, i.code) NOT IN (SELECT * FROM unnest("
+                "CAST(:records AS text[]), CAST(:ids AS text[]), CAST(:codes AS text[])))"
+            ),
+            params,
+        )
+        if rows:
+            await self.session.execute(
+                text(
+                    "INSERT INTO mis_record_issues (school_id, record, wonde_id, code, fields, first_seen_at,"
+                    " last_seen_at) SELECT :school_id, *, CAST(:now AS timestamptz), CAST(:now AS timestamptz)"
+                    " FROM unnest(CAST(:records AS text[]), CAST(:ids AS text[]), CAST(:codes AS text[]),"
+                    " CAST(:fields AS text[])) ON CONFLICT (school_id, record, wonde_id, code)"
+                    " DO UPDATE SET fields = excluded.fields, last_seen_at = excluded.last_seen_at"
+                ),
+                {**params, "now": utc_now(), "fields": [", ".join(i.fields)[:500] for i in rows]},
+            )
 
     async def refresh_statistics(self) -> None:
         """Let the planner see rows this transaction just wrote. Without it, a school's first read

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import MisClass, MisGroup, MisMembership, MisStudent, School
 from app.sync.mirror.flow import write_read
+from app.sync.mirror.quality.codes import Record
 from app.sync.mirror.read import MisRead
 from app.wonde.errors import WondeProtocolError
 from app.wonde.schemas import WondeClass, WondeDeletion, WondeGroup, WondeStudent
@@ -159,13 +160,16 @@ async def test_a_delta_touches_only_the_students_it_read(session: AsyncSession, 
     assert (await write_read(session, school.id, restored, complete=False))["students"]["updated"] == 1
 
 
-def test_a_read_refuses_duplicates_and_nameless_students() -> None:
+def test_a_read_refuses_duplicates_and_sets_nameless_students_aside() -> None:
     read = MisRead()
     read.add_student(student("S1", "Amy", "Jones"))
     with pytest.raises(WondeProtocolError, match="returned twice"):
         read.add_student(student("S1", "Amy", "Jones"))
-    with pytest.raises(WondeProtocolError, match="no name"):
-        read.add_student(WondeStudent.model_validate({"id": "S9", "forename": None, "surname": "X"}))
+    read.add_student(WondeStudent.model_validate({"id": "S9", "forename": None, "surname": "X"}))
+    assert read.quarantined(Record.STUDENT) == {"S9"}
+    assert "S9" not in read.students
+    with pytest.raises(WondeProtocolError, match="returned twice"):
+        read.add_student(WondeStudent.model_validate({"id": "S9", "forename": "Now", "surname": "Named"}))
 
 
 def test_deletions_do_not_remove_what_the_same_read_returned() -> None:

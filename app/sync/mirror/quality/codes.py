@@ -3,8 +3,9 @@ tells a school admin what to fix in their MIS.
 
 This is the one place codes are defined. A later feature that finds a new kind of issue adds its code
 and its sentence here (the tests check every code has one); codes are stored and sent to clients as
-data, so their strings never change. ``FROM_THE_MIRROR`` names the codes computed from the MIS mirror
-today; the others wait for the records they need (a quarantine table, the journal of cleaned values).
+data, so their strings never change. ``FROM_THE_MIRROR`` names the codes computed from the MIS mirror;
+``RECORDED`` those a read records as it goes (``mis_record_issues``); ``excluded`` waits for the reads
+that will tell a vanished student from a leaver.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Record(StrEnum):
 
     STUDENT = "student"
     CLASS = "class"
+    GROUP = "group"  # a registration group, which the admin sees beside the classes
 
 
 # Addressed to the school admin, in one sentence each: what is wrong and what to change in the MIS.
@@ -70,7 +72,7 @@ SENTENCES: dict[IssueCode, str] = {
     ),
 }
 
-# The codes the MIS mirror answers today (the others need records bandsync does not keep yet).
+# The codes the MIS mirror answers (each is a query of the school's current mirror rows).
 FROM_THE_MIRROR = frozenset(
     {
         IssueCode.NO_UPN,
@@ -80,3 +82,6 @@ FROM_THE_MIRROR = frozenset(
         IssueCode.NO_YEAR,
     }
 )
+
+# The codes a read records, record by record, as it cleans and sets aside what Wonde sent.
+RECORDED = frozenset({IssueCode.QUARANTINED, IssueCode.CLEANED})

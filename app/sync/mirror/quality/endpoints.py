@@ -35,8 +35,11 @@ async def list_data_quality(
     from the school's current MIS mirror: a student without a UPN (``no_upn``) or a year group
     (``no_year``), a student in no class or registration group (``student_in_no_class``), two students
     with the same name in one class or registration group (``shared_name_in_class``, one entry per
-    student), an MIS class with no students (``empty_class``). Each entry carries the record's Wonde id,
-    its name where the mirror has it, and the sentence for the admin. Ordered by code, name and Wonde
-    id. ``quarantined``, ``excluded`` and ``cleaned`` are known codes with nothing listed yet."""
+    student), an MIS class with no students (``empty_class``), a record the reads set aside because it
+    cannot be used (``quarantined``: the sync leaves it as it was until it is corrected) and a record
+    with a value changed on its way in (``cleaned``: a control character removed, a value cut short),
+    each of these two with the ``fields`` at fault. Each entry carries the record's Wonde id, its name
+    where the mirror has it, and the sentence for the admin. Ordered by code, name and Wonde id.
+    ``excluded`` is a known code with nothing listed yet."""
     issues, total = await QualityRepository(session, school_id).page(code, page)
     return page_of(DataQualityIssue, issues, total, page)

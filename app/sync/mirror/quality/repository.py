@@ -1,6 +1,7 @@
 """Every query of the data-quality list: each code the mirror answers is one ``SELECT`` branch over the
-school's current mirror rows (``deleted_at`` is null), and a page is one ``UNION ALL`` of the branches
-asked for, counted then read: two statements whatever the size of the school.
+school's current mirror rows (``deleted_at`` is null), the codes reads record (quarantined and cleaned
+records) one branch over ``mis_record_issues``, and a page is one ``UNION ALL`` of the branches asked
+for, counted then read: two statements whatever the size of the school.
 
 Tenancy: every branch filters its students, classes, groups and memberships by the school.
 """
@@ -16,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.kit.pagination import PageParams
-from app.models import MisClass, MisGroup, MisMembership, MisStudent
-from app.sync.mirror.quality.codes import FROM_THE_MIRROR, IssueCode, Record
+from app.models import MisClass, MisGroup, MisMembership, MisRecordIssue, MisStudent
+from app.sync.mirror.quality.codes import FROM_THE_MIRROR, RECORDED, IssueCode, Record
 
-# One branch of the list: code, record, Wonde id, name, class name.
-Branch = Select[str, str, str, str, str | None]
+# One branch of the list: code, record, Wonde id, name, class name, fields.
+Branch = Select[str, str, str, str | None, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Issue:
     wonde_id: str
     name: str | None
     class_name: str | None  # where the issue was found, when that is a class (shared_name_in_class)
+    fields: tuple[str, ...] = ()  # the fields at fault (quarantined and cleaned records)
 
     @property
     def sentence(self) -> str:
@@ -42,7 +44,7 @@ def _student_name() -> ColumnElement[str]:
     return func.concat_ws(" ", MisStudent.forename, MisStudent.surname)
 
 
-def _no_class() -> ColumnElement[str | None]:
+def _none() -> ColumnElement[str | None]:
     return cast(null(), String)
 
 
@@ -62,8 +64,10 @@ class QualityRepository:
             IssueCode.STUDENT_IN_NO_CLASS: self._student_in_no_class,
             IssueCode.EMPTY_CLASS: self._empty_class,
             IssueCode.SHARED_NAME_IN_CLASS: self._shared_name_in_class,
+            IssueCode.QUARANTINED: lambda: self._recorded(IssueCode.QUARANTINED),
+            IssueCode.CLEANED: lambda: self._recorded(IssueCode.CLEANED),
         }
-        assert set(self._branches) == FROM_THE_MIRROR
+        assert set(self._branches) == FROM_THE_MIRROR | RECORDED
 
     # -- the school's current rows -------------------------------------------------------------
 
@@ -82,7 +86,8 @@ class QualityRepository:
             *_entry(code, Record.STUDENT),
             MisStudent.wonde_id.label("wonde_id"),
             _student_name().label("name"),
-            _no_class().label("class_name"),
+            _none().label("class_name"),
+            _none().label("fields"),
         ).where(self._current_student(), *where)
 
     # -- one branch per code -------------------------------------------------------------------
@@ -124,7 +129,8 @@ class QualityRepository:
             *_entry(IssueCode.EMPTY_CLASS, Record.CLASS),
             MisClass.wonde_id.label("wonde_id"),
             MisClass.name.label("name"),
-            _no_class().label("class_name"),
+            _none().label("class_name"),
+            _none().label("fields"),
         ).where(self._current(MisClass), ~exists(member))
 
     def _shared_name_in_class(self) -> Branch:
@@ -140,7 +146,30 @@ class QualityRepository:
             counted.c.wonde_id,
             counted.c.name,
             counted.c.class_name,
+            _none().label("fields"),
         ).where(counted.c.sharing > 1)
+
+    def _recorded(self, code: IssueCode) -> Branch:
+        """Records a read set aside or cleaned, named from the mirror where it has them (a record set
+        aside the first time it was read has no name there)."""
+        issue = MisRecordIssue
+        student = and_(issue.record == Record.STUDENT.value, MisStudent.wonde_id == issue.wonde_id)
+        mis_class = and_(issue.record == Record.CLASS.value, MisClass.wonde_id == issue.wonde_id)
+        group = and_(issue.record == Record.GROUP.value, MisGroup.wonde_id == issue.wonde_id)
+        return (
+            select(
+                issue.code.label("code"),
+                issue.record.label("record"),
+                issue.wonde_id.label("wonde_id"),
+                func.coalesce(func.nullif(_student_name(), ""), MisClass.name, MisGroup.name).label("name"),
+                _none().label("class_name"),
+                issue.fields.label("fields"),
+            )
+            .outerjoin(MisStudent, and_(MisStudent.school_id == self.school_id, student))
+            .outerjoin(MisClass, and_(MisClass.school_id == self.school_id, mis_class))
+            .outerjoin(MisGroup, and_(MisGroup.school_id == self.school_id, group))
+            .where(issue.school_id == self.school_id, issue.code == code.value)
+        )
 
     def _placements(
         self, container: type[MisClass] | type[MisGroup], key: InstrumentedAttribute[uuid.UUID | None]
@@ -173,7 +202,7 @@ class QualityRepository:
         """One page of the school's issues (of one code, if given), by code, name, Wonde id and class,
         and their total: two statements."""
         branches = [build() for listed, build in self._branches.items() if code in (None, listed)]
-        if not branches:  # a code the mirror cannot answer yet: nothing to list, nothing to ask
+        if not branches:  # a code nothing records yet (excluded): nothing to list, nothing to ask
             return [], 0
         issues = union_all(*branches).subquery("issues")
         total = await self.session.scalar(select(func.count()).select_from(issues))
@@ -183,5 +212,15 @@ class QualityRepository:
             .limit(page.per_page)
             .offset(page.offset)
         )
-        found = [Issue(IssueCode(row.code), Record(row.record), row.wonde_id, row.name, row.class_name) for row in rows]
+        found = [
+            Issue(
+                IssueCode(row.code),
+                Record(row.record),
+                row.wonde_id,
+                row.name,
+                row.class_name,
+                tuple(row.fields.split(", ")) if row.fields else (),
+            )
+            for row in rows
+        ]
         return found, int(total or 0)

@@ -15,6 +15,9 @@ class DataQualityIssue(BaseModel):
     class_name: str | None = Field(
         description="The class or registration group the issue was found in (shared_name_in_class)."
     )
+    fields: list[str] = Field(
+        description="The fields of the record at fault, by their Wonde names (quarantined and cleaned records)."
+    )
     sentence: str = Field(description="What the school admin should fix in their MIS, in one sentence.")
 
     model_config = {"from_attributes": True}

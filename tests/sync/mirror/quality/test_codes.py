@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.sync.mirror.quality.codes import FROM_THE_MIRROR, IssueCode
+from app.sync.mirror.quality.codes import FROM_THE_MIRROR, RECORDED, IssueCode
 
 
 def test_the_list_of_codes_is_closed() -> None:
@@ -29,8 +29,9 @@ def test_every_code_tells_the_admin_in_one_sentence_what_to_fix() -> None:
         assert "MIS" in sentence, f"says nothing of the MIS: {sentence}"
 
 
-def test_the_mirror_answers_five_codes_now() -> None:
-    # quarantined, excluded and cleaned need records the mirror does not keep yet: never faked.
+def test_the_mirror_answers_five_codes_and_reads_record_two() -> None:
+    # excluded needs reads that tell a vanished student from a leaver: never faked.
+    assert {IssueCode.QUARANTINED, IssueCode.CLEANED} == RECORDED
     assert {
         IssueCode.NO_UPN,
         IssueCode.SHARED_NAME_IN_CLASS,

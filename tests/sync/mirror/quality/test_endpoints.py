@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.kit.time import utc_now
-from app.models import MisClass, MisGroup, MisMembership, MisStudent, School
+from app.models import MisClass, MisGroup, MisMembership, MisRecordIssue, MisStudent, School
 from app.sync.mirror.quality.codes import FROM_THE_MIRROR, IssueCode
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import statements_seen
@@ -190,8 +190,8 @@ async def test_the_code_filter_lists_one_code_and_refuses_an_unknown_one(
     only = await client.get(_url(school), params={"code": "student_in_no_class"}, headers=auth(school.id))
     assert _rows(only.json()["items"]) == [row for row in EXPECTED if row[0] == "student_in_no_class"]
     assert only.json()["total"] == 3
-    # A code the mirror cannot answer yet is a known code with nothing to list, not an error.
-    later = await client.get(_url(school), params={"code": "quarantined"}, headers=auth(school.id))
+    # A code nothing records yet is a known code with nothing to list, not an error.
+    later = await client.get(_url(school), params={"code": "excluded"}, headers=auth(school.id))
     assert (later.status_code, later.json()["total"]) == (200, 0)
     unknown = await client.get(_url(school), params={"code": "no_name"}, headers=auth(school.id))
     assert unknown.status_code == 422
@@ -228,3 +228,51 @@ async def test_the_statement_count_does_not_grow_with_the_school(
     with counting_statements(connection) as large:
         assert (await client.get(_url(school), headers=auth(school.id))).json()["total"] == len(EXPECTED) + 40 * 5
     assert len(large) == len(small) == 3  # the school, then the count and the page
+
+
+def _recorded(school: School, record: str, wonde_id: str, code: str, fields: str) -> MisRecordIssue:
+    now = utc_now()
+    return MisRecordIssue(
+        school_id=school.id,
+        record=record,
+        wonde_id=wonde_id,
+        code=code,
+        fields=fields,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+
+
+async def test_records_the_reads_set_aside_or_cleaned_are_listed_with_their_fields(
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession, school: School, other_school: School
+) -> None:
+    m = Mirror(session, school)
+    m.member(m.student("S-KEPT", "Lou Moss"), m.mis_class("C-1", "7X"))
+    await m.commit()
+    session.add_all(
+        [
+            _recorded(school, "student", "S-KEPT", "quarantined", "forename, surname"),  # named from the mirror
+            _recorded(school, "student", "S-NEW", "quarantined", "updated_at"),  # never read: no name
+            _recorded(school, "class", "C-1", "cleaned", "name"),
+            _recorded(school, "group", "G-9", "cleaned", "code"),
+            _recorded(other_school, "student", "S-KEPT", "quarantined", "forename"),
+        ]
+    )
+    await session.commit()
+    response = await client.get(_url(school), params={"per_page": 100}, headers=auth(school.id))
+    listed = [
+        (i["code"], i["record"], i["wonde_id"], i["name"], i["fields"])
+        for i in response.json()["items"]
+        if i["code"] in ("quarantined", "cleaned")
+    ]
+    assert listed == [
+        ("cleaned", "class", "C-1", "7X", ["name"]),
+        ("cleaned", "group", "G-9", None, ["code"]),
+        ("quarantined", "student", "S-KEPT", "Lou Moss", ["forename", "surname"]),
+        ("quarantined", "student", "S-NEW", None, ["updated_at"]),
+    ]
+    only = await client.get(_url(school), params={"code": "quarantined"}, headers=auth(school.id))
+    assert only.json()["total"] == 2
+    assert all(
+        item["fields"] == [] for item in response.json()["items"] if item["code"] not in ("quarantined", "cleaned")
+    )
