@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -17,11 +17,21 @@ import respx
 
 from app.wonde.client import RetryPolicy, SchoolClient, WondeClient, format_updated_after
 from app.wonde.errors import WondeAuthError, WondeNotFound, WondeProtocolError, WondeRetriesExhausted
+from app.wonde.schemas import Unreadable
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "wonde_payloads"
 BASE = "https://api.wonde.com/v1.0"
 SCHOOL = "A9999999999"
 STUDENTS = f"{BASE}/schools/{SCHOOL}/students"
+
+T = TypeVar("T")
+
+
+async def readable(items: AsyncIterator[T | Unreadable]) -> list[T]:
+    """Every item of a list, which must all be readable."""
+    found = [item async for item in items]
+    assert not [item for item in found if isinstance(item, Unreadable)]
+    return [item for item in found if not isinstance(item, Unreadable)]
 
 
 def payload(name: str) -> Any:
@@ -64,7 +74,7 @@ async def test_students_follow_next_and_parse_real_shapes(school: SchoolClient, 
         httpx.Response(200, json=payload("students_page1")),
         httpx.Response(200, json=payload("students_page2")),
     ]
-    students = [s async for s in school.students(updated_after=datetime(2024, 11, 1, 7, 30, tzinfo=UTC))]
+    students = await readable(school.students(updated_after=datetime(2024, 11, 1, 7, 30, tzinfo=UTC)))
 
     request = route.calls[0].request
     # The second page is fetched from the next link exactly as given, query string and all.
@@ -94,7 +104,7 @@ async def test_classes_groups_deletions_school_and_meta(school: SchoolClient, mo
     mock.get(f"{BASE}/schools/{SCHOOL}").mock(return_value=httpx.Response(200, json=payload("school")))
     mock.get(f"{BASE}/meta/schools/{SCHOOL}").mock(return_value=httpx.Response(200, json=payload("school_meta")))
 
-    bio, maths = [c async for c in school.classes()]
+    bio, maths = await readable(school.classes())
     assert (bio.display_name, bio.subject_id) == ("10x/Bi1", "A5555555555")
     assert (maths.display_name, maths.subject_id, maths.mis_id, maths.updated_at) == (
         "6Ma1",
@@ -102,10 +112,10 @@ async def test_classes_groups_deletions_school_and_meta(school: SchoolClient, mo
         "13968",
         None,
     )
-    [form] = [g async for g in school.groups()]
+    [form] = await readable(school.groups())
     assert groups.calls.last.request.url.params["type"] == "REGISTRATION"
     assert (form.type, form.display_name) == ("REGISTRATION", "4B")
-    gone, back = [d async for d in school.deletions()]
+    gone, back = await readable(school.deletions())
     assert (gone.restored_at, back.restored_at) == (None, datetime(2025, 9, 3, 2, 11, 40, tzinfo=UTC))
     info = await school.get_school()
     assert info.region is not None and info.region.domain == "api.wonde.com"
@@ -324,3 +334,28 @@ def test_updated_after_is_sent_in_utc() -> None:
     assert format_updated_after(london) == "2024-07-01 08:00:00"
     with pytest.raises(ValueError, match="timezone-aware"):
         format_updated_after(datetime(2024, 7, 1))
+
+
+async def test_an_item_with_an_id_but_unreadable_fields_is_handed_over_as_unreadable(
+    school: SchoolClient, mock: respx.MockRouter
+) -> None:
+    items = [
+        {"id": "A1", "forename": "Amy"},
+        {"id": "A2", "forename": "Ben", "updated_at": "not a time", "education_details": {"data": {"upn": ["x"]}}},
+        {"id": "A3", "forename": "Cat"},
+    ]
+    mock.get(STUDENTS).mock(return_value=httpx.Response(200, json=_page(items, None)))
+    first, second, third = [s async for s in school.students()]
+    assert second == Unreadable("A2", ("education_details.data.upn", "updated_at"))
+    assert not isinstance(first, Unreadable) and not isinstance(third, Unreadable)
+
+
+@pytest.mark.parametrize("bad_id", [None, "", "A\x00", "x" * 65, {"id": 1}])
+async def test_an_item_without_a_usable_id_stops_the_list(
+    school: SchoolClient, mock: respx.MockRouter, bad_id: object
+) -> None:
+    item: dict[str, Any] = {"id": bad_id, "forename": "Amy"}
+    mock.get(STUDENTS).mock(return_value=httpx.Response(200, json=_page([item], None)))
+    with pytest.raises(WondeProtocolError, match=r"students page 1 item 1 cannot be read \(fields: id\)") as caught:
+        [s async for s in school.students()]
+    assert "Amy" not in str(caught.value) and caught.value.__cause__ is None
