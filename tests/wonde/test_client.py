@@ -339,7 +339,7 @@ def test_updated_after_is_sent_in_utc() -> None:
 async def test_an_item_with_an_id_but_unreadable_fields_is_handed_over_as_unreadable(
     school: SchoolClient, mock: respx.MockRouter
 ) -> None:
-    items = [
+    items: list[dict[str, Any]] = [
         {"id": "A1", "forename": "Amy"},
         {"id": "A2", "forename": "Ben", "updated_at": "not a time", "education_details": {"data": {"upn": ["x"]}}},
         {"id": "A3", "forename": "Cat"},
