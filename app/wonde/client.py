@@ -259,7 +259,7 @@ class SchoolClient:
         except ValidationError as exc:
             fields = sorted({".".join(str(p) for p in error["loc"]) or "item" for error in exc.errors()})
             # Field names only: the values may be a child's name.
-            raise WondeProtocolError(f"{where} cannot be read (fields: {', '.join(fields)})") from exc
+            raise WondeProtocolError(f"{where} cannot be read (fields: {', '.join(fields)})") from None
 
     async def _request(self, method: str, url: str, params: dict[str, str] | None = None) -> Any:
         policy = self._client.retry

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,7 @@ from app.sync.core.merge_plan import (
 from app.sync.journal.entries import counts
 from app.sync.onboarding.repository import DecisionRepository
 from app.sync.onboarding.schemas import Decision, Issues, LoginDetail, Preview, Suggestion, UploaderClass
+from app.sync.runs.failures import FailureCode
 from app.sync.runs.service import claim_school, get_run, new_run
 from app.sync.state.matcher import match_input
 from app.sync.state.merge import merge_state
@@ -280,6 +281,8 @@ class NothingToMerge(InvalidInput):
 
 class UnresolvedIssues(InvalidInput):
     """Some pupils still need a decision in the uploader before merge."""
+
+    failure_code: ClassVar[FailureCode] = FailureCode.UNRESOLVED_ISSUES
 
 
 def unresolved(state: SchoolSnapshot, result: MatchResult) -> list[str]:
