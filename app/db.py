@@ -36,7 +36,9 @@ class TimestampMixin:
 
 
 def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
-    return create_async_engine(database_url, pool_size=pool_size, pool_pre_ping=True)
+    # hide_parameters: a statement's parameters (children's names, UPNs) never enter an exception's
+    # text or SQLAlchemy's own log lines.
+    return create_async_engine(database_url, pool_size=pool_size, pool_pre_ping=True, hide_parameters=True)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,14 +1,19 @@
 """The job functions. Each takes ids, opens its own unit of work, and is safe to run twice.
 
 ``FUNCTIONS`` and ``CRON_FUNCTIONS`` bind each job of ``app.kit.jobs``' table to the function that
-carries it out; ``workers.settings`` registers them under the table's names."""
+carries it out; ``workers.settings`` registers them under the table's names.
+
+Every job is guarded (``failing_safely``): arq logs what a job raises with its traceback and keeps it,
+pickled, in Redis, and a database error's text and arguments quote the values it refused (children's
+names, UPNs). So a job raises only ``JobFailed`` (a failure code and an id) or arq's ``Retry``."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from arq.worker import Retry
 
@@ -34,6 +39,7 @@ from app.sync.mirror.flow import run_read
 from app.sync.onboarding.flow import run_merge
 from app.sync.reconcile.flow import run_sync
 from app.sync.reconcile.schedule import queue_nightly_syncs
+from app.sync.runs.failures import JobFailed, failure_of
 from app.sync.runs.recovery import recover
 from app.sync.runs.service import complete_ping
 from app.wonde.errors import WondeError
@@ -41,7 +47,34 @@ from workers.context import JobContext
 
 logger = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
+
+def failing_safely(subject: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """The job raises ``JobFailed`` (its failure code and the id it was given, about ``subject``) in place
+    of any exception but ``JobFailed`` and ``Retry``, ``from None``, and logs the code, never the text."""
+
+    def guard(job: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(job)
+        async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return await job(*args, **kwargs)
+            except (JobFailed, Retry):
+                raise
+            except Exception as exc:
+                failure = failure_of(exc)
+            key = str(args[1]) if len(args) > 1 else job.__name__
+            extra = {"job": job.__name__, "id": key, "failure_code": failure.code, "detail": failure.detail}
+            logger.error("job failed", extra=extra)
+            raise JobFailed(failure.code, key, subject) from None
+
+        return guarded
+
+    return guard
+
+
+@failing_safely("run")
 async def ping_school(ctx: JobContext, run_id: str) -> str | None:
     """Complete a ping run (see ``app.sync.runs.service.start_ping``)."""
     with log_context(run_id=run_id):
@@ -52,11 +85,13 @@ async def ping_school(ctx: JobContext, run_id: str) -> str | None:
         return status
 
 
+@failing_safely("run")
 async def read_school(ctx: JobContext, run_id: str) -> str:
     """Carry out a queued read of a school from Wonde into its MIS mirror (``app.sync.mirror.flow``)."""
     return await run_read(ctx["sessionmaker"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
 
 
+@failing_safely("webhook event")
 async def process_webhook(ctx: JobContext, event_id: str) -> str:
     """Act on a stored Wonde webhook event (``app.sync.connection.flow``); retried while Wonde does not answer."""
     try:
@@ -67,6 +102,7 @@ async def process_webhook(ctx: JobContext, event_id: str) -> str:
         raise Retry(defer=60 * ctx.get("job_try", 1)) from exc
 
 
+@failing_safely("run")
 async def revoke_wonde_access(ctx: JobContext, run_id: str) -> str:
     """Revoke Wonde access after a disconnect; retried with growing delays while Wonde does not answer."""
     try:
@@ -75,12 +111,14 @@ async def revoke_wonde_access(ctx: JobContext, run_id: str) -> str:
         raise Retry(defer=60 * ctx.get("job_try", 1)) from exc
 
 
+@failing_safely("run")
 async def merge_school(ctx: JobContext, run_id: str) -> str:
     """Apply a queued merge (``app.sync.onboarding.flow``), all or nothing."""
     with log_context(run_id=run_id):
         return await run_merge(ctx["sessionmaker"], ctx["secret_box"], uuid.UUID(run_id))
 
 
+@failing_safely("job")
 async def expire_credentials(ctx: JobContext) -> int:
     """Hourly: clear every new password's plaintext past its 30 days, downloaded or not."""
     async with unit_of_work(ctx["sessionmaker"], None) as session:
@@ -89,12 +127,14 @@ async def expire_credentials(ctx: JobContext) -> int:
     return cleared
 
 
+@failing_safely("run")
 async def sync_school(ctx: JobContext, run_id: str) -> str:
     """ "Sync now" and the nightly sync: read the school, then reconcile (``app.sync.reconcile.flow``)."""
     with log_context(run_id=run_id):
         return await run_sync(ctx["sessionmaker"], ctx["queue"], ctx["wonde"], ctx["secret_box"], uuid.UUID(run_id))
 
 
+@failing_safely("job")
 async def nightly_syncs(ctx: JobContext) -> int:
     """Every quarter of an hour: queue the syncing schools whose nightly slot has come."""
     async with unit_of_work(ctx["sessionmaker"], ctx["queue"]) as session:
@@ -103,6 +143,7 @@ async def nightly_syncs(ctx: JobContext) -> int:
     return len(queued)
 
 
+@failing_safely("job")
 async def recover_runs(ctx: JobContext) -> dict[str, int]:
     """Every five minutes: send again the jobs of runs and webhook events whose job was lost (a Redis
     restart, a worker that died after arq gave up on it), and give up on what waited too long

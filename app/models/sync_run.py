@@ -76,5 +76,7 @@ class SyncRun(TimestampMixin, Base):
     progress: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     requests_made: Mapped[int] = mapped_column(server_default=text("0"))
     error: Mapped[str | None] = mapped_column(Text)
+    # Why a failed run failed: one of ``app.sync.runs.failures.FailureCode`` (``error`` is its sentence).
+    failure_code: Mapped[str | None] = mapped_column(String(32))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -6,7 +6,8 @@
 - ``WondeNotFound``: 404.
 - ``WondeProtocolError``: Wonde answered, but with something we must not trust (a page we cannot
   parse, a student without an id, a duplicate id, a ``next`` link to another host). Permanent for
-  this read: nothing it returned may be written.
+  this read: nothing it returned may be written. ``NoStudentsReturned``: a complete read found no
+  students at all (a school not sharing its pupils, or gone from the MIS); nothing is removed for it.
 """
 
 from __future__ import annotations
@@ -39,3 +40,7 @@ class WondeNotFound(WondeError):
 
 class WondeProtocolError(WondeError):
     pass
+
+
+class NoStudentsReturned(WondeProtocolError):
+    """A complete read in which Wonde returned no students: never a reason to remove every pupil."""

@@ -5,7 +5,10 @@ A read runs in three steps, each its own transaction or none:
 2. read every page from Wonde with no transaction open; any failure stops here, nothing written
    (but the run's ``progress``, counts only, is updated in short transactions of its own);
 3. write the whole read in one transaction under the school's lock, and mark the run done.
-A failure anywhere records the run as failed with the reason, and leaves the mirror as it was.
+A failure anywhere records the run as failed with its failure code (``app.sync.runs.failures``), and
+leaves the mirror as it was. An unexpected one (the database refusing a value) then ends the job with
+``JobFailed``, which holds the code and the run's id: never the exception's text, which may quote a
+child's record.
 
 A **full read** is the only read that removes: rows it did not return are soft-deleted, and only
 when every page was read and students came back. A **delta read** asks for what changed since the
@@ -38,8 +41,9 @@ from app.sync.mirror.read import MisRead
 from app.sync.mirror.repository import MirrorCounts, MirrorRepository
 from app.sync.mirror.service import delta_since
 from app.sync.runs import service as runs
+from app.sync.runs.failures import Failure, FailureCode, JobFailed, failure_of
 from app.wonde.client import SchoolClient, WondeClient
-from app.wonde.errors import WondeError, WondeProtocolError
+from app.wonde.errors import NoStudentsReturned, WondeError
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +55,11 @@ PROGRESS_EVERY_SECONDS = 2.0
 
 
 class ReadNotPossible(Exception):
-    """The school cannot be read (not connected); recorded on the run, not retried."""
+    """The school cannot be read (not connected); recorded on the run with its code, not retried."""
+
+    def __init__(self, code: FailureCode, reason: str) -> None:
+        super().__init__(reason)
+        self.failure_code = code
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ async def _begin(session: AsyncSession, run_id: uuid.UUID, wonde: WondeClient, b
     """Mark the run running and plan the read; None when the run already finished (a redelivered job)."""
     run = await session.get(SyncRun, run_id, with_for_update=True)
     if run is None:
-        raise ReadNotPossible(f"run {run_id} does not exist")
+        raise ReadNotPossible(FailureCode.INTERNAL_ERROR, f"run {run_id} does not exist")
     if run.status in FINISHED_RUN_STATUSES:
         return None
     school = await session.get(School, run.school_id)
@@ -109,9 +117,11 @@ async def _begin(session: AsyncSession, run_id: uuid.UUID, wonde: WondeClient, b
     runs.start(run)
     run.progress = {"phase": "reading", "pages": 0, "students": 0}
     if school.wonde_school_id is None or school.wonde_token_encrypted is None:
-        raise ReadNotPossible("the school is not connected to Wonde")
+        raise ReadNotPossible(FailureCode.NOT_CONNECTED, "the school is not connected to Wonde")
     if school.state == SchoolState.NEEDS_CONFIRMATION:
-        raise ReadNotPossible("the school's Wonde approval waits for the platform's confirmation")
+        raise ReadNotPossible(
+            FailureCode.AWAITING_CONFIRMATION, "the school's Wonde approval waits for the platform's confirmation"
+        )
     since = delta_since(school) if run.kind == RunKind.DELTA_READ else None
     if run.kind == RunKind.DELTA_READ and since is None:
         run.kind = RunKind.FULL_READ  # nothing to be a delta of yet
@@ -159,7 +169,7 @@ async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, co
     them, nor their memberships."""
     set_aside = {record: read.quarantined(record) for record in Record}
     if complete and not read.students and not set_aside[Record.STUDENT]:
-        raise WondeProtocolError("Wonde returned no students; nothing was changed (is the school audited?)")
+        raise NoStudentsReturned("Wonde returned no students; nothing was changed (is the school audited?)")
     await lock_school(session, school_id)
     mirror = MirrorRepository(session, school_id)
     students, classes, groups, memberships = MirrorCounts(), MirrorCounts(), MirrorCounts(), MirrorCounts()
@@ -252,12 +262,12 @@ async def _finish(
 
 
 async def _record_failure(
-    sessionmaker: async_sessionmaker[AsyncSession], run_id: uuid.UUID, error: Exception, plan: ReadPlan | None
+    sessionmaker: async_sessionmaker[AsyncSession], run_id: uuid.UUID, failure: Failure, plan: ReadPlan | None
 ) -> None:
     async with unit_of_work(sessionmaker, None) as session:
         run = await session.get(SyncRun, run_id, with_for_update=True)
         if run is not None:
-            runs.fail(run, f"{type(error).__name__}: {error}")
+            runs.fail(run, failure)
             if plan is not None:
                 run.requests_made = plan.client.requests_made
                 run.counts = {**run.counts, "wonde_responses": wonde_responses(plan.client)}
@@ -268,7 +278,10 @@ async def _record_failure(
 async def run_read(
     sessionmaker: async_sessionmaker[AsyncSession], wonde: WondeClient, box: SecretBox, run_id: uuid.UUID
 ) -> str:
-    """Carry out a queued read run; returns its final status. Safe to call twice for one run."""
+    """Carry out a queued read run; returns its final status. Safe to call twice for one run.
+
+    A read Wonde or the school's state stops is recorded as failed and returns "failed"; any other
+    failure is recorded too, then raises ``JobFailed`` (its code and the run's id, nothing more)."""
     with log_context(run_id=str(run_id)):
         return await _read(sessionmaker, wonde, box, run_id)
 
@@ -289,13 +302,17 @@ async def _read(
         async with unit_of_work(sessionmaker, None) as session:
             counts = await write_read(session, plan.school_id, read, complete=plan.kind == RunKind.FULL_READ)
             await _finish(session, run_id, plan, counts, started, progress)
-    except (WondeError, ReadNotPossible) as exc:
-        await _record_failure(sessionmaker, run_id, exc, plan)
-        logger.warning("read failed", extra={"reason": str(exc)})
-        return "failed"
     except Exception as exc:
-        await _record_failure(sessionmaker, run_id, exc, plan)
-        raise
-    assert plan is not None
-    logger.info("read succeeded", extra={"kind": plan.kind, "requests": plan.client.requests_made})
-    return "succeeded"
+        failure, expected = failure_of(exc), isinstance(exc, WondeError | ReadNotPossible)
+    else:
+        assert plan is not None
+        logger.info("read succeeded", extra={"kind": plan.kind, "requests": plan.client.requests_made})
+        return "succeeded"
+    # Recorded outside the except block: an error recording it does not carry the first one along.
+    await _record_failure(sessionmaker, run_id, failure, plan)
+    extra = {"failure_code": failure.code, "detail": failure.detail}
+    if expected:
+        logger.warning("read failed", extra=extra)
+        return "failed"
+    logger.error("read failed unexpectedly", extra=extra)
+    raise JobFailed(failure.code, run_id) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,12 +17,17 @@ from app.schools.service import AwaitingConfirmation, require_trusted_approval
 from app.sync.apply import apply_plan
 from app.sync.onboarding.service import UnresolvedIssues, compute_plan, unresolved
 from app.sync.runs import service as runs
+from app.sync.runs.failures import Failure, JobFailed, failure_of
 from app.sync.state.lookup import Lookup
+
+logger = logging.getLogger(__name__)
 
 
 async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox, run_id: uuid.UUID) -> str:
     """Apply the merge plan, all or nothing. A worker killed half-way leaves everything as it was and
-    the run queued; the retried job then completes it."""
+    the run queued; the retried job then completes it. A merge that cannot run yet (pupils to decide,
+    an approval to confirm) fails and returns "failed"; any other failure is recorded on the run by its
+    code, then raises ``JobFailed`` (the code and the run's id: never the exception's text)."""
     try:
         async with unit_of_work(sessionmaker, None) as session:
             run = await session.get(SyncRun, run_id, with_for_update=True)
@@ -34,17 +40,25 @@ async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretB
             require_trusted_approval(school)  # an approval questioned since the merge was queued
             state, result, plan = await compute_plan(session, run.school_id)
             if waiting := unresolved(state, result):
-                raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first.")
+                raise UnresolvedIssues.waiting(len(waiting))
             applied = await apply_plan(session, run.school_id, run.id, run.actor, plan, Lookup.of(state), box)
             school.state = SchoolState.SYNCING
             runs.succeed(run, counts=applied.counts)
             run.progress = {**run.progress, "done": len(plan.changes), "total": len(plan.changes)}
     except Exception as exc:
-        async with unit_of_work(sessionmaker, None) as session:
-            failed = await session.get(SyncRun, run_id, with_for_update=True)
-            if failed is not None:
-                runs.fail(failed, f"{type(exc).__name__}: {exc}")
-        if isinstance(exc, UnresolvedIssues | AwaitingConfirmation):
-            return "failed"
-        raise
-    return "succeeded"
+        failure, expected = failure_of(exc), isinstance(exc, UnresolvedIssues | AwaitingConfirmation)
+    else:
+        return "succeeded"
+    # Recorded outside the except block: an error recording it does not carry the first one along.
+    await _record_failure(sessionmaker, run_id, failure)
+    if expected:
+        return "failed"
+    logger.error("merge failed unexpectedly", extra={"failure_code": failure.code, "detail": failure.detail})
+    raise JobFailed(failure.code, run_id) from None
+
+
+async def _record_failure(sessionmaker: async_sessionmaker[AsyncSession], run_id: uuid.UUID, failure: Failure) -> None:
+    async with unit_of_work(sessionmaker, None) as session:
+        failed = await session.get(SyncRun, run_id, with_for_update=True)
+        if failed is not None:
+            runs.fail(failed, failure)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,7 @@ from app.sync.core.merge_plan import (
 from app.sync.journal.entries import counts
 from app.sync.onboarding.repository import DecisionRepository
 from app.sync.onboarding.schemas import Decision, Issues, LoginDetail, Preview, Suggestion, UploaderClass
+from app.sync.runs.failures import FailureCode
 from app.sync.runs.service import claim_school, get_run, new_run
 from app.sync.state.matcher import match_input
 from app.sync.state.merge import merge_state
@@ -281,6 +282,16 @@ class NothingToMerge(InvalidInput):
 class UnresolvedIssues(InvalidInput):
     """Some pupils still need a decision in the uploader before merge."""
 
+    failure_code: ClassVar[FailureCode] = FailureCode.UNRESOLVED_ISSUES
+    failure_detail: str | None = None
+
+    @classmethod
+    def waiting(cls, pupils: int) -> UnresolvedIssues:
+        """The merge found ``pupils`` still to decide (a count: safe on the run, in the logs)."""
+        refused = cls(f"{pupils} pupil(s) need a decision first (GET .../uploader/issues).")
+        refused.failure_detail = f"{pupils} pupil(s) to decide"
+        return refused
+
 
 def unresolved(state: SchoolSnapshot, result: MatchResult) -> list[str]:
     """Students of the chosen classes the matcher left in review and the admin has not yet resolved."""
@@ -302,7 +313,7 @@ async def start_merge(session: AsyncSession, school_id: str, actor: str) -> Sync
     if not state.scope:
         raise NothingToMerge()
     if waiting := unresolved(state, result):
-        raise UnresolvedIssues(f"{len(waiting)} pupil(s) need a decision first (GET .../uploader/issues).")
+        raise UnresolvedIssues.waiting(len(waiting))
     run = new_run(school_id, RunKind.MERGE, RunTrigger.MANUAL, actor)
     await claim_school(session, run)
     enqueue(session, MERGE, run.id)

@@ -30,6 +30,7 @@ from app.sync.reconcile.held import hold
 from app.sync.reconcile.migration import relink_after_migration
 from app.sync.reconcile.service import NotSyncing, decide
 from app.sync.runs import service as runs
+from app.sync.runs.failures import Failure, FailureCode, ReadFailed, failure_of
 from app.sync.state.reconcile import after, reconcile_input
 from app.wonde.client import WondeClient
 
@@ -60,10 +61,8 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
     )
 
 
-INTERRUPTED_READ = (
-    "the worker carrying out this read stopped before it finished (killed, restarted or timed out); "
-    "nothing was written by it, and the sync read the school again"
-)
+# The read of an earlier attempt whose worker died: it wrote nothing, and this attempt reads again.
+INTERRUPTED_READ = Failure(FailureCode.READ_INTERRUPTED)
 
 
 async def _read_for(session: AsyncSession, run: SyncRun) -> uuid.UUID | None:
@@ -71,7 +70,7 @@ async def _read_for(session: AsyncSession, run: SyncRun) -> uuid.UUID | None:
     read of an earlier attempt already succeeded (only the reconcile is left to do).
 
     A run already "running" here means the worker of an earlier attempt died: arq never runs one job
-    id twice at once. Its unfinished read is marked failed with the reason, and a new read is made."""
+    id twice at once. Its unfinished read is marked failed (``read_interrupted``), and a new read is made."""
     previous = run.progress.get("read_run_id") if run.status == RunStatus.RUNNING else None
     attempt = int(run.progress.get("attempt", 0)) + 1
     if previous:
@@ -104,7 +103,8 @@ async def run_sync(
     run_id: uuid.UUID,
 ) -> str:
     """Read the school from Wonde (a full read if the last one is a day old, else a delta), then
-    reconcile. A failed read applies nothing: the run fails with the read's reason.
+    reconcile. A failed read applies nothing: the run fails with the read's code and text. A read that
+    failed unexpectedly raises ``JobFailed`` (the read's run is recorded; recovery sends this job again).
 
     Safe to run again after its worker died at any point: the read and the reconcile each write in
     one transaction, the run's progress names the read (``{"phase", "read_run_id", "attempt"}``), and
@@ -134,14 +134,20 @@ async def run_sync(
         await session.get(School, run.school_id, with_for_update=True)
         run.progress = {**run.progress, "phase": "done"}
         if status != RunStatus.SUCCEEDED:
-            finished = await session.get(SyncRun, uuid.UUID(expected))
-            runs.fail(run, f"the read failed, nothing was applied: {finished.error if finished else status}")
+            runs.fail(run, _read_failure(await session.get(SyncRun, uuid.UUID(expected)), status))
             return "failed"
         try:
             async with session.begin_nested():
                 run.counts = await reconcile(session, run, box)
         except NotSyncing as exc:
-            runs.fail(run, str(exc))
+            runs.fail(run, failure_of(exc))
             return "failed"
         runs.succeed(run)
     return "succeeded"
+
+
+def _read_failure(read: SyncRun | None, status: str) -> Failure:
+    """A sync whose read did not succeed fails with the read's code, saying the read's own text."""
+    if read is None or read.failure_code is None or read.error is None:
+        return Failure(FailureCode.INTERNAL_ERROR, f"its read ended {status}")
+    return ReadFailed(FailureCode(read.failure_code), read_text=read.error)

@@ -3,6 +3,8 @@ and queueing "sync now"."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
@@ -15,12 +17,15 @@ from app.sync.core.reconcile_plan import plan_reconcile
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
 from app.sync.journal.entries import nonzero_counts, sentence
 from app.sync.reconcile.schemas import SyncPreview
+from app.sync.runs.failures import FailureCode
 from app.sync.runs.service import claim_school, new_run
 from app.sync.state.reconcile import ReconcileInput, reconcile_input
 
 
 class NotSyncing(Conflict):
     """The school is not syncing: finish onboarding (merge) first."""
+
+    failure_code: ClassVar[FailureCode] = FailureCode.NOT_SYNCING
 
 
 def thresholds_of(school: School) -> Thresholds:

@@ -30,6 +30,7 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import SyncRun, WebhookEvent
 from app.models.sync_run import ACTIVE_RUN_STATUSES, RunKind
 from app.models.webhook_event import WebhookStatus
+from app.sync.runs.failures import Failure, FailureCode
 from app.sync.runs.repository import pending_revokes, received_events, waiting_runs
 from app.sync.runs.service import fail
 
@@ -200,7 +201,7 @@ async def _give_up(
 ) -> None:
     if item.what == "run":
         run = runs[item.id]
-        await fail_run(session, run, f"recovery: {reason}", now)
+        await fail_run(session, run, Failure(FailureCode.GIVEN_UP, reason), now)
     elif item.what == "revoke":
         revoke = revokes[item.id]
         revoke.counts = {**revoke.counts, "revoke": f"gave up: {reason} (last: {revoke.counts.get('revoke')})"}
@@ -211,11 +212,11 @@ async def _give_up(
     await session.flush()
 
 
-async def fail_run(session: AsyncSession, run: SyncRun, reason: str, now: datetime) -> None:
-    """Mark an active run failed with ``reason``, and the read a sync was carrying out with it."""
-    fail(run, reason, now)
+async def fail_run(session: AsyncSession, run: SyncRun, failure: Failure, now: datetime) -> None:
+    """Mark an active run failed with ``failure``, and the read a sync was carrying out with it."""
+    fail(run, failure, now)
     if run.kind == RunKind.RECONCILE and (read_id := run.progress.get("read_run_id")):
         read = await session.get(SyncRun, uuid.UUID(read_id), with_for_update=True)
         if read is not None and read.status in ACTIVE_RUN_STATUSES:
-            fail(read, f"its sync was given up on ({reason})", now)
+            fail(read, Failure(failure.code, f"its sync was given up on: {failure.detail or failure.code}"), now)
         run.progress = {**run.progress, "phase": "done"}

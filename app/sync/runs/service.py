@@ -20,6 +20,7 @@ from app.kit.repository import paginate
 from app.kit.time import utc_now
 from app.models import SyncRun
 from app.models.sync_run import FINISHED_RUN_STATUSES, RunKind, RunStatus, RunTrigger
+from app.sync.runs.failures import Failure
 from app.sync.runs.repository import RunRepository
 
 # The longest failure reason kept on a run.
@@ -43,7 +44,8 @@ def new_run(school_id: str, kind: RunKind, trigger: RunTrigger, actor: str | Non
 
 def start(run: SyncRun, now: datetime | None = None) -> None:
     """The run is being carried out from ``now`` (again, when an earlier worker of it died)."""
-    run.status, run.started_at, run.finished_at, run.error = RunStatus.RUNNING, now or utc_now(), None, None
+    run.status, run.started_at, run.finished_at = RunStatus.RUNNING, now or utc_now(), None
+    run.error, run.failure_code = None, None
 
 
 def succeed(run: SyncRun, *, counts: dict[str, Any] | None = None, now: datetime | None = None) -> None:
@@ -53,9 +55,11 @@ def succeed(run: SyncRun, *, counts: dict[str, Any] | None = None, now: datetime
         run.counts = counts
 
 
-def fail(run: SyncRun, reason: str, now: datetime | None = None) -> None:
-    """The run stopped for ``reason`` (kept to its first ``MAX_ERROR`` characters)."""
-    run.status, run.finished_at, run.error = RunStatus.FAILED, now or utc_now(), reason[:MAX_ERROR]
+def fail(run: SyncRun, failure: Failure, now: datetime | None = None) -> None:
+    """The run stopped for ``failure``: its code, and its text (kept to its first ``MAX_ERROR``
+    characters) as the run's error, which teachers read: a code's sentence and safe details only."""
+    run.status, run.finished_at = RunStatus.FAILED, now or utc_now()
+    run.error, run.failure_code = failure.text[:MAX_ERROR], failure.code
 
 
 async def claim_school(session: AsyncSession, run: SyncRun) -> SyncRun:

@@ -415,7 +415,8 @@ async def test_an_approval_from_a_school_without_the_registered_urn_reads_nothin
             select(func.count()).select_from(MisStudent).where(MisStudent.school_id == school_id)
         )
     assert failed is not None and failed.error is not None
-    assert "waits for the platform's confirmation" in failed.error
+    assert failed.failure_code == "awaiting_confirmation"
+    assert "waiting for the platform to confirm" in failed.error
     assert (failed.requests_made, mirrored) == (0, 0)
 
 

@@ -19,6 +19,7 @@ from app.kit.crypto import SecretBox
 from app.models import MisStudent, School, SyncRun
 from app.sync.mirror import flow as fetch
 from app.sync.mirror.flow import run_read
+from app.sync.runs.failures import SENTENCES, Failure, FailureCode
 from app.wonde.client import WondeClient
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import Committed
@@ -114,10 +115,8 @@ async def test_a_failed_read_records_the_reason_and_changes_nothing(
             .where(MisStudent.school_id == school_id, MisStudent.deleted_at.is_(None))
         )
     assert failed is not None
-    assert failed.status == "failed"
-    assert failed.error is not None
-    assert "WondeRetriesExhausted" in failed.error
-    assert "503" in failed.error
+    assert (failed.status, failed.failure_code) == ("failed", "wonde_unavailable")
+    assert failed.error == Failure(FailureCode.WONDE_UNAVAILABLE, "gave up after 2 attempts: server error (503)").text
     assert failed.requests_made == 3
     assert live == 3  # the read that failed removed no one
 
@@ -131,7 +130,7 @@ async def test_a_school_without_a_wonde_link_fails_clearly(
     async with committed.sessionmaker() as session:
         run = await session.get(SyncRun, run_id)
     assert run is not None
-    assert run.error == "ReadNotPossible: the school is not connected to Wonde"
+    assert (run.failure_code, run.error) == ("not_connected", SENTENCES[FailureCode.NOT_CONNECTED])
 
 
 @pytest.mark.parametrize("domain", ["127.0.0.1/.wonde.com", "evil.example?.wonde.com", "evil.example#.wonde.com"])
@@ -152,6 +151,7 @@ async def test_a_tampered_region_domain_fails_the_read_before_any_request(
     assert run is not None
     assert not anywhere.called  # the school's token went nowhere
     assert run.error is not None
+    assert run.failure_code == "read_inconsistent"
     assert "refusing region domain" in run.error
     assert run.requests_made == 0
 
@@ -211,6 +211,7 @@ async def test_bad_pages_fail_the_read_and_leave_the_mirror_as_it_was(
         )
     assert run is not None
     assert run.error is not None
+    assert run.failure_code == "read_inconsistent"
     assert reason in run.error
     assert after == before
 

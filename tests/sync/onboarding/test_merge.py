@@ -4,6 +4,7 @@ what happens to passwords."""
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from datetime import timedelta
 
@@ -20,9 +21,10 @@ from app.pupils import credentials
 from app.sync.core.changes import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand, RestorePupil
 from app.sync.onboarding.flow import run_merge
 from app.sync.onboarding.service import compute_plan, preview
+from app.sync.runs.failures import Failure, FailureCode, JobFailed
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.checks import footprint
-from tests.fixtures.database import Committed, savepoint_sessionmaker
+from tests.fixtures.database import Committed, database_refuses, savepoint_sessionmaker
 from tests.fixtures.pdf import page_texts
 from tests.fixtures.schools import NAMES, decide, small_school, small_school_ready_to_merge
 
@@ -72,13 +74,17 @@ async def test_a_failure_half_way_leaves_everything_as_it_was(
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr("app.sync.apply.record", fail_at_the_journal)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(JobFailed) as raised:
         await run_merge(committed.sessionmaker, box, run_id)
+    # The job's exception says the code and the run, and carries nothing of the original along.
+    assert str(raised.value) == f"run {run_id} failed: internal_error"
+    assert raised.value.__suppress_context__
     assert await footprint(committed.sessionmaker, school_id) == before
     async with committed.sessionmaker() as session:
         failed = await session.get(SyncRun, run_id)
         assert failed is not None
-        assert (failed.status, failed.error) == ("failed", "RuntimeError: the database went away")
+        assert (failed.status, failed.failure_code) == ("failed", "internal_error")
+        assert failed.error == Failure(FailureCode.INTERNAL_ERROR, "RuntimeError").text
         retry = SyncRun(school_id=school_id, kind="merge", trigger="manual", status="queued")
         session.add(retry)
         await session.commit()
@@ -106,6 +112,26 @@ async def test_a_failure_half_way_leaves_everything_as_it_was(
     assert sorted(c.after["student"] for c in by_action["link_pupil"] + by_action["create_pupil"] if c.after) == [
         f"S{i}" for i in range(10)
     ]
+
+
+async def test_a_merge_the_database_refuses_records_a_code_and_no_name(
+    committed: Committed, settings: Settings
+) -> None:
+    school_id, run_id = await small_school_ready_to_merge(committed)
+    before = await footprint(committed.sessionmaker, school_id)
+    # PostgreSQL refuses one of the new accounts, quoting the whole row in its error.
+    async with database_refuses(committed.sessionmaker, "pupils", "first_name", "Zain"):
+        with pytest.raises(JobFailed) as raised:
+            await run_merge(committed.sessionmaker, SecretBox(settings.encryption_key), run_id)
+    assert await footprint(committed.sessionmaker, school_id) == before
+    async with committed.sessionmaker() as session:
+        failed = await session.get(SyncRun, run_id)
+    assert failed is not None
+    assert (failed.status, failed.failure_code) == ("failed", "database_error")
+    assert failed.error == Failure(FailureCode.DATABASE_ERROR, "IntegrityError, SQLSTATE 23514").text
+    # What arq would log and keep in Redis: the code and the run's id, no child's name.
+    kept = str(raised.value) + repr(raised.value) + pickle.dumps(raised.value).decode("latin-1")
+    assert [name for pair in NAMES for name in pair if name in kept] == []
 
 
 async def test_passwords_are_hashed_and_their_plaintext_goes_when_due(committed: Committed, settings: Settings) -> None:

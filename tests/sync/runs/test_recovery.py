@@ -131,7 +131,7 @@ async def test_a_run_whose_job_redis_lost_is_sent_again_then_given_up_and_the_sc
     async with committed.sessionmaker() as session:
         run = await session.get(SyncRun, run_id)
         assert run is not None
-        assert run.status == "failed"
+        assert (run.status, run.failure_code) == ("failed", "given_up")
         assert run.error and "kept stopping" in run.error
         # The school is no longer blocked: a new sync can be queued.
         assert (await start_sync(session, school_id, trigger=RunTrigger.MANUAL, actor="t")).status == "queued"
@@ -185,6 +185,7 @@ async def test_giving_up_on_a_sync_fails_its_read_and_its_read_is_never_sent_alo
     async with committed.sessionmaker() as session:
         runs = {r.id: r for r in await session.scalars(select(SyncRun).where(SyncRun.school_id == school_id))}
     assert runs[sync_id].status == runs[read_id].status == "failed"
+    assert runs[sync_id].failure_code == runs[read_id].failure_code == "given_up"
     assert "its sync was given up on" in (runs[read_id].error or "")
 
 
@@ -265,7 +266,7 @@ async def test_a_sync_whose_worker_died_mid_read_resumes_and_converges(
         assert sync is not None
         assert first is not None
         second = await session.get(SyncRun, uuid.UUID(sync.progress["read_run_id"]))
-    assert (first.status, first.error) == ("failed", INTERRUPTED_READ)
+    assert (first.status, first.failure_code, first.error) == ("failed", "read_interrupted", INTERRUPTED_READ.text)
     assert second is not None
     assert second.id != read_id
     assert second.status == "succeeded"
