@@ -24,6 +24,7 @@ from app.pupils.endpoints import router as pupils_router
 from app.roster.endpoints import router as roster_router
 from app.schools.endpoints import router as schools_router
 from app.sync.connection.endpoints import router as connection_router
+from app.sync.erasure.endpoints import router as erasure_router
 from app.sync.journal.endpoints import router as journal_router
 from app.sync.mirror.quality.endpoints import router as data_quality_router
 from app.sync.onboarding.endpoints import router as onboarding_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schools_router,
         bands_router,
         pupils_router,
+        erasure_router,
         roster_router,
         runs_router,
         connection_router,

@@ -63,6 +63,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/schools/{school_id}/uploader/merge"): {},
     ("GET", "/v1/schools/{school_id}/runs/{run_id}/credentials"): {},
     ("POST", "/v1/schools/{school_id}/pupils/{pupil_id}/password"): {},
+    ("POST", "/v1/schools/{school_id}/pupils/{pupil_id}/erase"): {},
     ("POST", "/v1/schools/{school_id}/sync"): {},
     ("GET", "/v1/schools/{school_id}/sync/preview"): {},
     ("GET", "/v1/schools/{school_id}/held-changes"): {},

@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from arq.worker import Retry
 
 from app.kit.jobs import (
+    ANONYMISE_LEAVERS,
     EXPIRE_CREDENTIALS,
     MERGE,
     NIGHTLY_SYNCS,
@@ -35,6 +36,7 @@ from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.pupils import credentials
 from app.sync.connection.flow import process_event, revoke_access
+from app.sync.erasure import service as erasure
 from app.sync.mirror.flow import run_read
 from app.sync.onboarding.flow import run_merge
 from app.sync.reconcile.flow import run_sync
@@ -127,6 +129,15 @@ async def expire_credentials(ctx: JobContext) -> int:
     return cleared
 
 
+@failing_safely("job")
+async def anonymise_leavers(ctx: JobContext) -> int:
+    """Hourly: anonymise every account archived longer ago than its school's grace period
+    (``app.sync.erasure.service``)."""
+    anonymised = await erasure.anonymise_leavers(ctx["sessionmaker"])
+    logger.info("anonymised leavers", extra={"pupils": anonymised})
+    return anonymised
+
+
 @failing_safely("run")
 async def sync_school(ctx: JobContext, run_id: str) -> str:
     """ "Sync now" and the nightly sync: read the school, then reconcile (``app.sync.reconcile.flow``)."""
@@ -169,4 +180,5 @@ CRON_FUNCTIONS: dict[CronSpec, Job] = {
     EXPIRE_CREDENTIALS: expire_credentials,
     NIGHTLY_SYNCS: nightly_syncs,
     RECOVER_RUNS: recover_runs,
+    ANONYMISE_LEAVERS: anonymise_leavers,
 }

@@ -62,7 +62,9 @@ EXPIRE_CREDENTIALS = CronSpec("cron:expire_credentials", frozenset({17}))
 NIGHTLY_SYNCS = CronSpec("cron:nightly_syncs", frozenset({0, 15, 30, 45}))
 # At start-up too: after a deploy or a Redis restart, lost jobs are sent again without waiting.
 RECOVER_RUNS = CronSpec("cron:recover_runs", frozenset(range(2, 60, 5)), run_at_startup=True)
-CRONS = (EXPIRE_CREDENTIALS, NIGHTLY_SYNCS, RECOVER_RUNS)
+# Hourly, so that an account is anonymised within the hour its grace period ends (cheap when none is due).
+ANONYMISE_LEAVERS = CronSpec("cron:anonymise_leavers", frozenset({41}))
+CRONS = (EXPIRE_CREDENTIALS, NIGHTLY_SYNCS, RECOVER_RUNS, ANONYMISE_LEAVERS)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from app.models.band import Band
 from app.models.band_membership import BandMembership
 from app.models.change import ChangeRow, ChangeStatus, Entity
 from app.models.credential import Credential
+from app.models.erased_student import ErasedStudent
 from app.models.mis_class import MisClass
 from app.models.mis_group import MisGroup
 from app.models.mis_membership import MisMembership
@@ -22,6 +23,7 @@ __all__ = [
     "ChangeStatus",
     "Credential",
     "Entity",
+    "ErasedStudent",
     "MisClass",
     "MisGroup",
     "MisMembership",

@@ -67,3 +67,6 @@ class Pupil(TimestampMixin, Base):
     mis_student_id: Mapped[uuid.UUID | None]
     source: Mapped[str] = mapped_column(String(8), server_default=text("'app'"))
     archived_at: Mapped[datetime | None]
+    # When the account was anonymised (a leaver past the grace period, or erased on request): its names
+    # are replaced, its passwords cleared and its username kept so that no one else is given it.
+    anonymised_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ class RunKind(StrEnum):
     DISCONNECT = "disconnect"
     UNDO = "undo"
     PING = "ping"
+    ANONYMISE = "anonymise"  # leavers past the grace period, or a child erased on request
 
 
 class RunTrigger(StrEnum):
@@ -44,7 +45,7 @@ ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 FINISHED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED)
 READ_RUN_KINDS = (RunKind.FULL_READ, RunKind.DELTA_READ)
 # Runs that change the app's state; at most one of them is queued or running per school.
-MUTATING_RUN_KINDS = (RunKind.MERGE, RunKind.RECONCILE, RunKind.DISCONNECT, RunKind.UNDO)
+MUTATING_RUN_KINDS = (RunKind.MERGE, RunKind.RECONCILE, RunKind.DISCONNECT, RunKind.UNDO, RunKind.ANONYMISE)
 
 
 class SyncRun(TimestampMixin, Base):

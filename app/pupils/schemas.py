@@ -34,5 +34,8 @@ class Pupil(Schema):
     mis_student_id: uuid.UUID | None
     source: str
     archived_at: datetime | None
+    anonymised_at: datetime | None = Field(
+        description="When the account was anonymised (left longer ago than the grace period, or erased on request)."
+    )
     created_at: datetime
     updated_at: datetime

@@ -30,6 +30,7 @@ def test_cron_jobs_keep_the_names_arq_gave_them_and_their_minutes() -> None:
         ("cron:expire_credentials", [17], False),
         ("cron:nightly_syncs", [0, 15, 30, 45], False),
         ("cron:recover_runs", [2, 7, 12, 17, 22, 27, 32, 37, 42, 47, 52, 57], True),
+        ("cron:anonymise_leavers", [41], False),
     ]
 
 

@@ -55,6 +55,9 @@ class Action(StrEnum):
     ADD_TO_BAND = "add_to_band"
     REMOVE_FROM_BAND = "remove_from_band"
     END_MIGRATION = "end_migration"  # the school's MIS migration is over
+    # An account anonymised (a leaver past the grace period, or erased on request): final, nothing is
+    # kept to undo it with.
+    ANONYMISE_PUPIL = "anonymise_pupil"
     HELD = "held"  # a change waiting for an admin (the row's after holds it; see reconcile/held.py)
     # An undo run journals each change it reverted as "undo_" + its action.
     UNDO_LINK_BAND = "undo_link_band"
@@ -278,6 +281,9 @@ BY_HAND: dict[Action, Revert] = {
 REVERTS: dict[str, Revert] = {kind.action.value: kind.revert for kind in KINDS} | {
     a.value: r for a, r in BY_HAND.items()
 }
+
+# Actions no undo reverts: what they removed is not kept anywhere.
+FINAL: frozenset[Action] = frozenset({Action.ANONYMISE_PUPIL})
 
 # The actions that took an account from its student while keeping the account (the latest of each
 # account's is remembered: a returning student gets that account back).

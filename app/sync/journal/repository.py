@@ -98,6 +98,18 @@ class ChangeRepository(SchoolScoped[ChangeRow]):
             .limit(1)
         )
 
+    async def anonymised(self, rows: Sequence[ChangeRow]) -> bool:
+        """Whether any account these rows are about was anonymised since."""
+        pupils = {row.pupil_id for row in rows if row.pupil_id is not None}
+        if not pupils:
+            return False
+        found = await self.session.scalar(
+            select(Pupil.id)
+            .where(Pupil.school_id == self.school_id, Pupil.id.in_(pupils), Pupil.anonymised_at.is_not(None))
+            .limit(1)
+        )
+        return found is not None
+
     async def container_columns(self, wonde_id: str) -> dict[str, uuid.UUID | None]:
         """The columns that link a band to the MIS class or group with this Wonde id (deleted or not)."""
         found = await self.session.scalar(

@@ -1,7 +1,8 @@
 """Undo: revert every change a run applied, newest first, as a journalled run of its own.
 
-Refused, with the reason, when a later run changed the same thing (undo that one first), or when the
-run was undone already. Each row is reverted as its action's entry in ``entries.py`` says; accounts
+Refused, with the reason, when a later run changed the same thing (undo that one first), when the
+run was undone already, or when an account it changed was anonymised since (nothing is left to put
+back). Each row is reverted as its action's entry in ``entries.py`` says; accounts
 are never deleted: an account the run created is archived and unlinked instead, and a band it created
 is archived.
 """
@@ -34,6 +35,8 @@ async def undo_run(session: AsyncSession, school_id: str, run_id: uuid.UUID, act
     applied = await changes.applied(run_id)
     if not applied:
         raise NothingToUndo()
+    if await changes.anonymised(applied):
+        raise UndoBlocked("An account this run changed was anonymised since: what the run changed is gone.")
     later = await changes.later_run(run_id, applied)
     if later is not None:
         raise UndoBlocked(f"Run {later} changed some of the same pupils or bands later: undo it first.")

@@ -166,12 +166,14 @@ async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, co
     """Apply a finished read to the mirror in bulk; returns what changed. Call inside one transaction.
 
     Records the read set aside keep what the mirror had of them: a complete read does not remove
-    them, nor their memberships."""
-    set_aside = {record: read.quarantined(record) for record in Record}
-    if complete and not read.students and not set_aside[Record.STUDENT]:
+    them, nor their memberships. Students erased on request are left out."""
+    if complete and not read.students and not read.quarantined(Record.STUDENT):
         raise NoStudentsReturned("Wonde returned no students; nothing was changed (is the school audited?)")
     await lock_school(session, school_id)
     mirror = MirrorRepository(session, school_id)
+    # Under the school's lock, so that an erasure made while the read was fetching holds too.
+    read.forget(await mirror.erased())
+    set_aside = {record: read.quarantined(record) for record in Record}
     students, classes, groups, memberships = MirrorCounts(), MirrorCounts(), MirrorCounts(), MirrorCounts()
     await mirror.upsert_students(list(read.students.values()), students)
     await mirror.upsert_classes(list(read.classes.values()), classes)

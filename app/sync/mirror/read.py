@@ -257,6 +257,18 @@ class MisRead:
                 self.groups.setdefault(wonde_id, group)
         return self
 
+    def forget(self, students: Collection[str]) -> None:
+        """Leave these students out entirely (erased on request): no row, no membership, no issue."""
+        for wonde_id in students:
+            self.students.pop(wonde_id, None)
+        self.class_members = {pair for pair in self.class_members if pair[0] not in students}
+        self.group_members = {pair for pair in self.group_members if pair[0] not in students}
+        self.issues = {
+            key: issue
+            for key, issue in self.issues.items()
+            if not (issue.record == Record.STUDENT and issue.wonde_id in students)
+        }
+
     def deleted_ids(self, kind: str) -> set[str]:
         """Ids Wonde reports deleted and not restored, unless this very read returned them live."""
         by_kind: dict[str, Mapping[str, object]] = {

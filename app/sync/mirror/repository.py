@@ -263,6 +263,13 @@ class MirrorRepository:
                 {**params, "now": utc_now(), "fields": [", ".join(i.fields)[:500] for i in rows]},
             )
 
+    async def erased(self) -> set[str]:
+        """The Wonde ids of the school's students erased on request: no read stores them again."""
+        rows = await self.session.execute(
+            text("SELECT wonde_id FROM erased_students WHERE school_id = :school_id"), {"school_id": self.school_id}
+        )
+        return {wonde_id for (wonde_id,) in rows}
+
     async def refresh_statistics(self) -> None:
         """Let the planner see rows this transaction just wrote. Without it, a school's first read
         is planned as if its tables were empty, and foreign-key checks crawl (nested loops)."""

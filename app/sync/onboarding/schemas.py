@@ -97,6 +97,9 @@ class Preview(BaseModel):
     memberships_to_add: int
     memberships_to_remove: int
     warnings: list[Warning] = Field(description="Bands the merge would empty of pupils the MIS has elsewhere.")
+    erased_on_request: list[str] = Field(
+        description="Wonde student ids of children erased on request: left out of the merge, given no account."
+    )
 
 
 class LoginDetail(BaseModel):

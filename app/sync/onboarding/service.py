@@ -31,6 +31,7 @@ from app.sync.core.merge_plan import (
     RemoveFromBand,
     plan_merge,
 )
+from app.sync.erasure.repository import ErasureRepository
 from app.sync.journal.entries import counts
 from app.sync.onboarding.repository import DecisionRepository
 from app.sync.onboarding.schemas import Decision, Issues, LoginDetail, Preview, Suggestion, UploaderClass
@@ -271,6 +272,7 @@ async def preview(session: AsyncSession, school_id: str) -> Preview:
             "memberships_to_add": sum(isinstance(c, AddToBand) for c in plan.changes),
             "memberships_to_remove": sum(isinstance(c, RemoveFromBand) for c in plan.changes),
             "warnings": warnings,
+            "erased_on_request": sorted(await ErasureRepository(session, school_id).erased()),
         }
     )
 

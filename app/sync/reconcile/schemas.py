@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class SyncPreview(BaseModel):
@@ -13,6 +13,9 @@ class SyncPreview(BaseModel):
     apply: dict[str, int]
     held: dict[str, int]
     held_reasons: list[str]
+    erased_on_request: list[str] = Field(
+        description="Wonde student ids of children erased on request: the sync leaves them out, gives them no account."
+    )
 
 
 class HeldChange(BaseModel):

@@ -15,6 +15,7 @@ from app.models.sync_run import RunKind, RunTrigger
 from app.schools.service import get_school
 from app.sync.core.reconcile_plan import plan_reconcile
 from app.sync.core.safeguards import Decision, Thresholds, safeguard
+from app.sync.erasure.repository import ErasureRepository
 from app.sync.journal.entries import nonzero_counts, sentence
 from app.sync.reconcile.schemas import SyncPreview
 from app.sync.runs.failures import FailureCode
@@ -49,7 +50,10 @@ async def preview(session: AsyncSession, school_id: str) -> SyncPreview:
     apply = nonzero_counts(decision.apply)
     held = nonzero_counts(h.change for h in decision.held)
     reasons = sorted({h.reason for h in decision.held})
-    return SyncPreview(summary=sentence(apply | held), apply=apply, held=held, held_reasons=reasons)
+    erased = sorted(await ErasureRepository(session, school_id).erased())
+    return SyncPreview(
+        summary=sentence(apply | held), apply=apply, held=held, held_reasons=reasons, erased_on_request=erased
+    )
 
 
 async def start_sync(session: AsyncSession, school_id: str, *, trigger: RunTrigger, actor: str | None) -> SyncRun:

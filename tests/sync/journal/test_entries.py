@@ -29,6 +29,7 @@ from app.sync.core.changes import (
     UnlinkBand,
 )
 from app.sync.journal.entries import (
+    FINAL,
     KINDS,
     LABELS,
     REVERTS,
@@ -57,14 +58,15 @@ def test_every_change_type_has_exactly_one_kind() -> None:
 def test_every_revertible_action_has_its_undo_action_and_nothing_else_does() -> None:
     undos = {action for action in Action if action.startswith("undo_")}
     assert {Action(action).undone for action in REVERTS} == undos
-    assert set(REVERTS) | undos | {Action.HELD} == set(Action)
+    assert set(REVERTS) | undos | {Action.HELD} | FINAL == set(Action)
+    assert not set(REVERTS) & FINAL
 
 
 def test_the_stored_vocabulary_is_unchanged() -> None:
     assert {a.value for a in Action if not a.startswith("undo_")} == {
         "link_band", "create_band", "rename_band", "unlink_band", "link_pupil", "create_pupil", "rename_pupil",
         "change_year", "archive_pupil", "restore_pupil", "unlink_pupil", "add_to_band", "remove_from_band",
-        "end_migration", "held",
+        "end_migration", "held", "anonymise_pupil",
     }  # fmt: skip
     assert set(TAKEN_FROM_STUDENT) == {"unlink_pupil", "undo_create_pupil", "undo_link_pupil"}
     assert {kind.__name__: label for kind, label in LABELS.items()} == {

@@ -1,0 +1,1 @@
+"""Anonymising accounts: leavers past the school's grace period, and children erased on request."""

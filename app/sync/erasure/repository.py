@@ -1,0 +1,130 @@
+"""Every query of anonymisation and erasure. Tenancy: each query of ``ErasureRepository`` filters by its
+school; ``schools_with_leavers_due`` is the daily job's one look across schools (ids only)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import (
+    BandMembership,
+    ChangeRow,
+    Credential,
+    ErasedStudent,
+    MisMembership,
+    MisStudent,
+    Pupil,
+    School,
+)
+
+
+async def schools_with_leavers_due(session: AsyncSession, now: datetime) -> list[str]:
+    """Schools with an account archived longer ago than the school's grace period, not yet anonymised."""
+    due = (
+        select(Pupil.school_id)
+        .join(School, School.id == Pupil.school_id)
+        .where(
+            Pupil.archived_at.is_not(None),
+            Pupil.anonymised_at.is_(None),
+            Pupil.archived_at < now - func.make_interval(0, 0, 0, School.leaver_grace_days),
+        )
+        .distinct()
+    )
+    return list(await session.scalars(due))
+
+
+class ErasureRepository:
+    def __init__(self, session: AsyncSession, school_id: str) -> None:
+        self.session = session
+        self.school_id = school_id
+
+    async def leavers_due(self, now: datetime, grace_days: int) -> list[Pupil]:
+        """The school's accounts archived more than ``grace_days`` ago and not yet anonymised, locked."""
+        rows = await self.session.scalars(
+            select(Pupil)
+            .where(
+                Pupil.school_id == self.school_id,
+                Pupil.archived_at.is_not(None),
+                Pupil.anonymised_at.is_(None),
+                Pupil.archived_at < now - func.make_interval(0, 0, 0, grace_days),
+            )
+            .order_by(Pupil.id)
+            .with_for_update()
+        )
+        return list(rows)
+
+    async def pupil(self, pupil_id: uuid.UUID) -> Pupil | None:
+        return await self.session.scalar(
+            select(Pupil).where(Pupil.school_id == self.school_id, Pupil.id == pupil_id).with_for_update()
+        )
+
+    async def students(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, MisStudent]:
+        rows = await self.session.scalars(
+            select(MisStudent).where(MisStudent.school_id == self.school_id, MisStudent.id.in_(list(ids)))
+        )
+        return {row.id: row for row in rows}
+
+    async def end_memberships(self, pupil_ids: Collection[uuid.UUID]) -> int:
+        result = await self.session.execute(
+            delete(BandMembership)
+            .where(BandMembership.school_id == self.school_id, BandMembership.pupil_id.in_(list(pupil_ids)))
+            .returning(BandMembership.pupil_id)
+        )
+        return len(result.all())
+
+    async def clear_waiting_passwords(self, pupil_ids: Collection[uuid.UUID]) -> None:
+        await self.session.execute(
+            delete(Credential).where(Credential.school_id == self.school_id, Credential.pupil_id.in_(list(pupil_ids)))
+        )
+
+    async def journal_about(self, pupil_ids: Collection[uuid.UUID], students: Collection[str]) -> list[ChangeRow]:
+        """The journal rows about these accounts, and the held changes about these Wonde students."""
+        about_student = ChangeRow.after["change"]["student"].astext.in_(list(students))
+        rows = await self.session.scalars(
+            select(ChangeRow)
+            .where(
+                ChangeRow.school_id == self.school_id,
+                or_(ChangeRow.pupil_id.in_(list(pupil_ids)), about_student if students else text("false")),
+            )
+            .order_by(ChangeRow.id)
+        )
+        return list(rows)
+
+    async def blank_left_students(self, ids: Collection[uuid.UUID]) -> None:
+        """Take the names off mirror rows of students the MIS no longer has (their ids stay, so that a
+        returner is known); a student the MIS still shares keeps what the MIS says."""
+        await self.session.execute(
+            update(MisStudent)
+            .where(
+                MisStudent.school_id == self.school_id,
+                MisStudent.id.in_(list(ids)),
+                MisStudent.deleted_at.is_not(None),
+            )
+            .values(forename="", surname="", legal_forename=None, legal_surname=None, middle_names=None)
+        )
+
+    async def forget_students(self, ids: Collection[uuid.UUID]) -> None:
+        """Delete mirror rows (and their memberships) of students erased on request."""
+        await self.session.execute(
+            delete(MisMembership).where(
+                MisMembership.school_id == self.school_id, MisMembership.mis_student_id.in_(list(ids))
+            )
+        )
+        await self.session.execute(
+            delete(MisStudent).where(MisStudent.school_id == self.school_id, MisStudent.id.in_(list(ids)))
+        )
+
+    async def add_erased(self, wonde_ids: Collection[str], now: datetime) -> None:
+        for wonde_id in sorted(set(wonde_ids) - await self.erased()):
+            self.session.add(ErasedStudent(school_id=self.school_id, wonde_id=wonde_id, erased_at=now))
+        await self.session.flush()
+
+    async def erased(self) -> set[str]:
+        """The Wonde ids of the school's students erased on request."""
+        return set(
+            await self.session.scalars(select(ErasedStudent.wonde_id).where(ErasedStudent.school_id == self.school_id))
+        )
