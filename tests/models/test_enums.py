@@ -23,12 +23,12 @@ from app.models.webhook_event import WEBHOOK_STATUSES, WebhookStatus
 
 
 def test_the_stored_strings_are_todays() -> None:
-    assert RUN_KINDS == ("full_read", "delta_read", "merge", "reconcile", "disconnect", "undo", "ping")
+    assert RUN_KINDS == ("full_read", "delta_read", "merge", "reconcile", "disconnect", "undo", "ping", "anonymise")
     assert RUN_TRIGGERS == ("schedule", "webhook", "manual")
     assert RUN_STATUSES == ("queued", "running", "succeeded", "failed")
     assert ACTIVE_RUN_STATUSES == ("queued", "running")
     assert FINISHED_RUN_STATUSES == ("succeeded", "failed")
-    assert MUTATING_RUN_KINDS == ("merge", "reconcile", "disconnect", "undo")
+    assert MUTATING_RUN_KINDS == ("merge", "reconcile", "disconnect", "undo", "anonymise")
     assert SCHOOL_STATES == ("pending", "needs_confirmation", "approved", "syncing", "disconnected")
     assert WEBHOOK_STATUSES == ("received", "processed", "rejected", "ignored")
 
