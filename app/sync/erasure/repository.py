@@ -68,13 +68,14 @@ class ErasureRepository:
         )
         return {row.id: row for row in rows}
 
-    async def end_memberships(self, pupil_ids: Collection[uuid.UUID]) -> int:
+    async def end_memberships(self, pupil_ids: Collection[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """End every band membership of these accounts; returns the (band, pupil) pairs ended."""
         result = await self.session.execute(
             delete(BandMembership)
             .where(BandMembership.school_id == self.school_id, BandMembership.pupil_id.in_(list(pupil_ids)))
-            .returning(BandMembership.pupil_id)
+            .returning(BandMembership.band_id, BandMembership.pupil_id)
         )
-        return len(result.all())
+        return sorted((band, pupil) for band, pupil in result.all())
 
     async def clear_waiting_passwords(self, pupil_ids: Collection[uuid.UUID]) -> None:
         await self.session.execute(
@@ -108,14 +109,33 @@ class ErasureRepository:
         )
 
     async def forget_students(self, ids: Collection[uuid.UUID]) -> None:
-        """Delete mirror rows (and their memberships) of students erased on request."""
+        """Take everything but the Wonde id off the mirror rows of students erased on request, and mark
+        them and their memberships deleted (nothing in the mirror is hard-deleted; no read restores them)."""
         await self.session.execute(
-            delete(MisMembership).where(
-                MisMembership.school_id == self.school_id, MisMembership.mis_student_id.in_(list(ids))
+            update(MisMembership)
+            .where(
+                MisMembership.school_id == self.school_id,
+                MisMembership.mis_student_id.in_(list(ids)),
+                MisMembership.deleted_at.is_(None),
             )
+            .values(deleted_at=func.now(), updated_at=func.now())
         )
         await self.session.execute(
-            delete(MisStudent).where(MisStudent.school_id == self.school_id, MisStudent.id.in_(list(ids)))
+            update(MisStudent)
+            .where(MisStudent.school_id == self.school_id, MisStudent.id.in_(list(ids)))
+            .values(
+                forename="",
+                surname="",
+                legal_forename=None,
+                legal_surname=None,
+                middle_names=None,
+                upi=None,
+                upn=None,
+                mis_id=None,
+                year_code=None,
+                deleted_at=func.coalesce(MisStudent.deleted_at, func.now()),
+                updated_at=func.now(),
+            )
         )
 
     async def add_erased(self, wonde_ids: Collection[str], now: datetime) -> None:

@@ -8,9 +8,10 @@ child's names are taken out of the journal's before and after values. The userna
 
 A leaver keeps the account's link to their MIS record: if the child comes back, the sync offers the
 old account back (held for the admin: after the grace period, it may not be the same child) with the
-names the MIS gives, never a second account. A child erased on request is unlinked, their MIS record
-is deleted from the mirror, and only their Wonde student id is kept (``erased_students``): later reads
-leave the record out, so no sync makes them an account again.
+names the MIS gives, never a second account. A child erased on request is unlinked, everything but the
+Wonde id is taken off their mirror record (marked deleted), and only their Wonde student id is kept
+(``erased_students``): later reads leave the record out, so no sync makes them an account again. Each
+band membership ended is journalled too (``remove_from_band``).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ async def _anonymise(
         row.before, row.after = _scrub(row.before, names), _scrub(row.after, names)
         if row.status == ChangeStatus.HELD:  # a change still waiting about this child is not made
             row.status, row.decided_at = ChangeStatus.REJECTED, now
-    await repository.end_memberships(ids)
+    ended = await repository.end_memberships(ids)
     await repository.clear_waiting_passwords(ids)
     for pupil in pupils:
         pupil.first_name, pupil.last_name = ANONYMISED
@@ -87,7 +88,12 @@ async def _anonymise(
     else:
         await repository.blank_left_students(list(students))
     reason = ERASED if erase else LEFT
-    entries = [Subject.pupil(p.id).entry(Action.ANONYMISE_PUPIL, None, {"reason": reason}) for p in pupils]
+    entries = [Subject.pupil(p.id).entry(Action.ANONYMISE_PUPIL, None, {"reason": reason}) for p in pupils] + [
+        Subject.membership(band, pupil).entry(
+            Action.REMOVE_FROM_BAND, {"band_id": str(band), "pupil_id": str(pupil)}, None
+        )
+        for band, pupil in ended
+    ]
     await record(session, school_id, run.id, run.actor, entries)
     return erased
 

@@ -167,12 +167,11 @@ async def test_erasure_on_request_is_immediate_final_and_survives_every_later_sy
     async with committed.sessionmaker() as session:
         assert await session.scalar(select(func.count()).where(Credential.pupil_id == pupil.id)) == 0
         assert await session.scalar(select(func.count()).where(BandMembership.pupil_id == pupil.id)) == 0
-        assert (
-            await session.scalar(
-                select(func.count()).where(MisStudent.school_id == school_id, MisStudent.wonde_id == student)
-            )
-            == 0
+        mirror = await session.scalar(
+            select(MisStudent).where(MisStudent.school_id == school_id, MisStudent.wonde_id == student)
         )
+        assert mirror is not None and mirror.deleted_at is not None
+        assert (mirror.forename, mirror.surname, mirror.upn, mirror.legal_forename) == ("", "", None, None)
         assert list(
             await session.scalars(select(ErasedStudent.wonde_id).where(ErasedStudent.school_id == school_id))
         ) == [student]
@@ -187,12 +186,10 @@ async def test_erasure_on_request_is_immediate_final_and_survives_every_later_sy
     await _sync(committed, wonde, box, school_id)
     assert await _count(committed, school_id) == before
     async with committed.sessionmaker() as session:
-        assert (
-            await session.scalar(
-                select(func.count()).where(MisStudent.school_id == school_id, MisStudent.wonde_id == student)
-            )
-            == 0
+        again = await session.scalar(
+            select(MisStudent).where(MisStudent.school_id == school_id, MisStudent.wonde_id == student)
         )
+        assert again is not None and (again.forename, again.deleted_at is not None) == ("", True)
     preview = await api.get(f"/v1/schools/{school_id}/sync/preview", headers=auth(school_id))
     assert preview.json()["erased_on_request"] == [student]
 
