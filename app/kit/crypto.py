@@ -7,6 +7,8 @@ written under the old key (listed after it) stays readable, so keys can be rotat
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import re
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -34,9 +36,16 @@ class SecretBox:
         if not parts:
             raise ValueError("at least one encryption key is required")
         self._fernet = MultiFernet([Fernet(key) for key in parts])
+        self._keys = [fernet_key_bytes(key) for key in parts]
 
     def encrypt(self, plaintext: str) -> bytes:
         return self._fernet.encrypt(plaintext.encode())
+
+    def digests(self, text: str) -> list[str]:
+        """Keyed digests of ``text`` (HMAC-SHA256, hex), one per key, the current key's first: a value
+        kept only to be recognised again, never read back (a digest under an older key still matches
+        after a key rotation)."""
+        return [hmac.new(key, text.encode(), hashlib.sha256).hexdigest() for key in self._keys]
 
     def decrypt(self, ciphertext: bytes) -> str:
         try:

@@ -2,7 +2,8 @@
 
 An account is anonymised when its child left longer ago than the school's grace period, or was erased
 on request: ``anonymised_at`` says when. ``erased_students`` keeps only the Wonde student id of each
-child erased on request. Anonymising is a run of its own (``anonymise``), exclusive like a sync.
+child erased on request (and a keyed digest of their UPN, to know them again after an MIS migration).
+Anonymising is a run of its own (``anonymise``), exclusive like a sync.
 
 Revision ID: 3e8c1a7f5b22
 Revises: 7d2b9e4c1f60
@@ -41,6 +42,7 @@ def upgrade() -> None:
         sa.Column("school_id", sa.String(length=64), nullable=False),
         sa.Column("wonde_id", sa.String(length=64), nullable=False),
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("upn_digest", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["school_id"], ["schools.id"], name=op.f("fk_erased_students_school_id_schools"), ondelete="CASCADE"
         ),

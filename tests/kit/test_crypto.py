@@ -52,3 +52,13 @@ def test_keys_rotate_new_first_and_the_old_still_reads() -> None:
 def test_no_key_is_refused(keys: str) -> None:
     with pytest.raises(ValueError, match="at least one encryption key"):
         SecretBox(SecretStr(keys))
+
+
+def test_digests_are_keyed_and_survive_a_key_rotation() -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    before = SecretBox(SecretStr(old)).digests("S1:A123")
+    after = SecretBox(SecretStr(f"{new},{old}")).digests("S1:A123")
+    assert len(before) == 1 and len(after) == 2
+    assert after[1] == before[0] and after[0] != before[0]  # the old key's digest still matches
+    assert SecretBox(SecretStr(old)).digests("S1:A124") != before
+    assert "A123" not in before[0]

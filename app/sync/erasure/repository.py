@@ -138,9 +138,14 @@ class ErasureRepository:
             )
         )
 
-    async def add_erased(self, wonde_ids: Collection[str], now: datetime) -> None:
-        for wonde_id in sorted(set(wonde_ids) - await self.erased()):
-            self.session.add(ErasedStudent(school_id=self.school_id, wonde_id=wonde_id, erased_at=now))
+    async def add_erased(self, erased: dict[str, str | None], now: datetime) -> None:
+        """Put Wonde student ids (each with its UPN's digest, if any) on the school's erased list."""
+        known = await self.erased()
+        for wonde_id, digest in sorted(erased.items()):
+            if wonde_id not in known:
+                self.session.add(
+                    ErasedStudent(school_id=self.school_id, wonde_id=wonde_id, erased_at=now, upn_digest=digest)
+                )
         await self.session.flush()
 
     async def erased(self) -> set[str]:

@@ -25,11 +25,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import PupilNotFound
+from app.kit.crypto import SecretBox
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import ChangeStatus, Pupil, School, SyncRun
 from app.models.sync_run import RunKind, RunTrigger
+from app.sync.erasure.digests import upn_digest
 from app.sync.erasure.repository import ErasureRepository, schools_with_leavers_due
 from app.sync.journal.entries import Action, Subject
 from app.sync.journal.writer import record
@@ -56,9 +58,16 @@ def _scrub(value: Any, names: set[str]) -> Any:
 
 
 async def _anonymise(
-    session: AsyncSession, school_id: str, run: SyncRun, pupils: Sequence[Pupil], *, erase: bool, now: datetime
+    session: AsyncSession,
+    school_id: str,
+    run: SyncRun,
+    pupils: Sequence[Pupil],
+    *,
+    erase: SecretBox | None,
+    now: datetime,
 ) -> list[str]:
-    """Anonymise ``pupils`` (locked) in the caller's transaction; returns the Wonde ids erased."""
+    """Anonymise ``pupils`` (locked) in the caller's transaction; returns the Wonde ids erased. With
+    ``erase`` (the box that keys UPN digests) the children are erased on request."""
     repository = ErasureRepository(session, school_id)
     students = await repository.students([p.mis_student_id for p in pupils if p.mis_student_id])
     names: set[str] = set()
@@ -67,9 +76,13 @@ async def _anonymise(
     for student in students.values():
         names |= {n for n in (student.forename, student.surname, student.legal_forename, student.legal_surname) if n}
     names -= {"", *ANONYMISED}
-    erased = [s.wonde_id for s in students.values()] if erase else []
+    erased = (
+        {s.wonde_id: upn_digest(erase, school_id, s.upn)[0] if s.upn else None for s in students.values()}
+        if erase
+        else {}
+    )
     ids = [p.id for p in pupils]
-    for row in await repository.journal_about(ids, erased):
+    for row in await repository.journal_about(ids, list(erased)):
         row.before, row.after = _scrub(row.before, names), _scrub(row.after, names)
         if row.status == ChangeStatus.HELD:  # a change still waiting about this child is not made
             row.status, row.decided_at = ChangeStatus.REJECTED, now
@@ -79,15 +92,15 @@ async def _anonymise(
         pupil.first_name, pupil.last_name = ANONYMISED
         pupil.password_hash, pupil.anonymised_at = None, now
         pupil.archived_at = pupil.archived_at or now
-        if erase:
+        if erase is not None:
             pupil.mis_student_id = None
     await session.flush()
-    if erase:
+    if erase is not None:
         await repository.forget_students(list(students))
         await repository.add_erased(erased, now)
     else:
         await repository.blank_left_students(list(students))
-    reason = ERASED if erase else LEFT
+    reason = ERASED if erase is not None else LEFT
     entries = [Subject.pupil(p.id).entry(Action.ANONYMISE_PUPIL, None, {"reason": reason}) for p in pupils] + [
         Subject.membership(band, pupil).entry(
             Action.REMOVE_FROM_BAND, {"band_id": str(band), "pupil_id": str(pupil)}, None
@@ -95,7 +108,7 @@ async def _anonymise(
         for band, pupil in ended
     ]
     await record(session, school_id, run.id, run.actor, entries)
-    return erased
+    return list(erased)
 
 
 async def _run(session: AsyncSession, school_id: str, trigger: RunTrigger, actor: str | None, now: datetime) -> SyncRun:
@@ -105,7 +118,7 @@ async def _run(session: AsyncSession, school_id: str, trigger: RunTrigger, actor
 
 
 async def erase_pupil(
-    session: AsyncSession, school_id: str, pupil_id: uuid.UUID, actor: str
+    session: AsyncSession, school_id: str, pupil_id: uuid.UUID, actor: str, box: SecretBox
 ) -> tuple[SyncRun, str | None]:
     """Erase one child on request, now (409 while a sync, merge or undo of the school is running): the
     run, and the Wonde student id put on the erased list (None for an account with no MIS link)."""
@@ -115,7 +128,7 @@ async def erase_pupil(
         raise PupilNotFound()
     now = utc_now()
     run = await _run(session, school_id, RunTrigger.MANUAL, actor, now)
-    erased = await _anonymise(session, school_id, run, [pupil], erase=True, now=now)
+    erased = await _anonymise(session, school_id, run, [pupil], erase=box, now=now)
     runs.succeed(run, counts={"anonymised": 1, "erased_students": len(erased)}, now=now)
     await session.flush()
     return run, next(iter(erased), None)
@@ -138,7 +151,7 @@ async def anonymise_leavers(sessionmaker: async_sessionmaker[AsyncSession], now:
                 if not pupils:
                     continue
                 run = await _run(session, school_id, RunTrigger.SCHEDULE, None, now)
-                await _anonymise(session, school_id, run, pupils, erase=False, now=now)
+                await _anonymise(session, school_id, run, pupils, erase=None, now=now)
                 runs.succeed(run, counts={"anonymised": len(pupils)}, now=now)
                 anonymised += len(pupils)
         except SyncAlreadyRunning:

@@ -36,6 +36,7 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import FINISHED_RUN_STATUSES, RunKind
+from app.sync.erasure.digests import upn_digest
 from app.sync.mirror.quality.codes import IssueCode, Record
 from app.sync.mirror.read import MisRead
 from app.sync.mirror.repository import MirrorCounts, MirrorRepository
@@ -162,17 +163,20 @@ async def read_from_wonde(
     return read.finish()
 
 
-async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, complete: bool) -> dict[str, Any]:
+async def write_read(
+    session: AsyncSession, school_id: str, read: MisRead, *, complete: bool, box: SecretBox | None = None
+) -> dict[str, Any]:
     """Apply a finished read to the mirror in bulk; returns what changed. Call inside one transaction.
 
     Records the read set aside keep what the mirror had of them: a complete read does not remove
-    them, nor their memberships. Students erased on request are left out."""
+    them, nor their memberships. Students erased on request are left out: by Wonde id, and (given the
+    ``box`` that keys the digests) by UPN, which an MIS migration keeps while it changes every id."""
     if complete and not read.students and not read.quarantined(Record.STUDENT):
         raise NoStudentsReturned("Wonde returned no students; nothing was changed (is the school audited?)")
     await lock_school(session, school_id)
     mirror = MirrorRepository(session, school_id)
     # Under the school's lock, so that an erasure made while the read was fetching holds too.
-    read.forget(await mirror.erased())
+    read.forget(await _erased_in(mirror, read, school_id, box))
     set_aside = {record: read.quarantined(record) for record in Record}
     students, classes, groups, memberships = MirrorCounts(), MirrorCounts(), MirrorCounts(), MirrorCounts()
     await mirror.upsert_students(list(read.students.values()), students)
@@ -219,6 +223,16 @@ async def write_read(session: AsyncSession, school_id: str, read: MisRead, *, co
         "quarantined": sum(len(ids) for ids in set_aside.values()),
         "cleaned": sum(1 for issue in read.issues.values() if issue.code == IssueCode.CLEANED),
     }
+
+
+async def _erased_in(mirror: MirrorRepository, read: MisRead, school_id: str, box: SecretBox | None) -> set[str]:
+    """The students of this read that were erased on request."""
+    ids, digests = await mirror.erased()
+    if digests and box is not None:
+        ids |= {
+            s.wonde_id for s in read.students.values() if s.upn and digests & set(upn_digest(box, school_id, s.upn))
+        }
+    return ids
 
 
 def _ids_read(read: MisRead, set_aside: dict[Record, set[str]]) -> dict[str, Collection[str]]:
@@ -302,7 +316,7 @@ async def _read(
         read = await read_from_wonde(plan.client, plan.since, progress)
         await progress.write("writing")
         async with unit_of_work(sessionmaker, None) as session:
-            counts = await write_read(session, plan.school_id, read, complete=plan.kind == RunKind.FULL_READ)
+            counts = await write_read(session, plan.school_id, read, complete=plan.kind == RunKind.FULL_READ, box=box)
             await _finish(session, run_id, plan, counts, started, progress)
     except Exception as exc:
         failure, expected = failure_of(exc), isinstance(exc, WondeError | ReadNotPossible)

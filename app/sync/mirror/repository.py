@@ -263,12 +263,19 @@ class MirrorRepository:
                 {**params, "now": utc_now(), "fields": [", ".join(i.fields)[:500] for i in rows]},
             )
 
-    async def erased(self) -> set[str]:
-        """The Wonde ids of the school's students erased on request: no read stores them again."""
+    async def erased(self) -> tuple[set[str], set[str]]:
+        """The Wonde ids of the school's students erased on request, and their UPNs' digests: no read
+        stores them again."""
         rows = await self.session.execute(
-            text("SELECT wonde_id FROM erased_students WHERE school_id = :school_id"), {"school_id": self.school_id}
+            text("SELECT wonde_id, upn_digest FROM erased_students WHERE school_id = :school_id"),
+            {"school_id": self.school_id},
         )
-        return {wonde_id for (wonde_id,) in rows}
+        ids, digests = set(), set()
+        for wonde_id, digest in rows:
+            ids.add(wonde_id)
+            if digest:
+                digests.add(digest)
+        return ids, digests
 
     async def refresh_statistics(self) -> None:
         """Let the planner see rows this transaction just wrote. Without it, a school's first read
