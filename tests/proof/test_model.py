@@ -4,15 +4,17 @@ and the Wonde sandbox.
 Each example onboards a small primary school through the API as an admin would (some classes matched
 to existing bands, some imported, some left alone; an app-only club), then runs a random sequence of
 MIS events (joiners, leavers, returns, renames, moves, year changes, classes starting and ending,
-rollover, MIS migration) interleaved with syncs, decisions on held changes, undo, and disconnecting
-and reconnecting. After every step it checks the promises the product makes:
+rollover, MIS migration) interleaved with syncs, decisions on held changes, undo, erasure of a child on
+request, and disconnecting and reconnecting. After every step it checks the promises the product makes:
 
 - no child ever has two accounts, and no account ever belongs to two children;
 - no account is linked to two MIS students, nor a student to two accounts;
 - after a sync, synced bands hold exactly the accounts of their MIS class (the "copycat" projection,
   computed here from the sandbox, not from our mirror), with the MIS names, unless a change is held;
-- app-only bands never change;
+- app-only bands never change, but for a child erased on request leaving them;
 - every change to an account, a band or a membership has a journal entry;
+- a child erased on request keeps one account, anonymised and unlinked, is never given another, and
+  their names are nowhere: not on an account, not in the mirror, not in the journal's values;
 - nothing is hard-deleted, and no run is left queued or running.
 
 ``make proof`` runs 500 examples; ``make test`` a handful (BANDSYNC_PROOF_EXAMPLES).
@@ -21,6 +23,7 @@ and reconnecting. After every step it checks the promises the product makes:
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections import Counter
@@ -116,6 +119,15 @@ async def snapshot(sessionmaker: async_sessionmaker[AsyncSession], school_id: st
     return Snapshot(pupils, bands, members, students, containers, changes, runs)
 
 
+@dataclass(frozen=True)
+class Erased:
+    """A child erased on request, as the school knew them before."""
+
+    wonde_id: str
+    upn: str | None
+    names: frozenset[str]
+
+
 class SchoolModel(RuleBasedStateMachine):
     """One school's life; the sandbox is the MIS, the API is the admin's only way in."""
 
@@ -135,6 +147,7 @@ class SchoolModel(RuleBasedStateMachine):
         self.undo_baseline: Snapshot | None = None  # the app before the last sync, while only it changed
         self.connected = False
         self.followed: dict[str, uuid.UUID] = {}
+        self.erased: dict[uuid.UUID, Erased] = {}  # account -> the child erased from it
         self.steps = 0
 
     # -- plumbing ------------------------------------------------------------------------------------
@@ -423,6 +436,79 @@ class SchoolModel(RuleBasedStateMachine):
         assert after.members == baseline.members, "undo left memberships changed"
 
     @precondition(lambda self: self.connected)
+    @rule(pick=st.integers(0, 10_000))
+    def erase_a_child(self, pick: int) -> None:
+        """The admin erases one child on request (refused while a sync runs: none does here)."""
+        self.steps += 1
+        linked = self.run(self._linked_children())
+        if not linked:
+            return
+        pupil, erased = linked[pick % len(linked)]
+        response = self.run(self.call("POST", f"/pupils/{pupil}/erase"))
+        assert response.status_code == 200, response.text
+        self.erased[pupil] = erased
+        # Erasure ends every membership of the account, in app-only bands too (journalled).
+        self.app_only = {
+            band: (row, frozenset(m for m in members if m[1] != pupil))
+            for band, (row, members) in self.app_only.items()
+        }
+        self.undo_baseline = None  # the app changed under another run since the last sync
+        record("model: children erased on request")
+
+    async def _linked_children(self) -> list[tuple[uuid.UUID, Erased]]:
+        """Live accounts linked to a current MIS student, with what the school knows of the child."""
+        async with self.db() as s:
+            rows = await s.execute(
+                select(Pupil.id, Pupil.first_name, Pupil.last_name, MisStudent)
+                .join(MisStudent, MisStudent.id == Pupil.mis_student_id)
+                .where(Pupil.school_id == self.school_id, Pupil.archived_at.is_(None), MisStudent.deleted_at.is_(None))
+                .order_by(Pupil.id)
+            )
+            return [
+                (
+                    pupil,
+                    Erased(
+                        student.wonde_id,
+                        student.upn,
+                        frozenset(
+                            n for n in (first, last, student.forename, student.surname, student.legal_forename) if n
+                        ),
+                    ),
+                )
+                for pupil, first, last, student in rows.all()
+            ]
+
+    async def assert_erased_are_gone(self) -> None:
+        """Each child erased on request: one account, anonymised and unlinked; no name of theirs on an
+        account, in the mirror or in the journal's values; never a second account (the UPN check in
+        ``promises`` sees any account linked to their record again)."""
+        if not self.erased:
+            return
+        async with self.db() as s:
+            pupils = {p.id: p for p in await s.scalars(select(Pupil).where(Pupil.school_id == self.school_id))}
+            students = list(await s.scalars(select(MisStudent).where(MisStudent.school_id == self.school_id)))
+            journal = list(
+                await s.execute(
+                    select(ChangeRow.pupil_id, ChangeRow.before, ChangeRow.after).where(
+                        ChangeRow.school_id == self.school_id
+                    )
+                )
+            )
+        for pupil, erased in self.erased.items():
+            account = pupils[pupil]
+            assert (account.first_name, account.last_name) == ("Former", "pupil"), "an erased account kept its names"
+            assert account.mis_student_id is None and account.anonymised_at is not None
+            for student in students:
+                if student.wonde_id == erased.wonde_id or (erased.upn and student.upn == erased.upn):
+                    assert student.deleted_at is not None, "an erased child is back in the mirror"
+                    assert not {student.forename, student.surname} & erased.names, "an erased name in the mirror"
+            for about, before, after in journal:
+                if about == pupil:
+                    values = json.dumps([before, after])
+                    assert not [n for n in erased.names if json.dumps(n) in values], "an erased name in the journal"
+        record("model: erased children checked to be gone")
+
+    @precondition(lambda self: self.connected)
     @rule()
     def disconnect(self) -> None:
         """Stop syncing: every link goes, every account stays."""
@@ -498,6 +584,7 @@ class SchoolModel(RuleBasedStateMachine):
                 assert band in journalled_bands, ("unjournalled band change", before.bands.get(band), row)
         for member in now.members ^ before.members:
             assert member in journalled_members, "unjournalled membership change"
+        self.run(self.assert_erased_are_gone())
 
     def _story(self, now: Snapshot, upn: str) -> list[Any]:
         """What the journal says happened to a child's accounts, for a failure message."""
@@ -513,7 +600,11 @@ class SchoolModel(RuleBasedStateMachine):
         dump = self.dump()
         members: dict[str, set[str]] = {}
         names: dict[str, tuple[str, str, int | None]] = {}
+        erased = {e.upn for e in self.erased.values() if e.upn} | {e.wonde_id for e in self.erased.values()}
         for student in dump["students"]:
+            upn = ((student.get("education_details") or {}).get("data") or {}).get("upn")
+            if student["id"] in erased or upn in erased:
+                continue  # erased on request: no account, in no band
             year = (student.get("year") or {}).get("data") or {}
             names[student["id"]] = (student["forename"], student["surname"], normalise_year(str(year.get("code"))))
             for item in student["classes"]["data"] + student["groups"]["data"]:
