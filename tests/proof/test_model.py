@@ -501,7 +501,11 @@ class SchoolModel(RuleBasedStateMachine):
             for student in students:
                 if student.wonde_id == erased.wonde_id or (erased.upn and student.upn == erased.upn):
                     assert student.deleted_at is not None, "an erased child is back in the mirror"
-                    assert not {student.forename, student.surname} & erased.names, "an erased name in the mirror"
+                    assert not {student.forename, student.surname} & erased.names, (
+                        "an erased name in the mirror",
+                        (student.wonde_id, student.upn, student.deleted_at, erased),
+                        [(x.wonde_id, x.upn, x.deleted_at) for x in students if x.upn == erased.upn],
+                    )
             for about, before, after in journal:
                 if about == pupil:
                     values = json.dumps([before, after])
@@ -683,6 +687,14 @@ COUNTEREXAMPLES: dict[str, list[tuple[str, dict[str, Any]]]] = {
         # The next sync re-links again, and an admin approving all it held gives no child a second account.
         ("sync", {}),
         ("decide_held", {"approve": True}),
+    ],
+    # A child erased, then an MIS migration (every Wonde id changes), a rollover and a second erasure.
+    "erase-migrate-erase": [
+        ("onboard", {"seed": 0, "imported": [False] * 12}),
+        ("erase_a_child", {"pick": 0}),
+        ("migration", {}),
+        ("rollover", {}),
+        ("erase_a_child", {"pick": 0}),
     ],
 }
 

@@ -63,10 +63,22 @@ class ErasureRepository:
         )
 
     async def students(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, MisStudent]:
-        rows = await self.session.scalars(
-            select(MisStudent).where(MisStudent.school_id == self.school_id, MisStudent.id.in_(list(ids)))
+        """The mirror records of these ids, and every other record of the same children (by UPN): an
+        MIS migration leaves the child's earlier record, under its old Wonde id, beside the new one."""
+        linked = list(
+            await self.session.scalars(
+                select(MisStudent).where(MisStudent.school_id == self.school_id, MisStudent.id.in_(list(ids)))
+            )
         )
-        return {row.id: row for row in rows}
+        upns = {row.upn for row in linked if row.upn}
+        same_child: list[MisStudent] = []
+        if upns:
+            same_child = list(
+                await self.session.scalars(
+                    select(MisStudent).where(MisStudent.school_id == self.school_id, MisStudent.upn.in_(upns))
+                )
+            )
+        return {row.id: row for row in [*linked, *same_child]}
 
     async def end_memberships(self, pupil_ids: Collection[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
         """End every band membership of these accounts; returns the (band, pupil) pairs ended."""
