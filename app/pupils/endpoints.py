@@ -39,8 +39,8 @@ async def list_pupils(
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(NotAuthenticated, Forbidden, BandNotFound, service.ExternalIdTaken),
 )
-async def create_pupil(school_id: str, data: PupilCreate, _: SchoolAdmin, session: Session) -> object:
-    return await service.create_pupil(session, school_id, data)
+async def create_pupil(school_id: str, data: PupilCreate, principal: SchoolAdmin, session: Session) -> object:
+    return await service.create_pupil(session, school_id, data, principal.subject)
 
 
 @router.get("/{pupil_id}", response_model=Pupil, responses=error_responses(NotAuthenticated, PupilNotFound))
@@ -54,9 +54,9 @@ async def get_pupil(school_id: str, pupil_id: uuid.UUID, _: SchoolReader, sessio
     responses=error_responses(NotAuthenticated, Forbidden, PupilNotFound, service.ExternalIdTaken),
 )
 async def update_pupil(
-    school_id: str, pupil_id: uuid.UUID, data: PupilUpdate, _: SchoolAdmin, session: Session
+    school_id: str, pupil_id: uuid.UUID, data: PupilUpdate, principal: SchoolAdmin, session: Session
 ) -> object:
-    return await service.update_pupil(session, school_id, pupil_id, data)
+    return await service.update_pupil(session, school_id, pupil_id, data, principal.subject)
 
 
 class NewPassword(BaseModel):
@@ -69,8 +69,9 @@ class NewPassword(BaseModel):
     response_model=NewPassword,
     responses=error_responses(NotAuthenticated, Forbidden, PupilNotFound),
 )
-async def reset_password(school_id: str, pupil_id: uuid.UUID, _: SchoolAdmin, session: Session) -> NewPassword:
-    """Give the pupil a new child-friendly password (the old one stops working)."""
+async def reset_password(school_id: str, pupil_id: uuid.UUID, principal: SchoolAdmin, session: Session) -> NewPassword:
+    """Give the pupil a new child-friendly password (the old one stops working). Journalled with who asked,
+    never with the password."""
     pupil = await service.get_pupil(session, school_id, pupil_id)
-    password = await credentials.reset_password(session, school_id, pupil)
+    password = await credentials.reset_password(session, school_id, pupil, principal.subject)
     return NewPassword(username=pupil.username, password=password)

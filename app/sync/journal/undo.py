@@ -4,6 +4,9 @@ Refused, with the reason, when a later run changed the same thing (undo that one
 run was undone already. Each row is reverted as its action's entry in ``entries.py`` says; accounts
 are never deleted: an account the run created is archived and unlinked instead, and a band it created
 is archived.
+
+Only a run's own rows are reverted: audit entries (``app/audit.py``: what a person did by hand) belong
+to no run, so no undo ever reads them, and they do not block one either.
 """
 
 from __future__ import annotations

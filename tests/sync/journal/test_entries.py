@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app.audit import AuditAction
 from app.models import Band, ChangeStatus, Entity
 from app.sync.core.changes import (
     CHANGE_TYPES,
@@ -29,6 +30,8 @@ from app.sync.core.changes import (
     UnlinkBand,
 )
 from app.sync.journal.entries import (
+    AUDIT_ACTIONS,
+    JOURNAL_ACTIONS,
     KINDS,
     LABELS,
     REVERTS,
@@ -58,6 +61,15 @@ def test_every_revertible_action_has_its_undo_action_and_nothing_else_does() -> 
     undos = {action for action in Action if action.startswith("undo_")}
     assert {Action(action).undone for action in REVERTS} == undos
     assert set(REVERTS) | undos | {Action.HELD} == set(Action)
+
+
+def test_the_journal_holds_the_audit_actions_and_never_undoes_them() -> None:
+    """Defined once, in ``app/audit.py``; apart from the runs' actions, and none of them revertible."""
+    assert set(AuditAction) == AUDIT_ACTIONS
+    assert not AUDIT_ACTIONS & set(Action)
+    assert set(Action) | AUDIT_ACTIONS == JOURNAL_ACTIONS
+    assert not AUDIT_ACTIONS & set(REVERTS)
+    assert not AUDIT_ACTIONS & set(TAKEN_FROM_STUDENT)
 
 
 def test_the_stored_vocabulary_is_unchanged() -> None:
