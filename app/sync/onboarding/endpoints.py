@@ -113,7 +113,8 @@ async def download_credentials(
 ) -> Any:
     """The login details of the accounts the run created. Downloading them clears the stored passwords:
     keep the file safe, or issue new passwords. Every download is journalled (who, the run, the format,
-    how many rows)."""
+    how many rows). In the CSV (UTF-8, with a byte order mark) a cell that a spreadsheet would read as a
+    formula starts with an apostrophe."""
     box = SecretBox(request.app.state.settings.encryption_key)
     details = await uploader.login_details(session, school_id, run_id, box, actor=principal.subject, format=format)
     if format == "json":
@@ -121,7 +122,7 @@ async def download_credentials(
     if format == "pdf":
         content, media_type, name = await uploader.login_cards(session, school_id, details), "application/pdf", "cards"
     else:
-        content, media_type, name = render_csv(details).encode(), "text/csv", "details"
+        content, media_type, name = render_csv(details), "text/csv", "details"
     return Response(
         content,
         media_type=media_type,

@@ -1,8 +1,11 @@
 """Downloading the login details a merge made: every download is journalled (who, which run, which format,
-how many rows) on the school's journal and on each pupil's timeline."""
+how many rows) on the school's journal and on each pupil's timeline; and the CSV is safe to open in a
+spreadsheet (no cell starts a formula) and shows every name as written (a UTF-8 BOM)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any
 
@@ -18,6 +21,7 @@ from tests.fixtures.database import savepoint_sessionmaker
 from tests.fixtures.schools import decide, small_school
 
 ADMIN = "ms.khan@oak.example"
+BOM = b"\xef\xbb\xbf"
 # Names as an MIS may hold them (4C's five children, whom the merge gives accounts).
 MIS_NAMES = [
     ("=cmd|'/c calc'!A1", "Fischer"),
@@ -40,6 +44,33 @@ async def _merged(session: AsyncSession, connection: AsyncConnection, settings: 
     box = SecretBox(settings.encryption_key)
     assert await run_merge(savepoint_sessionmaker(connection), box, run.id) == "succeeded"
     return school.school_id, str(run.id)
+
+
+async def test_the_csv_escapes_formulas_and_starts_with_a_bom(
+    client: httpx.AsyncClient,
+    auth: TokenFactory,
+    session: AsyncSession,
+    connection: AsyncConnection,
+    settings: Settings,
+) -> None:
+    school_id, run_id = await _merged(session, connection, settings)
+    response = await client.get(f"/v1/schools/{school_id}/runs/{run_id}/credentials", headers=auth(school_id))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.content.startswith(BOM)
+    rows = list(csv.reader(io.StringIO(response.content[len(BOM) :].decode("utf-8"), newline="")))
+    assert rows[0] == ["first_name", "last_name", "username", "password"]
+    names = sorted((first, last) for first, last, _, _ in rows[1:])
+    assert names == sorted(
+        [
+            ("'=cmd|'/c calc'!A1", "Fischer"),
+            ("Zoë", "'+Castellano"),
+            ("'@SUM(1+1)", "MacLeod"),
+            ("Zain", "'-Qureshi"),
+            ("Isaac", "Doyle"),
+        ]
+    )
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
 
 
 async def test_every_download_is_journalled(
