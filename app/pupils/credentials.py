@@ -3,8 +3,9 @@ until the admin downloads the login details or 30 days pass.
 
 A password is a short common word and three digits ("tiger482"): easy for a seven-year-old to type,
 drawn with ``secrets``. The account keeps only an argon2 hash; the plaintext waits, encrypted, in
-``credentials`` for the admin to hand out, and is cleared when downloaded or expired. Every download and
-every new password is journalled with its actor (``app/audit.py``), never with the password.
+``credentials`` for the admin to hand out, and is cleared when downloaded, expired, or when the run that
+created the accounts is undone. Every download and every new password is journalled with its actor
+(``app/audit.py``), never with the password.
 """
 
 from __future__ import annotations
@@ -131,6 +132,12 @@ async def download(
         ],
     )
     return details
+
+
+async def forget_waiting(session: AsyncSession, school_id: str, run_id: uuid.UUID) -> None:
+    """Clear the passwords still waiting from a run (its accounts were archived by its undo): no one
+    downloads the password of an account that was taken back."""
+    await CredentialRepository(session, school_id).clear(run_id=run_id)
 
 
 async def expire(session: AsyncSession, now: datetime) -> int:

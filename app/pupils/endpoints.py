@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SchoolAdmin, SchoolReader
 from app.errors import BandNotFound, Forbidden, NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
+from app.kit.no_store import no_store
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.pupils import credentials, service
@@ -69,9 +70,12 @@ class NewPassword(BaseModel):
     response_model=NewPassword,
     responses=error_responses(NotAuthenticated, Forbidden, PupilNotFound),
 )
-async def reset_password(school_id: str, pupil_id: uuid.UUID, principal: SchoolAdmin, session: Session) -> NewPassword:
+async def reset_password(
+    school_id: str, pupil_id: uuid.UUID, principal: SchoolAdmin, session: Session, response: Response
+) -> NewPassword:
     """Give the pupil a new child-friendly password (the old one stops working). Journalled with who asked,
-    never with the password."""
+    never with the password; the response is never cached."""
     pupil = await service.get_pupil(session, school_id, pupil_id)
     password = await credentials.reset_password(session, school_id, pupil, principal.subject)
+    no_store(response)
     return NewPassword(username=pupil.username, password=password)

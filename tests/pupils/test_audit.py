@@ -1,5 +1,6 @@
 """What an admin does to an account by hand is journalled with who did it (the token's subject) and shows
-on the pupil's timeline: a new password (never the password itself), a rename, any other edit, a creation."""
+on the pupil's timeline: a new password (never the password itself), a rename, any other edit, a creation;
+and a response carrying a password is never stored by a browser or a proxy."""
 
 from __future__ import annotations
 
@@ -78,13 +79,14 @@ async def test_a_rename_by_hand_keeps_the_old_and_new_names_and_other_edits_thei
     )
 
 
-async def test_a_new_password_is_journalled_and_never_stored_in_the_journal(
+async def test_a_new_password_is_journalled_never_stored_in_the_journal_and_never_cached(
     client: httpx.AsyncClient, auth: TokenFactory, school: School, session: AsyncSession
 ) -> None:
     base = f"/v1/schools/{school.id}/pupils"
     pupil = (await client.post(base, json={"first_name": "Amy", "last_name": "Jones"}, headers=auth(school.id))).json()
     reset = await client.post(f"{base}/{pupil['id']}/password", headers=auth(school.id, subject=ADMIN))
     assert reset.status_code == 200
+    assert reset.headers["cache-control"] == "no-store"
     _, entry = await _timeline(client, auth, school, pupil["id"])
     assert _said(entry) == ("reset_password", ADMIN, None, None, None, "applied")
     # The whole journal, as the API shows it, holds neither the password nor its hash.

@@ -6,12 +6,12 @@ import uuid
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.config import Settings
 from app.kit.crypto import SecretBox
-from app.models import ChangeRow, Entity, Pupil, SyncRun
+from app.models import ChangeRow, Credential, Entity, Pupil, SyncRun
 from app.models.sync_run import RunStatus, RunTrigger
 from app.sync.connection.service import disconnect_school
 from app.sync.journal.entries import Action, Entry
@@ -54,15 +54,15 @@ async def test_undo_is_refused_when_the_old_record_now_follows_another_account(s
     assert set(statuses) == {"applied"}
 
 
-async def test_an_undo_never_reverts_an_audit_entry_nor_is_blocked_by_one(
+async def test_undoing_a_merge_clears_its_waiting_passwords_and_never_reverts_an_audit_entry(
     client: httpx.AsyncClient,
     auth: TokenFactory,
     session: AsyncSession,
     connection: AsyncConnection,
     settings: Settings,
 ) -> None:
-    """What admins did by hand to the accounts a merge created (journalled outside any run) neither blocks
-    the merge's undo nor is reverted by it."""
+    """The accounts a merge created are archived by its undo, so the passwords still waiting for them must
+    not stay downloadable; what admins did by hand meanwhile (journalled outside any run) stays as it is."""
     school = await small_school(session)
     session.add_all([decide(school, school.form, "match", school.band), decide(school, school.other_form, "import")])
     run = SyncRun(school_id=school.school_id, kind="merge", trigger="manual", status="queued")
@@ -87,12 +87,29 @@ async def test_an_undo_never_reverts_an_audit_entry_nor_is_blocked_by_one(
     assert (
         await client.post(f"{base}/pupils/{created[1]['id']}/password", headers=auth(school.school_id))
     ).status_code == 200
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(Credential)
+        .where(Credential.run_id == run_id, Credential.password_encrypted.is_not(None))
+    )
+    assert waiting == 4  # the reset cleared one
 
     undo = await client.post(f"{base}/runs/{run_id}/undo", headers=auth(school.school_id))
     assert undo.status_code == 200, undo.text
+    login = await client.get(
+        f"{base}/runs/{run_id}/credentials", params={"format": "json"}, headers=auth(school.school_id)
+    )
+    assert login.json() == []
+    left = await session.scalar(
+        select(func.count())
+        .select_from(Credential)
+        .where(Credential.run_id == run_id, Credential.password_encrypted.is_not(None))
+    )
+    assert left == 0
     journal = (await client.get(f"{base}/changes", params={"per_page": 200}, headers=auth(school.school_id))).json()
     by_hand = [(e["action"], e["status"], e["run_id"]) for e in journal["items"] if e["run_id"] is None]
     assert sorted(by_hand) == [
+        ("download_login_details", "applied", None),  # the (empty) download above
         ("rename_pupil_by_hand", "applied", None),
         ("reset_password", "applied", None),
     ]

@@ -1,6 +1,6 @@
 """Downloading the login details a merge made: every download is journalled (who, which run, which format,
-how many rows) on the school's journal and on each pupil's timeline; and the CSV is safe to open in a
-spreadsheet (no cell starts a formula) and shows every name as written (a UTF-8 BOM)."""
+how many rows) on the school's journal and on each pupil's timeline; no format is ever cached; and the CSV
+is safe to open in a spreadsheet (no cell starts a formula) and shows every name as written (a UTF-8 BOM)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ async def test_the_csv_escapes_formulas_and_starts_with_a_bom(
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
 
 
-async def test_every_download_is_journalled(
+async def test_every_download_is_journalled_and_no_format_is_cached(
     client: httpx.AsyncClient,
     auth: TokenFactory,
     session: AsyncSession,
@@ -86,6 +86,7 @@ async def test_every_download_is_journalled(
     for format in ("json", "pdf", "csv"):
         downloads[format] = await client.get(url, params={"format": format}, headers=auth(school_id, subject=ADMIN))
         assert downloads[format].status_code == 200, format
+        assert downloads[format].headers["cache-control"] == "no-store", format
     details: list[dict[str, Any]] = downloads["json"].json()
     assert len(details) == 5
 
