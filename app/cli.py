@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
 from collections.abc import Sequence
@@ -104,6 +105,14 @@ def _create_db(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _operator() -> str:
+    """Who runs a command that the journal records (its actor): the operator's login on the server."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"
+
+
 async def _import_roster_file(settings: Settings, school_id: str, path: Path, data: bytes) -> int:
     from app.db import create_engine, create_sessionmaker
     from app.kit.unit_of_work import unit_of_work
@@ -117,7 +126,7 @@ async def _import_roster_file(settings: Settings, school_id: str, path: Path, da
             if await session.get(School, school_id) is None:
                 print(f"no school {school_id!r}: create it first (POST /v1/schools)", file=sys.stderr)
                 return 2
-            summary = await import_roster(session, school_id, parse_roster(data))
+            summary = await import_roster(session, school_id, parse_roster(data), _operator())
     except RosterInvalid as exc:
         for error in exc.errors:
             column = f", column {error.column}" if error.column else ""

@@ -165,8 +165,10 @@ async def walk_through(settings: Settings, say: Say) -> None:
             done = (await api.get(f"/v1/schools/{school_id}/runs/{run['id']}", headers=headers)).json()
             say(f"   Run {done['status']}: {json.dumps(done['counts'])}")
             login = (
-                await api.get(f"/v1/schools/{school_id}/runs/{run['id']}/credentials", headers=headers)
-            ).text.splitlines()
+                (await api.get(f"/v1/schools/{school_id}/runs/{run['id']}/credentials", headers=headers))
+                .content.decode("utf-8-sig")  # the CSV starts with a byte order mark, for spreadsheets
+                .splitlines()
+            )
             say(f"   Login details for the {len(login) - 1} new accounts (CSV, shown once):")
             for line in login[:4]:
                 say(f"     {line}")

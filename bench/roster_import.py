@@ -50,7 +50,7 @@ async def _measure(database_url: str, repeat: int) -> dict[str, list[float]]:
             statements = 0
             started = time.perf_counter()
             async with unit_of_work(sessionmaker, None) as session:
-                await import_roster(session, school_id, rows)
+                await import_roster(session, school_id, rows, "bench")
             figures[f"{label}_ms"].append((time.perf_counter() - started) * 1000)
             figures[f"{label}_sql"].append(statements)
     await engine.dispose()

@@ -58,14 +58,18 @@ class MembershipRepository:
         self.session = session
         self.school_id = school_id
 
-    async def add_many(self, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]], *, source: str = "app") -> int:
-        """Put each (band, pupil) pair in place, leaving existing ones as they are; returns how many were new."""
+    async def add_many(
+        self, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]], *, source: str = "app"
+    ) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """Put each (band, pupil) pair in place, leaving existing ones as they are; returns the new pairs."""
         rows = [{"band_id": b, "pupil_id": p, "school_id": self.school_id, "source": source} for b, p in pairs]
         if not rows:
-            return 0
-        statement = insert(BandMembership).on_conflict_do_nothing().returning(BandMembership.band_id)
+            return []
+        statement = (
+            insert(BandMembership).on_conflict_do_nothing().returning(BandMembership.band_id, BandMembership.pupil_id)
+        )
         result = await self.session.execute(statement, rows)
-        return len(result.all())
+        return [(band_id, pupil_id) for band_id, pupil_id in result.all()]
 
     async def members_of(self, band_ids: Collection[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
         if not band_ids:

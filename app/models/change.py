@@ -37,15 +37,19 @@ CHANGE_ENTITIES = tuple(entity.value for entity in Entity)
 
 class ChangeRow(TimestampMixin, Base):
     """The journal: one row per change a run applied or held, with before and after (named apart from
-    ``app.sync.core.changes.Change``, the change a plan makes, which a row journals).
+    ``app.sync.core.changes.Change``, the change a plan makes, which a row journals); and one row per act
+    of a person outside any run (``app.audit``: a password reset, a download of login details ...), with
+    no run, always applied and always naming its actor.
 
-    It is the audit log, the per-pupil timeline (``pupil_id``) and the source for undo.
+    It is the audit log, the per-pupil timeline (``pupil_id``) and the source for undo (of runs' rows only).
     """
 
     __tablename__ = "changes"
     __table_args__ = (
         CheckConstraint(in_list("status", CHANGE_STATUSES), name="status"),
         CheckConstraint(in_list("entity_type", CHANGE_ENTITIES), name="entity_type"),
+        # An entry without a run is an audit entry: applied, and by someone.
+        CheckConstraint("run_id IS NOT NULL OR (actor IS NOT NULL AND status = 'applied')", name="audit_entry"),
         ForeignKeyConstraint(["school_id", "pupil_id"], ["pupils.school_id", "pupils.id"]),
         ForeignKeyConstraint(["school_id", "band_id"], ["bands.school_id", "bands.id"]),
         Index(None, "run_id"),
@@ -55,7 +59,7 @@ class ChangeRow(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     school_id: Mapped[str] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
-    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sync_runs.id"))
+    run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sync_runs.id"))  # None: an audit entry
     entity_type: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(100))
     pupil_id: Mapped[uuid.UUID | None]

@@ -3,7 +3,9 @@ until the admin downloads the login details or 30 days pass.
 
 A password is a short common word and three digits ("tiger482"): easy for a seven-year-old to type,
 drawn with ``secrets``. The account keeps only an argon2 hash; the plaintext waits, encrypted, in
-``credentials`` for the admin to hand out, and is cleared when downloaded or expired.
+``credentials`` for the admin to hand out, and is cleared when downloaded, expired, or when the run that
+created the accounts is undone. Every download and every new password is journalled with its actor
+(``app/audit.py``), never with the password.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from argon2 import PasswordHasher
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import AuditAction, AuditEntry, record_audit
 from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
 from app.models import Credential, Pupil
@@ -94,8 +98,16 @@ class LoginDetails:
     password: str
 
 
-async def download(session: AsyncSession, school_id: str, run_id: uuid.UUID, box: SecretBox) -> list[LoginDetails]:
-    """The run's login details still waiting; handing them out clears the stored plaintext."""
+Format = Literal["csv", "json", "pdf"]
+
+
+async def download(
+    session: AsyncSession, school_id: str, run_id: uuid.UUID, box: SecretBox, *, actor: str, format: Format
+) -> list[LoginDetails]:
+    """The run's login details still waiting; handing them out clears the stored plaintext.
+
+    Journalled as ``actor``'s, even when nothing was waiting: on the school's journal (the run, the
+    format and how many rows) and on the timeline of each pupil whose password was handed out."""
     now = utc_now()
     await expire(session, now)
     credentials = CredentialRepository(session, school_id)
@@ -108,7 +120,24 @@ async def download(session: AsyncSession, school_id: str, run_id: uuid.UUID, box
             )
         )
     await credentials.clear(run_id=run_id, downloaded_at=now)
+    action = AuditAction.DOWNLOAD_LOGIN_DETAILS
+    handed_out = {"run_id": str(run_id), "format": format}
+    await record_audit(
+        session,
+        school_id,
+        actor,
+        [
+            AuditEntry.school(action, school_id, after=handed_out | {"rows": len(details)}),
+            *(AuditEntry.pupil(action, d.pupil_id, after=handed_out) for d in details),
+        ],
+    )
     return details
+
+
+async def forget_waiting(session: AsyncSession, school_id: str, run_id: uuid.UUID) -> None:
+    """Clear the passwords still waiting from a run (its accounts were archived by its undo): no one
+    downloads the password of an account that was taken back."""
+    await CredentialRepository(session, school_id).clear(run_id=run_id)
 
 
 async def expire(session: AsyncSession, now: datetime) -> int:
@@ -116,13 +145,15 @@ async def expire(session: AsyncSession, now: datetime) -> int:
     return await expire_credentials(session, now)
 
 
-async def reset_password(session: AsyncSession, school_id: str, pupil: Pupil) -> str:
+async def reset_password(session: AsyncSession, school_id: str, pupil: Pupil, actor: str) -> str:
     """A new password for one account: the hash replaces the old one, any login details still waiting
-    for the old password are cleared, and the new password is returned to be shown once."""
+    for the old password are cleared, the reset is journalled as ``actor``'s (without the password),
+    and the new password is returned to be shown once."""
     password = new_password()
     pupil.password_hash = hash_password(password)
     await CredentialRepository(session, school_id).clear(pupil_id=pupil.id)
     await session.flush()
+    await record_audit(session, school_id, actor, [AuditEntry.pupil(AuditAction.RESET_PASSWORD, pupil.id)])
     return password
 
 

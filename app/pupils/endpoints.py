@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SchoolAdmin, SchoolReader
 from app.errors import BandNotFound, Forbidden, NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
+from app.kit.no_store import no_store
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.pupils import credentials, service
@@ -39,8 +40,8 @@ async def list_pupils(
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(NotAuthenticated, Forbidden, BandNotFound, service.ExternalIdTaken),
 )
-async def create_pupil(school_id: str, data: PupilCreate, _: SchoolAdmin, session: Session) -> object:
-    return await service.create_pupil(session, school_id, data)
+async def create_pupil(school_id: str, data: PupilCreate, principal: SchoolAdmin, session: Session) -> object:
+    return await service.create_pupil(session, school_id, data, principal.subject)
 
 
 @router.get("/{pupil_id}", response_model=Pupil, responses=error_responses(NotAuthenticated, PupilNotFound))
@@ -54,9 +55,9 @@ async def get_pupil(school_id: str, pupil_id: uuid.UUID, _: SchoolReader, sessio
     responses=error_responses(NotAuthenticated, Forbidden, PupilNotFound, service.ExternalIdTaken),
 )
 async def update_pupil(
-    school_id: str, pupil_id: uuid.UUID, data: PupilUpdate, _: SchoolAdmin, session: Session
+    school_id: str, pupil_id: uuid.UUID, data: PupilUpdate, principal: SchoolAdmin, session: Session
 ) -> object:
-    return await service.update_pupil(session, school_id, pupil_id, data)
+    return await service.update_pupil(session, school_id, pupil_id, data, principal.subject)
 
 
 class NewPassword(BaseModel):
@@ -69,8 +70,12 @@ class NewPassword(BaseModel):
     response_model=NewPassword,
     responses=error_responses(NotAuthenticated, Forbidden, PupilNotFound),
 )
-async def reset_password(school_id: str, pupil_id: uuid.UUID, _: SchoolAdmin, session: Session) -> NewPassword:
-    """Give the pupil a new child-friendly password (the old one stops working)."""
+async def reset_password(
+    school_id: str, pupil_id: uuid.UUID, principal: SchoolAdmin, session: Session, response: Response
+) -> NewPassword:
+    """Give the pupil a new child-friendly password (the old one stops working). Journalled with who asked,
+    never with the password; the response is never cached."""
     pupil = await service.get_pupil(session, school_id, pupil_id)
-    password = await credentials.reset_password(session, school_id, pupil)
+    password = await credentials.reset_password(session, school_id, pupil, principal.subject)
+    no_store(response)
     return NewPassword(username=pupil.username, password=password)

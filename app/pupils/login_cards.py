@@ -1,19 +1,18 @@
 """Login details for the admin to hand out: printable cards (one A4 sheet of ten cards per band, to cut out and
-hand to the children), or a CSV file.
+hand to the children), or a CSV file (``app/kit/spreadsheet.py``: safe to open in a spreadsheet, names as written).
 
 Every text stays inside its card however long (``fitted_text``): a long name shrinks, wraps, and at worst ends
 in "..."; a username or a password always prints whole, since a child types it."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from anyascii import anyascii
 from fpdf import FPDF
 
+from app.kit.spreadsheet import csv_document
 from app.pupils.fitted_text import Box, Style, draw_fitted
 
 
@@ -97,9 +96,9 @@ def render_cards(school_name: str, by_band: Mapping[str, Sequence[Card]]) -> byt
     return bytes(pdf.output())
 
 
-def render_csv(details: Iterable[Card]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["first_name", "last_name", "username", "password"])
-    writer.writerows([d.first_name, d.last_name, d.username, d.password] for d in details)
-    return out.getvalue()
+def render_csv(details: Iterable[Card]) -> bytes:
+    """The login details as a CSV file: no name from the MIS can start a formula in a spreadsheet."""
+    return csv_document(
+        ["first_name", "last_name", "username", "password"],
+        ([d.first_name, d.last_name, d.username, d.password] for d in details),
+    )

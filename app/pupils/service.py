@@ -4,6 +4,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import AuditAction, AuditEntry, record_audit
 from app.bands.repository import BandRepository, MembershipRepository
 from app.errors import BandNotFound, Conflict, PupilNotFound
 from app.kit.locking import lock_school
@@ -43,8 +44,9 @@ async def _ensure_external_id_free(
         raise ExternalIdTaken()
 
 
-async def create_pupil(session: AsyncSession, school_id: str, data: PupilCreate) -> Pupil:
-    """Create an account with a username from the school's policy, in the given bands.
+async def create_pupil(session: AsyncSession, school_id: str, data: PupilCreate, actor: str) -> Pupil:
+    """Create an account with a username from the school's policy, in the given bands, journalled as
+    ``actor``'s (its username and bands).
 
     Takes the school's lock so two creations cannot pick the same username.
     """
@@ -68,21 +70,44 @@ async def create_pupil(session: AsyncSession, school_id: str, data: PupilCreate)
     session.add(pupil)
     await session.flush()
     await MembershipRepository(session, school_id).add_many((band_id, pupil.id) for band_id in band_ids)
+    after = {"username": username, "band_ids": sorted(str(band_id) for band_id in band_ids)}
+    await record_audit(
+        session, school_id, actor, [AuditEntry.pupil(AuditAction.CREATE_PUPIL_BY_HAND, pupil.id, None, after)]
+    )
     await session.refresh(pupil)
     return pupil
 
 
-async def update_pupil(session: AsyncSession, school_id: str, pupil_id: uuid.UUID, data: PupilUpdate) -> Pupil:
-    """Change a pupil's names, year or external id. The username never changes."""
+_NAMES = ("first_name", "last_name")
+
+
+async def update_pupil(
+    session: AsyncSession, school_id: str, pupil_id: uuid.UUID, data: PupilUpdate, actor: str
+) -> Pupil:
+    """Change a pupil's names, year or external id. The username never changes.
+
+    What changed is journalled as ``actor``'s: a rename with the old and new names (and any other field
+    changed with them), another edit with its fields; a request that changes nothing, not at all."""
     pupils = PupilRepository(session, school_id)
     pupil = await get_pupil(session, school_id, pupil_id)
     changes = data.model_dump(exclude_unset=True)
     if "external_id" in changes:
         await _ensure_external_id_free(pupils, changes["external_id"], pupil.id)
+    changes = {
+        field: value
+        for field, value in changes.items()
+        if not (field in _NAMES and value is None)  # names can be changed, not removed
+        and getattr(pupil, field) != value
+    }
+    renamed = any(field in _NAMES for field in changes)
+    shown = (*_NAMES, *(f for f in changes if f not in _NAMES)) if renamed else tuple(changes)
+    before = {field: getattr(pupil, field) for field in shown}
     for field, value in changes.items():
-        if field in ("first_name", "last_name") and value is None:
-            continue  # names can be changed, not removed
         setattr(pupil, field, value)
     await session.flush()
+    if changes:
+        action = AuditAction.RENAME_PUPIL_BY_HAND if renamed else AuditAction.CHANGE_PUPIL_BY_HAND
+        after = {field: getattr(pupil, field) for field in shown}
+        await record_audit(session, school_id, actor, [AuditEntry.pupil(action, pupil.id, before, after)])
     await session.refresh(pupil)
     return pupil

@@ -47,18 +47,18 @@ _CSV_BODY: dict[str, Any] = {
         NotAuthenticated, Forbidden, SchoolNotFound, PayloadTooLarge, UnsupportedMediaType, InvalidRoster
     ),
 )
-async def import_roster(school_id: str, request: Request, _: SchoolAdmin, session: Session) -> ImportSummary:
+async def import_roster(school_id: str, request: Request, principal: SchoolAdmin, session: Session) -> ImportSummary:
     """Import the app's existing bands and pupils from a roster CSV, all or nothing.
 
     A file with any bad line is refused with 422 listing every bad line and column; nothing is
-    written. Importing the same file again changes nothing.
+    written. Importing the same file again changes nothing. Each import is journalled with who made it.
     """
     content_type = request.headers.get("content-type", "text/csv").split(";")[0].strip().lower()
     if content_type not in CSV_TYPES:
         raise UnsupportedMediaType(f"Send the roster as text/csv, not {content_type}.")
     body = await read_limited_body(request, request.app.state.settings.max_upload_bytes)
     try:
-        return await service.import_roster(session, school_id, parse_roster(body))
+        return await service.import_roster(session, school_id, parse_roster(body), principal.subject)
     except RosterInvalid as exc:
         detail = [{"line": e.line, "column": e.column, "message": e.message} for e in exc.errors]
         if exc.total > len(exc.errors):

@@ -3,6 +3,10 @@
 All-or-nothing and idempotent: rows are upserted by the app's ``pupil_id``; a row without one is the
 pupil already in that band under exactly those names, if there is one. Importing the same file twice
 changes nothing. The whole import is a handful of bulk statements under the school's lock.
+
+Each import is journalled as its actor's (``app/audit.py``): the import itself, with its summary, and
+on the timeline of each pupil it created (username and bands) or changed (the fields before and after,
+and the bands it put them in).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import AuditAction, AuditEntry, record_audit
 from app.bands.repository import BandRepository, MembershipRepository
 from app.kit.locking import lock_school
 from app.models import Pupil
@@ -165,10 +170,11 @@ def _update_for(file_pupil: _FilePupil, pupil: Pupil) -> dict[str, object] | Non
     return {"id": pupil.id, **changed} if changed else None
 
 
-async def _create(pupils: PupilRepository, new: list[_FilePupil]) -> list[uuid.UUID]:
+async def _create(pupils: PupilRepository, new: list[_FilePupil]) -> dict[uuid.UUID, str]:
+    """Accounts for the file's new pupils, in order: their ids and usernames."""
     names = [(p.first.first_name, p.first.last_name) for p in new]
     usernames = allocate_usernames(names, await pupils.usernames_like(names))
-    return await pupils.insert_many(
+    ids = await pupils.insert_many(
         [
             {
                 "external_id": p.first.pupil_id,
@@ -181,10 +187,38 @@ async def _create(pupils: PupilRepository, new: list[_FilePupil]) -> list[uuid.U
             for p, username in zip(new, usernames, strict=True)
         ]
     )
+    return dict(zip(ids, usernames, strict=True))
 
 
-async def import_roster(session: AsyncSession, school_id: str, rows: list[RosterRow]) -> ImportSummary:
-    """Upsert the file's bands, pupils and memberships under the school's lock.
+Changed = dict[uuid.UUID, tuple[dict[str, object], dict[str, object]]]  # pupil -> (before, after)
+
+
+def _journal(
+    school_id: str,
+    summary: ImportSummary,
+    pupil_ids: list[uuid.UUID],
+    created: Mapping[uuid.UUID, str],
+    changed: Changed,
+    added: list[tuple[uuid.UUID, uuid.UUID]],
+) -> list[AuditEntry]:
+    """The import, then each pupil it created or changed, in the file's order."""
+    bands: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for band_id, pupil_id in added:
+        bands[pupil_id].append(str(band_id))
+    entries = [AuditEntry.school(AuditAction.IMPORT_ROSTER, school_id, after=summary.model_dump())]
+    for pupil_id in dict.fromkeys(pupil_ids):
+        before, after = changed.get(pupil_id, (None, {}))
+        if pupil_id in created:
+            after = {"username": created[pupil_id]}
+        if pupil_id in bands:
+            after = after | {"band_ids": sorted(bands[pupil_id])}
+        if after:
+            entries.append(AuditEntry.pupil(AuditAction.IMPORT_ROSTER, pupil_id, before, after))
+    return entries
+
+
+async def import_roster(session: AsyncSession, school_id: str, rows: list[RosterRow], actor: str) -> ImportSummary:
+    """Upsert the file's bands, pupils and memberships under the school's lock, journalled as ``actor``'s.
 
     Raises ``RosterInvalid`` when a row cannot be placed with certainty; the caller's transaction is
     then rolled back, so nothing is written. Memberships are only added, never removed.
@@ -196,25 +230,32 @@ async def import_roster(session: AsyncSession, school_id: str, rows: list[Roster
     existing = await _find_existing(pupils, file_pupils)
 
     updates = [
-        update
+        (pupil, update)
         for file_pupil, pupil in zip(file_pupils, existing, strict=True)
         if pupil is not None and (update := _update_for(file_pupil, pupil)) is not None
     ]
-    await pupils.update_many(updates)
-    created = iter(await _create(pupils, [p for p, pupil in zip(file_pupils, existing, strict=True) if pupil is None]))
-    pupil_ids = [pupil.id if pupil is not None else next(created) for pupil in existing]
+    changed: Changed = {
+        pupil.id: ({c: getattr(pupil, c) for c in update if c != "id"}, {c: v for c, v in update.items() if c != "id"})
+        for pupil, update in updates
+    }
+    await pupils.update_many([update for _, update in updates])
+    created = await _create(pupils, [p for p, pupil in zip(file_pupils, existing, strict=True) if pupil is None])
+    new_ids = iter(created)
+    pupil_ids = [pupil.id if pupil is not None else next(new_ids) for pupil in existing]
 
-    memberships_added = await MembershipRepository(session, school_id).add_many(
+    added = await MembershipRepository(session, school_id).add_many(
         (band_id, pupil_id)
         for file_pupil, pupil_id in zip(file_pupils, pupil_ids, strict=True)
         for band_id in file_pupil.band_ids
     )
     matched = sum(pupil is not None for pupil in existing)
-    return ImportSummary(
+    summary = ImportSummary(
         rows=len(rows),
         bands_created=bands_created,
         pupils_created=len(file_pupils) - matched,
         pupils_updated=len(updates),
         pupils_unchanged=matched - len(updates),
-        memberships_added=memberships_added,
+        memberships_added=len(added),
     )
+    await record_audit(session, school_id, actor, _journal(school_id, summary, pupil_ids, created, changed, added))
+    return summary

@@ -99,9 +99,9 @@ async def get_school(school_id: str, _: SchoolViewer, session: Session) -> objec
         NotAuthenticated, Forbidden, SchoolNotFound, SchoolAlreadyExists, service.WondeBindingInUse
     ),
 )
-async def update_school(school_id: str, _: SchoolEditor, data: SchoolUpdate, session: Session) -> object:
+async def update_school(school_id: str, principal: SchoolEditor, data: SchoolUpdate, session: Session) -> object:
     """The school's settings, by its admins: name, time zone (the nightly sync runs in its early
     morning), how long leavers stay restorable, and when removals are held for an admin. Its identity,
     by the platform: URN, LA code, establishment number and Wonde id (rebinding only while the school
-    holds no Wonde approval)."""
-    return await service.update_school(session, school_id, data)
+    holds no Wonde approval). Each change is journalled with who made it and the fields it changed."""
+    return await service.update_school(session, school_id, data, principal.subject)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import AuditAction, AuditEntry, record_audit
 from app.auth import Principal
 from app.errors import Conflict, SchoolAlreadyExists, SchoolNotFound
 from app.kit.crypto import SecretBox
@@ -88,11 +89,15 @@ async def connect_to_wonde(
     return school
 
 
-async def update_school(session: AsyncSession, school_id: str, data: SchoolUpdate) -> School:
+async def update_school(session: AsyncSession, school_id: str, data: SchoolUpdate, actor: str) -> School:
     """Change the school's settings (name, time zone, safeguards) or, for the platform, its identity
-    (URN, LA code, establishment number, Wonde id); who may change which is the endpoint's rule."""
+    (URN, LA code, establishment number, Wonde id); who may change which is the endpoint's rule.
+
+    Journalled as ``actor``'s, with the fields that changed (before and after); a request that changes
+    nothing is not journalled."""
     school = await get_school(session, school_id)
     changes = {field: value for field, value in data.model_dump(exclude_unset=True).items() if value is not None}
+    before = {field: getattr(school, field) for field in changes}
     rebinding = changes.get("wonde_school_id", school.wonde_school_id) != school.wonde_school_id
     unbound = school.wonde_token_encrypted is None and school.state in (SchoolState.PENDING, SchoolState.DISCONNECTED)
     if rebinding and not unbound:
@@ -106,4 +111,14 @@ async def update_school(session: AsyncSession, school_id: str, data: SchoolUpdat
         raise SchoolAlreadyExists(WONDE_ID_TAKEN)
     await session.flush()
     await session.refresh(school)
+    after = {field: getattr(school, field) for field in changes}
+    changed = [field for field in changes if after[field] != before[field]]
+    if changed:
+        entry = AuditEntry.school(
+            AuditAction.CHANGE_SETTINGS,
+            school_id,
+            before={field: before[field] for field in changed},
+            after={field: after[field] for field in changed},
+        )
+        await record_audit(session, school_id, actor, [entry])
     return school

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from app.pupils.credentials import WORDS, LoginDetails
-from app.pupils.login_cards import render_cards
+from app.pupils.login_cards import render_cards, render_csv
 from app.pupils.usernames import MAX_LENGTH, MAX_PART
 from tests.fixtures.pdf import Area, Rectangle, Shown, page_layouts, page_texts
 
@@ -138,4 +138,18 @@ def test_ordinary_names_keep_the_normal_sizes() -> None:
         ("amy.jones", "Courier-Bold", 14),
         ("Password", "Helvetica", 10),
         ("tiger482", "Courier-Bold", 14),
+    ]
+
+
+def test_the_csv_escapes_names_that_would_start_a_formula_and_starts_with_a_bom() -> None:
+    details = [
+        LoginDetails(uuid.uuid4(), "=cmd|'/c calc'!A1", "Zoë", "cmdcalca1.zoe", "tiger482"),
+        LoginDetails(uuid.uuid4(), "Amy", "-Jones", "amy.jones", "otter042"),
+    ]
+    written = render_csv(details)
+    assert written.startswith(b"\xef\xbb\xbf")
+    assert written.decode("utf-8-sig").splitlines() == [
+        "first_name,last_name,username,password",
+        "'=cmd|'/c calc'!A1,Zoë,cmdcalca1.zoe,tiger482",
+        "Amy,'-Jones,amy.jones,otter042",
     ]

@@ -131,3 +131,41 @@ async def test_bad_bytes_and_oversized_files(client: httpx.AsyncClient, auth: To
     assert huge.json()["error"] == "PayloadTooLarge"
     wrong_type = await client.post(f"/v1/schools/{school.id}/roster", json={"a": 1}, headers=auth(school.id))
     assert wrong_type.status_code == 415
+
+
+async def test_an_import_is_journalled_with_its_actor_and_on_each_pupil_it_changed(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School, session: AsyncSession
+) -> None:
+    admin = auth(school.id, subject="ms.khan@oak.example")
+    first = await _post(client, school, admin, HEADER + "a1,Amy,Jones,4B,4\nb1,Ben,Brown,4B,4\n")
+    assert first.status_code == 200
+    # Amy is renamed and joins a club; Ben is as he was.
+    again = await _post(client, school, auth(school.id), HEADER + "a1,Amelia,Jones,4B,4\na1,Amelia,Jones,Chess,4\n")
+    assert again.status_code == 200
+    bands = {b.name: str(b.id) for b in await session.scalars(select(Band).where(Band.school_id == school.id))}
+    amy, ben = (
+        str(p.id)
+        for p in await session.scalars(select(Pupil).where(Pupil.school_id == school.id).order_by(Pupil.external_id))
+    )
+    journal = (await client.get(f"/v1/schools/{school.id}/changes", headers=auth(school.id))).json()["items"]
+    said = [
+        (e["action"], e["actor"], e["run_id"], e["entity_type"], e["pupil_id"], e["before"], e["after"])
+        for e in journal
+    ]
+    # Newest first: the second import (its school entry, then Amy's), then the first (Ben's, Amy's, the school's).
+    assert said == [
+        ("import_roster", "test-user", None, "pupil", amy,
+         {"first_name": "Amy"}, {"first_name": "Amelia", "band_ids": [bands["Chess"]]}),
+        ("import_roster", "test-user", None, "school", None, None,
+         {"rows": 2, "bands_created": 1, "pupils_created": 0, "pupils_updated": 1, "pupils_unchanged": 0,
+          "memberships_added": 1}),
+        ("import_roster", "ms.khan@oak.example", None, "pupil", ben,
+         None, {"username": "ben.brown", "band_ids": [bands["4B"]]}),
+        ("import_roster", "ms.khan@oak.example", None, "pupil", amy,
+         None, {"username": "amy.jones", "band_ids": [bands["4B"]]}),
+        ("import_roster", "ms.khan@oak.example", None, "school", None, None,
+         {"rows": 2, "bands_created": 1, "pupils_created": 2, "pupils_updated": 0, "pupils_unchanged": 0,
+          "memberships_added": 2}),
+    ]  # fmt: skip
+    timeline = (await client.get(f"/v1/schools/{school.id}/pupils/{ben}/timeline", headers=auth(school.id))).json()
+    assert [e["action"] for e in timeline] == ["import_roster"]

@@ -176,3 +176,41 @@ async def test_an_admin_changes_the_schools_settings(
     for bad in ({"hold_fraction": 2}, {"timezone": "Mars/Base"}, {"leaver_grace_days": -1}, {"state": "syncing"}):
         assert (await client.patch(url, json=bad, headers=auth(school.id))).status_code == 422, bad
     assert (await client.patch(url, json={"name": "X"}, headers=auth(school.id, role="teacher"))).status_code == 403
+
+
+async def test_a_settings_change_is_journalled_with_only_the_fields_that_changed(
+    client: httpx.AsyncClient, auth: TokenFactory, school: School
+) -> None:
+    url = f"/v1/schools/{school.id}"
+    body = {"hold_min_pupils": 12, "hold_fraction": 0.25, "leaver_grace_days": 183, "name": school.name}
+    changed = await client.patch(url, json=body, headers=auth(school.id, subject="ms.khan@oak.example"))
+    assert changed.status_code == 200
+    # The platform binding the school to Wonde is journalled too, with the platform's subject.
+    bound = await client.patch(url, json={"wonde_school_id": "A1"}, headers=auth(role="platform", subject="platform"))
+    assert bound.status_code == 200
+    # Asking for what is already so changes nothing, and journals nothing.
+    assert (await client.patch(url, json={"hold_min_pupils": 12}, headers=auth(school.id))).status_code == 200
+    journal = (await client.get(f"{url}/changes", headers=auth(school.id, role="teacher"))).json()
+    assert [
+        (e["action"], e["actor"], e["run_id"], e["entity_type"], e["entity_id"], e["before"], e["after"])
+        for e in journal["items"]
+    ] == [
+        (
+            "change_settings",
+            "platform",
+            None,
+            "school",
+            school.id,
+            {"wonde_school_id": None},
+            {"wonde_school_id": "A1"},
+        ),
+        (
+            "change_settings",
+            "ms.khan@oak.example",
+            None,
+            "school",
+            school.id,
+            {"hold_min_pupils": 5, "hold_fraction": "0.100"},
+            {"hold_min_pupils": 12, "hold_fraction": "0.250"},
+        ),
+    ]

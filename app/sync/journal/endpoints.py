@@ -1,4 +1,5 @@
-"""The journal, read: every change a run applied or held, filterable, and a pupil's timeline."""
+"""The journal, read: every change a run applied or held and every act journalled by hand (audit entries,
+with their actor and no run), filterable, and a pupil's timeline."""
 
 from __future__ import annotations
 
@@ -30,11 +31,18 @@ async def list_changes(
     run_id: Annotated[uuid.UUID | None, Query()] = None,
     pupil_id: Annotated[uuid.UUID | None, Query()] = None,
     band_id: Annotated[uuid.UUID | None, Query()] = None,
-    action: Annotated[str | None, Query(max_length=32, description="e.g. rename_pupil, archive_pupil")] = None,
+    action: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="e.g. rename_pupil, archive_pupil; or an audit action: reset_password, download_login_details",
+        ),
+    ] = None,
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,
 ) -> Page[JournalEntry]:
-    """The journal, newest first, filtered by run, pupil, band, kind of change or time."""
+    """The journal, newest first, filtered by run, pupil, band, kind of change or time: what runs changed,
+    and what people did by hand (audit entries: no run, and the actor who did it)."""
     where = ChangeFilter(run_id, pupil_id, band_id, action, since, until)
     items, total = await ChangeRepository(session, school_id).page(where, page)
     return page_of(JournalEntry, items, total, page)
@@ -46,6 +54,7 @@ async def list_changes(
     responses=error_responses(NotAuthenticated, PupilNotFound),
 )
 async def pupil_timeline(school_id: str, pupil_id: uuid.UUID, _: SchoolReader, session: Session) -> list[Any]:
-    """Everything that happened to one account, oldest first: created, linked, renamed, moved, left, returned."""
+    """Everything that happened to one account, oldest first: created, linked, renamed, moved, left, returned;
+    and what admins did by hand: created, renamed or edited it, gave it a new password, downloaded its login details."""
     await get_pupil(session, school_id, pupil_id)
     return await ChangeRepository(session, school_id).timeline(pupil_id)

@@ -5,6 +5,10 @@ A new kind of change is its dataclass in ``core/changes.py``, its planner rule, 
 actions (the change and its undo), what its entry says, and its ``Kind`` in ``KINDS`` (with a revert
 from ``reverts.py``, a new one there if none fits). Stored actions and before/after values are data
 (old rows are still shown and undone), so their strings and shapes never change.
+
+Beside the runs' actions the journal holds the audit actions (``app/audit.py``, where they are defined
+once, since the domains write them): acts of a person outside any run, shown like the rest and never
+undone (``AUDIT_ACTIONS``; ``JOURNAL_ACTIONS`` is the whole vocabulary).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from app.audit import AuditAction
 from app.models import Band, ChangeRow, ChangeStatus, Entity, Pupil
 from app.sync.core.changes import (
     NEW,
@@ -284,6 +289,13 @@ REVERTS: dict[str, Revert] = {kind.action.value: kind.revert for kind in KINDS} 
 
 # Actions no undo reverts: what they removed is not kept anywhere.
 FINAL: frozenset[Action] = frozenset({Action.ANONYMISE_PUPIL})
+
+# Acts of a person outside any run (a password reset, a rename by hand, a download of login details ...):
+# journalled with their actor and no run, on the journal and the timelines like the rest, and never
+# undone: they have no revert, and no run whose undo could pick them up.
+AUDIT_ACTIONS: frozenset[str] = frozenset(AuditAction)
+# Every action the journal holds, as stored: the runs' and the audit's.
+JOURNAL_ACTIONS: frozenset[str] = frozenset(Action) | AUDIT_ACTIONS
 
 # The actions that took an account from its student while keeping the account (the latest of each
 # account's is remembered: a returning student gets that account back).

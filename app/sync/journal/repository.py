@@ -75,7 +75,8 @@ class ChangeRepository(SchoolScoped[ChangeRow]):
         return list(await self.session.scalars(statement.with_for_update()))
 
     async def applied(self, run_id: uuid.UUID) -> list[ChangeRow]:
-        """What a run applied and is still applied, newest first (the order undo reverts in)."""
+        """What a run applied and is still applied, newest first (the order undo reverts in); never an
+        audit entry, which belongs to no run."""
         rows = await self.session.scalars(
             self.for_school()
             .where(ChangeRow.run_id == run_id, ChangeRow.status == ChangeStatus.APPLIED)
@@ -84,12 +85,14 @@ class ChangeRepository(SchoolScoped[ChangeRow]):
         return list(rows)
 
     async def later_run(self, run_id: uuid.UUID, rows: Sequence[ChangeRow]) -> uuid.UUID | None:
-        """A later run that changed something these rows changed (its changes still applied)."""
+        """A later run that changed something these rows changed (its changes still applied). What a
+        person did by hand meanwhile (an audit entry, with no run) does not block an undo."""
         touched = {(row.entity_type, row.entity_id) for row in rows}
         return await self.session.scalar(
             select(ChangeRow.run_id)
             .where(
                 ChangeRow.school_id == self.school_id,
+                ChangeRow.run_id.is_not(None),
                 ChangeRow.run_id != run_id,
                 ChangeRow.id > min(row.id for row in rows),
                 ChangeRow.status == ChangeStatus.APPLIED,

@@ -6,12 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class JournalEntry(BaseModel):
     id: int
-    run_id: uuid.UUID
+    run_id: uuid.UUID | None = Field(
+        description="The run that applied or held the change; null for an act of a person outside any run "
+        "(an audit entry: a password reset, a rename or creation by hand, a roster import, a settings change, "
+        "a download of login details), which is never undone."
+    )
     entity_type: str
     entity_id: str
     pupil_id: uuid.UUID | None

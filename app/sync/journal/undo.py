@@ -4,7 +4,10 @@ Refused, with the reason, when a later run changed the same thing (undo that one
 run was undone already, or when an account it changed was anonymised since (nothing is left to put
 back). Each row is reverted as its action's entry in ``entries.py`` says; accounts
 are never deleted: an account the run created is archived and unlinked instead, and a band it created
-is archived.
+is archived, and the passwords still waiting to be handed out for its accounts are cleared.
+
+Only a run's own rows are reverted: audit entries (``app/audit.py``: what a person did by hand) belong
+to no run, so no undo ever reads them, and they do not block one either.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.models import ChangeStatus, SyncRun
 from app.models.sync_run import RunKind, RunTrigger
+from app.pupils.credentials import forget_waiting
 from app.sync.journal.entries import REVERTS, undoing
 from app.sync.journal.errors import NothingToUndo, UndoBlocked
 from app.sync.journal.repository import ChangeRepository
@@ -51,6 +55,7 @@ async def undo_run(session: AsyncSession, school_id: str, run_id: uuid.UUID, act
         await revert(Undoing(session, school_id, change, utc_now(), changes))
         await session.flush()
         change.status, change.decided_at = ChangeStatus.UNDONE, now
+    await forget_waiting(session, school_id, run_id)
     await record(session, school_id, undo.id, actor, [undoing(c) for c in applied])
     runs.succeed(undo, counts={"undone": len(applied), "of_run": str(run_id)})
     await session.flush()

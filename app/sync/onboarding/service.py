@@ -322,10 +322,14 @@ async def start_merge(session: AsyncSession, school_id: str, actor: str) -> Sync
     return run
 
 
-async def login_details(session: AsyncSession, school_id: str, run_id: uuid.UUID, box: SecretBox) -> list[LoginDetail]:
-    """The login details of the accounts the run created. Reading them clears the stored passwords."""
+async def login_details(
+    session: AsyncSession, school_id: str, run_id: uuid.UUID, box: SecretBox, *, actor: str, format: credentials.Format
+) -> list[LoginDetail]:
+    """The login details of the accounts the run created. Reading them clears the stored passwords, and
+    is journalled as ``actor``'s download in ``format``."""
     await get_run(session, school_id, run_id)
-    return [LoginDetail(**d.__dict__) for d in await credentials.download(session, school_id, run_id, box)]
+    handed_out = await credentials.download(session, school_id, run_id, box, actor=actor, format=format)
+    return [LoginDetail(**d.__dict__) for d in handed_out]
 
 
 async def login_cards(session: AsyncSession, school_id: str, details: Sequence[LoginDetail]) -> bytes:

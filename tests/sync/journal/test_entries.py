@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app.audit import AuditAction
 from app.models import Band, ChangeStatus, Entity
 from app.sync.core.changes import (
     CHANGE_TYPES,
@@ -29,7 +30,9 @@ from app.sync.core.changes import (
     UnlinkBand,
 )
 from app.sync.journal.entries import (
+    AUDIT_ACTIONS,
     FINAL,
+    JOURNAL_ACTIONS,
     KINDS,
     LABELS,
     REVERTS,
@@ -60,6 +63,15 @@ def test_every_revertible_action_has_its_undo_action_and_nothing_else_does() -> 
     assert {Action(action).undone for action in REVERTS} == undos
     assert set(REVERTS) | undos | {Action.HELD} | FINAL == set(Action)
     assert not set(REVERTS) & FINAL
+
+
+def test_the_journal_holds_the_audit_actions_and_never_undoes_them() -> None:
+    """Defined once, in ``app/audit.py``; apart from the runs' actions, and none of them revertible."""
+    assert set(AuditAction) == AUDIT_ACTIONS
+    assert not AUDIT_ACTIONS & set(Action)
+    assert set(Action) | AUDIT_ACTIONS == JOURNAL_ACTIONS
+    assert not AUDIT_ACTIONS & set(REVERTS)
+    assert not AUDIT_ACTIONS & set(TAKEN_FROM_STUDENT)
 
 
 def test_the_stored_vocabulary_is_unchanged() -> None:
