@@ -68,8 +68,11 @@ class ChangeRepository(SchoolScoped[ChangeRow]):
         return list(rows)
 
     async def held_to_decide(self, change_id: int | None) -> list[ChangeRow]:
-        """Held changes (one, or all of them), whether decided or not, locked for the decision."""
-        statement = self.for_school().where(ChangeRow.action == Action.HELD)
+        """Held changes (one, or all of them), whether decided or not, locked for the decision, by pupil
+        and then oldest first: the order of the index (school, pupil, id) the planner read them by when
+        the stored journal's decisions were recorded, stated so that a decision's answer no longer
+        depends on the plan."""
+        statement = self.for_school().where(ChangeRow.action == Action.HELD).order_by(ChangeRow.pupil_id, ChangeRow.id)
         if change_id is not None:
             statement = statement.where(ChangeRow.id == change_id)
         return list(await self.session.scalars(statement.with_for_update()))
