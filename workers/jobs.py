@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from arq.worker import Retry
 
 from app.kit.jobs import (
+    APPLY_RETENTION,
     EXPIRE_CREDENTIALS,
     MERGE,
     NIGHTLY_SYNCS,
@@ -39,6 +40,7 @@ from app.sync.mirror.flow import run_read
 from app.sync.onboarding.flow import run_merge
 from app.sync.reconcile.flow import run_sync
 from app.sync.reconcile.schedule import queue_nightly_syncs
+from app.sync.retention.flow import apply_retention as retain
 from app.sync.runs.failures import JobFailed, failure_of
 from app.sync.runs.recovery import recover
 from app.sync.runs.service import complete_ping
@@ -154,6 +156,13 @@ async def recover_runs(ctx: JobContext) -> dict[str, int]:
     return done
 
 
+@failing_safely("job")
+async def apply_retention(ctx: JobContext) -> dict[str, int]:
+    """Daily: delete the MIS mirror of schools whose consent ended long enough ago, reduce acted-on
+    webhook events to their ids, and redact old journal values (``app.sync.retention.flow``); counts only."""
+    return await retain(ctx["sessionmaker"], ctx["settings"].retention)
+
+
 Job = Callable[..., Awaitable[Any]]
 
 FUNCTIONS: dict[JobSpec, Job] = {
@@ -169,4 +178,5 @@ CRON_FUNCTIONS: dict[CronSpec, Job] = {
     EXPIRE_CREDENTIALS: expire_credentials,
     NIGHTLY_SYNCS: nightly_syncs,
     RECOVER_RUNS: recover_runs,
+    APPLY_RETENTION: apply_retention,
 }
