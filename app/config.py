@@ -80,6 +80,19 @@ class WondeSettings(BaseModel):
     redelivery_window_seconds: int = Field(default=600, ge=1, le=86_400)
 
 
+class RetentionSettings(BaseModel):
+    """How long children's data is kept once it is no longer needed (README, "Data protection"); the
+    daily ``apply_retention`` job enforces both."""
+
+    # The MIS mirror (names, years, UPNs, classes) of a school whose consent ended (disconnected, access
+    # revoked or declined in Wonde, approval rejected) is deleted this many days later; a reconnection
+    # within the window reuses it.
+    mirror_after_consent_days: int = Field(default=30, ge=1, le=365)
+    # The journal's before and after values (names, usernames, year groups) are redacted this many days
+    # after they were written; the rows, actions, ids, statuses and actors stay.
+    journal_values_days: int = Field(default=730, ge=90, le=3660)
+
+
 class Settings(BaseSettings):
     """Every setting of the service; see the configuration table in README.md."""
 
@@ -98,6 +111,7 @@ class Settings(BaseSettings):
     encryption_key: SecretStr = SecretStr(DEV_ENCRYPTION_KEY)
     jwt: JWTSettings = JWTSettings()
     wonde: WondeSettings = WondeSettings()
+    retention: RetentionSettings = RetentionSettings()
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     log_level: str = "INFO"

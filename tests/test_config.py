@@ -12,7 +12,15 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr, ValidationError
 
-from app.config import DEV_ENCRYPTION_KEY, DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, JWTSettings, Settings, WondeSettings
+from app.config import (
+    DEV_ENCRYPTION_KEY,
+    DEV_JWT_SECRET,
+    DEV_WEBHOOK_SECRET,
+    JWTSettings,
+    RetentionSettings,
+    Settings,
+    WondeSettings,
+)
 
 GOOD_KEY, OLD_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 GOOD_JWT_SECRET, GOOD_WEBHOOK_SECRET = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -172,3 +180,26 @@ def test_docs_are_served_in_development_only_unless_a_setting_says_otherwise() -
 def test_rs256_needs_a_public_key() -> None:
     with pytest.raises(ValueError, match="public_key is required"):
         JWTSettings(algorithm="RS256")
+
+
+def test_retention_defaults_and_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """30 days for a disconnected school's MIS mirror, two years for the journal's values (README, "Data
+    protection"); each set with ``BANDSYNC_RETENTION__...``."""
+    assert Settings().retention == RetentionSettings(mirror_after_consent_days=30, journal_values_days=730)
+    monkeypatch.setenv("BANDSYNC_RETENTION__MIRROR_AFTER_CONSENT_DAYS", "14")
+    monkeypatch.setenv("BANDSYNC_RETENTION__JOURNAL_VALUES_DAYS", "365")
+    assert Settings().retention == RetentionSettings(mirror_after_consent_days=14, journal_values_days=365)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"mirror_after_consent_days": 0},  # "at once" would delete a mirror a school meant to keep
+        {"mirror_after_consent_days": 366},
+        {"journal_values_days": 89},  # undo and the timeline need the recent past
+        {"journal_values_days": 3661},
+    ],
+)
+def test_retention_periods_out_of_bounds_are_refused(setting: dict[str, int]) -> None:
+    with pytest.raises(ValidationError):
+        RetentionSettings(**setting)

@@ -18,7 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from arq.worker import Retry
 
 from app.kit.jobs import (
-    ANONYMISE_LEAVERS,
+    APPLY_RETENTION,
     EXPIRE_CREDENTIALS,
     MERGE,
     NIGHTLY_SYNCS,
@@ -36,11 +36,11 @@ from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.pupils import credentials
 from app.sync.connection.flow import process_event, revoke_access
-from app.sync.erasure import service as erasure
 from app.sync.mirror.flow import run_read
 from app.sync.onboarding.flow import run_merge
 from app.sync.reconcile.flow import run_sync
 from app.sync.reconcile.schedule import queue_nightly_syncs
+from app.sync.retention.flow import apply_retention as retain
 from app.sync.runs.failures import JobFailed, failure_of
 from app.sync.runs.recovery import recover
 from app.sync.runs.service import complete_ping
@@ -129,15 +129,6 @@ async def expire_credentials(ctx: JobContext) -> int:
     return cleared
 
 
-@failing_safely("job")
-async def anonymise_leavers(ctx: JobContext) -> int:
-    """Hourly: anonymise every account archived longer ago than its school's grace period
-    (``app.sync.erasure.service``)."""
-    anonymised = await erasure.anonymise_leavers(ctx["sessionmaker"])
-    logger.info("anonymised leavers", extra={"pupils": anonymised})
-    return anonymised
-
-
 @failing_safely("run")
 async def sync_school(ctx: JobContext, run_id: str) -> str:
     """ "Sync now" and the nightly sync: read the school, then reconcile (``app.sync.reconcile.flow``)."""
@@ -165,6 +156,13 @@ async def recover_runs(ctx: JobContext) -> dict[str, int]:
     return done
 
 
+@failing_safely("job")
+async def apply_retention(ctx: JobContext) -> dict[str, int]:
+    """Daily: delete the MIS mirror of schools whose consent ended long enough ago, reduce acted-on
+    webhook events to their ids, and redact old journal values (``app.sync.retention.flow``); counts only."""
+    return await retain(ctx["sessionmaker"], ctx["settings"].retention)
+
+
 Job = Callable[..., Awaitable[Any]]
 
 FUNCTIONS: dict[JobSpec, Job] = {
@@ -180,5 +178,5 @@ CRON_FUNCTIONS: dict[CronSpec, Job] = {
     EXPIRE_CREDENTIALS: expire_credentials,
     NIGHTLY_SYNCS: nightly_syncs,
     RECOVER_RUNS: recover_runs,
-    ANONYMISE_LEAVERS: anonymise_leavers,
+    APPLY_RETENTION: apply_retention,
 }

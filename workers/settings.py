@@ -5,6 +5,7 @@ bound to its function by ``workers.jobs``."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any, ClassVar, cast
 
 from arq.connections import RedisSettings
@@ -27,6 +28,7 @@ class WorkerSettings:
             cast(WorkerCoroutine, CRON_FUNCTIONS[spec]),
             name=spec.name,
             minute=set(spec.minute),
+            hour=set(spec.hour) if spec.hour is not None else None,
             unique=True,
             run_at_startup=spec.run_at_startup,
         )
@@ -35,6 +37,8 @@ class WorkerSettings:
     # arq types ``ctx`` as a plain dict; our hooks and jobs read the same dict as a ``JobContext``.
     on_startup: ClassVar[StartupShutdown] = cast(StartupShutdown, context.startup)
     on_shutdown: ClassVar[StartupShutdown] = cast(StartupShutdown, context.shutdown)
+    # Cron hours are UTC (``CronSpec.hour``), whatever the machine's time zone.
+    timezone = UTC
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
     queue_name = _settings.queue_name
     max_jobs = 4

@@ -50,21 +50,23 @@ JOBS = (PING, READ, WEBHOOK, REVOKE, MERGE, SYNC)
 
 @dataclass(frozen=True)
 class CronSpec:
-    """A job the workers start themselves at the given minutes of every hour (one worker of many, as
-    arq's cron jobs are unique); ``name`` is arq's name for it, and the prefix of its job ids."""
+    """A job the workers start themselves at the given minutes of every hour, or of the given hours (UTC)
+    only (one worker of many, as arq's cron jobs are unique); ``name`` is arq's name for it, and the
+    prefix of its job ids."""
 
     name: str
     minute: frozenset[int]
     run_at_startup: bool = False
+    hour: frozenset[int] | None = None  # None: every hour
 
 
 EXPIRE_CREDENTIALS = CronSpec("cron:expire_credentials", frozenset({17}))
 NIGHTLY_SYNCS = CronSpec("cron:nightly_syncs", frozenset({0, 15, 30, 45}))
 # At start-up too: after a deploy or a Redis restart, lost jobs are sent again without waiting.
 RECOVER_RUNS = CronSpec("cron:recover_runs", frozenset(range(2, 60, 5)), run_at_startup=True)
-# Hourly, so that an account is anonymised within the hour its grace period ends (cheap when none is due).
-ANONYMISE_LEAVERS = CronSpec("cron:anonymise_leavers", frozenset({41}))
-CRONS = (EXPIRE_CREDENTIALS, NIGHTLY_SYNCS, RECOVER_RUNS, ANONYMISE_LEAVERS)
+# Once a day, at 00:41 UTC: before the nightly syncs (02:00-05:00 school-local) and clear of the other crons.
+APPLY_RETENTION = CronSpec("cron:apply_retention", frozenset({41}), hour=frozenset({0}))
+CRONS = (EXPIRE_CREDENTIALS, NIGHTLY_SYNCS, RECOVER_RUNS, APPLY_RETENTION)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ class ChangeRow(TimestampMixin, Base):
     of a person outside any run (``app.audit``: a password reset, a download of login details ...), with
     no run, always applied and always naming its actor.
 
-    It is the audit log, the per-pupil timeline (``pupil_id``) and the source for undo (of runs' rows only).
+    It is the audit log, the per-pupil timeline (``pupil_id``) and the source for undo. Its values are
+    redacted after ``retention.journal_values_days``; its rows are kept.
     """
 
     __tablename__ = "changes"
@@ -55,6 +56,8 @@ class ChangeRow(TimestampMixin, Base):
         Index(None, "run_id"),
         Index(None, "school_id", "pupil_id", "id"),
         Index("ix_changes_held", "school_id", postgresql_where=text("status = 'held'")),
+        # What the retention job still has to redact, oldest first.
+        Index("ix_changes_unredacted", "created_at", postgresql_where=text("redacted_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
@@ -70,3 +73,6 @@ class ChangeRow(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), server_default=text("'applied'"))
     actor: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
+    # When the retention job replaced the values in ``before`` and ``after`` that can hold a child's data
+    # (``app.sync.journal.redaction``); such a row is still listed, but its run can no longer be undone.
+    redacted_at: Mapped[datetime | None]

@@ -58,6 +58,10 @@ class School(TimestampMixin, Base):
     last_delta_read_at: Mapped[datetime | None]
     # Set by Wonde's schoolMigration (a new MIS: every id changes); cleared once pupils are re-linked.
     migrating_since: Mapped[datetime | None]
+    # When the school's consent to share its MIS data ended: it disconnected, Wonde told us access was
+    # revoked or declined, or the platform rejected its approval. Cleared when Wonde approves again. The
+    # MIS mirror is deleted ``retention.mirror_after_consent_days`` later (``app.sync.retention``).
+    consent_ended_at: Mapped[datetime | None]
     # Tokens for this school issued before this moment (or without an ``iat``) are refused
     # (``bandsync revoke-tokens``); checked where each request already loads the school.
     tokens_valid_after: Mapped[datetime | None]

@@ -9,7 +9,7 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.repository import SchoolScoped
-from app.models import Band, BandMembership, Credential, Pupil
+from app.models import Band, BandMembership, Credential, MisStudent, Pupil
 from app.pupils.usernames import base_username
 
 
@@ -71,9 +71,14 @@ class PupilRepository(SchoolScoped[Pupil]):
         if rows:
             await self.session.execute(update(Pupil), list(rows))
 
-    async def linked(self) -> list[Pupil]:
-        """The accounts that follow an MIS student."""
-        return list(await self.session.scalars(self.for_school().where(Pupil.mis_student_id.is_not(None))))
+    async def linked(self) -> list[tuple[Pupil, str]]:
+        """The accounts that follow an MIS student, each with that student's Wonde id, in one query."""
+        rows = await self.session.execute(
+            select(Pupil, MisStudent.wonde_id)
+            .join(MisStudent, (MisStudent.id == Pupil.mis_student_id) & (MisStudent.school_id == Pupil.school_id))
+            .where(Pupil.school_id == self.school_id)
+        )
+        return [(pupil, wonde_id) for pupil, wonde_id in rows]
 
     async def unlink_all(self) -> None:
         await self.session.execute(update(Pupil).where(Pupil.school_id == self.school_id).values(mis_student_id=None))

@@ -83,6 +83,7 @@ async def connect_to_wonde(
     school.wonde_school_id = wonde_school_id
     school.wonde_domain = domain
     school.wonde_token_encrypted = box.encrypt(token)
+    school.consent_ended_at = None  # the school consents again: its MIS mirror is kept (and reused)
     if school.state in (SchoolState.PENDING, SchoolState.DISCONNECTED):
         school.state = SchoolState.APPROVED
     await session.flush()

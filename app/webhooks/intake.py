@@ -3,7 +3,8 @@
 Wonde signs nothing and cannot send a header, so the secret travels in the URL; it is read from the raw
 query string, because form-style decoding would turn a "+" in a base64 secret into a space. Every
 event is stored before it is acknowledged (Wonde retries a non-2xx three times), the school token it
-may carry only encrypted, and a redelivered event is recognised and stored once.
+may carry only encrypted, and a redelivered event is recognised and stored once. An event of a kind we
+do not act on is stored ignored, keeping only its type and ids.
 
 Wonde's bodies carry no time, so the same body is not always the same event: a school that revokes,
 approves and revokes again sends the first revocation's body twice. A delivery is a redelivery only
@@ -34,7 +35,7 @@ from app.kit.crypto import SecretBox
 from app.kit.jobs import WEBHOOK, enqueue
 from app.kit.time import utc_now
 from app.models import WebhookEvent
-from app.models.webhook_event import WebhookStatus
+from app.models.webhook_event import WebhookStatus, acted_on_payload
 
 KNOWN_EVENTS = frozenset({"schoolApproved", "accessRevoked", "accessDeclined", "schoolMigration"})
 SECRET_FIELDS = ("school_token",)
@@ -183,11 +184,12 @@ async def store_event(
             else (WebhookStatus.IGNORED, f"unknown payload_type {payload_type!r}")
         )
         kept = {k: v for k, v in payload.items() if k not in SECRET_FIELDS}
+        if not known:  # ignored: acted on already, so it keeps only its type and ids
+            kept = acted_on_payload(payload_type, _wonde_school(payload), kept)
         dedupe_source = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    token = payload.get("school_token") if payload else None
-    wonde_school_id = payload.get("school_id") if payload else None
+    token = payload.get("school_token") if payload and status == WebhookStatus.RECEIVED else None
     dedupe_key = hashlib.sha256(dedupe_source).hexdigest()
-    school = str(wonde_school_id)[:64] if wonde_school_id else None
+    school = _wonde_school(payload) if payload else None
     if await _redelivered(session, dedupe_key, payload_type, school, redelivery_window):
         return Stored("", "duplicate")
     statement = (
@@ -209,6 +211,12 @@ async def store_event(
     if status == WebhookStatus.RECEIVED:
         enqueue(session, WEBHOOK, event_id)
     return Stored(str(event_id), status, error)
+
+
+def _wonde_school(payload: dict[str, Any]) -> str | None:
+    """The Wonde school id an event names, cut to its column."""
+    wonde_school_id = payload.get("school_id")
+    return str(wonde_school_id)[:64] if wonde_school_id else None
 
 
 async def _redelivered(

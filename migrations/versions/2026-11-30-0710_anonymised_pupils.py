@@ -6,7 +6,7 @@ child erased on request (and a keyed digest of their UPN, to know them again aft
 Anonymising is a run of its own (``anonymise``), exclusive like a sync.
 
 Revision ID: 3e8c1a7f5b22
-Revises: 8e3a6c1f5b20
+Revises: c21cc86e6e39
 Create Date: 2026-11-30 07:10:00+00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3e8c1a7f5b22"
-down_revision: str | None = "8e3a6c1f5b20"
+down_revision: str | None = "c21cc86e6e39"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -26,11 +26,12 @@ def test_job_names_and_id_prefixes_are_the_ones_already_in_redis() -> None:
 
 
 def test_cron_jobs_keep_the_names_arq_gave_them_and_their_minutes() -> None:
-    assert [(spec.name, sorted(spec.minute), spec.run_at_startup) for spec in jobs.CRONS] == [
-        ("cron:expire_credentials", [17], False),
-        ("cron:nightly_syncs", [0, 15, 30, 45], False),
-        ("cron:recover_runs", [2, 7, 12, 17, 22, 27, 32, 37, 42, 47, 52, 57], True),
-        ("cron:anonymise_leavers", [41], False),
+    hours = {spec.name: sorted(spec.hour) if spec.hour is not None else None for spec in jobs.CRONS}
+    assert [(spec.name, sorted(spec.minute), hours[spec.name], spec.run_at_startup) for spec in jobs.CRONS] == [
+        ("cron:expire_credentials", [17], None, False),
+        ("cron:nightly_syncs", [0, 15, 30, 45], None, False),
+        ("cron:recover_runs", [2, 7, 12, 17, 22, 27, 32, 37, 42, 47, 52, 57], None, True),
+        ("cron:apply_retention", [41], [0], False),  # once a day, 00:41 UTC
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -96,6 +97,18 @@ async def test_unknown_and_unreadable_events_are_stored_and_not_acted_on(
     assert broken.json()["error"] == "UnreadableWebhook"
     statuses = {e.payload_type: e.status for e in await _events(session)}
     assert statuses == {"somethingNew": "ignored", "unreadable": "rejected"}
+
+
+async def test_an_ignored_event_keeps_only_its_type_and_ids(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    """Nothing will ever act on it: what it carried besides its type and school is not kept (nor a token)."""
+    body = {"payload_type": "writeback", "school_id": "A1", "school_name": "Oak", "school_token": "t" * 40, "x": [1]}
+    response = await client.post(URL, json=body)
+    assert (response.status_code, response.json()["status"]) == (202, "ignored")
+    [event] = await _events(session)
+    assert (event.payload, event.token_encrypted) == ({"payload_type": "writeback", "school_id": "A1"}, None)
+    assert (
+        event.dedupe_key == hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    )
 
 
 # Bodies that parse as JSON (or a form) but cannot be stored or acted on (issue 13, item 7).

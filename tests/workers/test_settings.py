@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from arq.cron import CronJob
 from arq.worker import Function
 
@@ -24,12 +26,17 @@ def test_every_cron_job_in_the_table_is_scheduled_under_its_name() -> None:
     assert set(CRON_FUNCTIONS) == set(CRONS)
     for spec in CRONS:
         job = crons[spec.name]
-        assert (job.coroutine, job.minute, job.unique, job.run_at_startup) == (
+        assert (job.coroutine, job.minute, job.hour, job.unique, job.run_at_startup) == (
             CRON_FUNCTIONS[spec],
             set(spec.minute),
+            set(spec.hour) if spec.hour is not None else None,
             True,
             spec.run_at_startup,
         )
+
+
+def test_cron_hours_are_utc() -> None:
+    assert WorkerSettings.timezone == UTC
 
 
 def test_job_functions_are_named_after_their_jobs() -> None:

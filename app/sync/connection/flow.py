@@ -9,6 +9,9 @@ it processed and stops.
 - ``accessRevoked`` / ``accessDeclined`` disconnect the school (accounts kept, links journalled).
 - ``schoolMigration`` marks the school as migrating; re-linking belongs to the reconcile.
 
+Once acted on (processed or rejected), an event keeps only its type and ids: its token and the rest of
+its body are dropped (``WebhookEvent.forget_payload``).
+
 Wonde's bodies carry no time: the same body sent again is one stored event only while that event
 stands (``app.webhooks.intake``); consent withdrawn again, or an approval rejected before the school was
 registered, arrives as a new event and is acted on as the school's state then calls for.
@@ -70,7 +73,9 @@ async def _school_for(session: AsyncSession, wonde_school_id: str | None) -> Sch
 
 
 async def _finish(session: AsyncSession, event: WebhookEvent, status: WebhookStatus, error: str | None = None) -> str:
+    """The event is acted on: its status, and it keeps only its type and ids (its token is dropped)."""
     event.status, event.error, event.processed_at = status, error, utc_now()
+    event.forget_payload()
     await session.flush()
     return status
 

@@ -1,10 +1,11 @@
 """The school's connection to Wonde: an approval trusted (by its URN, or by the platform's confirmation)
 starts the reads; disconnecting stops syncing, unlinks every band and pupil and keeps every account.
 
-Links are not lost: each removal is journalled with its before, so a reconnection can offer them again
-as suggestions. When the school disconnects from our side, Wonde's access is revoked by a job after
-commit (a failure there is recorded and retried, never fatal); when Wonde tells us access was revoked,
-the token is dropped at once, since it no longer opens anything.
+Links are not lost: each removal is journalled with its before (the student's Wonde id too), so a
+reconnection can offer them again, even after the school's MIS mirror was deleted once its consent had
+ended long enough (``end_consent``). When the school disconnects from our side, Wonde's access is
+revoked by a job after commit (a failure there is recorded and retried, never fatal); when Wonde tells
+us access was revoked, the token is dropped at once, since it no longer opens anything.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from app.bands.repository import BandRepository
 from app.errors import Conflict
 from app.kit.jobs import REVOKE, enqueue
 from app.kit.locking import lock_school
+from app.kit.time import utc_now
 from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import RunKind, RunTrigger
@@ -36,6 +38,13 @@ class NoApprovalWaiting(Conflict):
 def urn_matches(registered: str | None, from_wonde: str | None) -> bool:
     """Whether Wonde's school is the registered one by its DfE URN; a school without one never matches."""
     return registered is not None and from_wonde is not None and registered.strip() == from_wonde.strip()
+
+
+def end_consent(school: School) -> None:
+    """Note when the school's consent to share its MIS data ended (the first moment, if it ended twice
+    without an approval between): its MIS mirror is deleted once the retention period has run from then
+    (``app.sync.retention``). An approval clears it (``app.schools.service.connect_to_wonde``)."""
+    school.consent_ended_at = school.consent_ended_at or utc_now()
 
 
 def await_confirmation(school: School, wonde_urn: str | None) -> None:
@@ -93,6 +102,7 @@ async def reject_approval(session: AsyncSession, school_id: str, actor: str) -> 
         await disconnect_school(session, school_id, trigger=RunTrigger.MANUAL, actor=actor, revoke=False)
     else:
         school.state = SchoolState.PENDING
+        end_consent(school)  # whatever was read under an earlier approval goes in time
     school.wonde_school_id = school.wonde_domain = school.wonde_token_encrypted = school.wonde_urn = None
     await session.flush()
     await session.refresh(school)
@@ -113,7 +123,7 @@ async def disconnect_school(
 
     band_repository, pupil_repository = BandRepository(session, school_id), PupilRepository(session, school_id)
     bands, pupils = await band_repository.linked(), await pupil_repository.linked()
-    entries = [unlinked_band(band) for band in bands] + [unlinked_pupil(pupil) for pupil in pupils]
+    entries = [unlinked_band(band) for band in bands] + [unlinked_pupil(pupil, student) for pupil, student in pupils]
     await record(session, school_id, run.id, actor, entries)
     await band_repository.unlink_all()
     await pupil_repository.unlink_all()
@@ -122,6 +132,7 @@ async def disconnect_school(
     await DecisionRepository(session, school_id).forget_students()
     school.state = SchoolState.DISCONNECTED
     school.migrating_since = school.wonde_urn = None
+    end_consent(school)
     will_revoke = revoke and school.wonde_token_encrypted is not None
     runs.succeed(
         run,

@@ -332,9 +332,12 @@ def unlinked_band(band: Band) -> Entry:
     return Subject.band(band.id).entry(Action.UNLINK_BAND, before, {"mis_class_id": None, "mis_group_id": None})
 
 
-def unlinked_pupil(pupil: Pupil) -> Entry:
-    """A disconnect unlinking an account from its student."""
-    before = {"mis_student_id": id_text(pupil.mis_student_id)}
+def unlinked_pupil(pupil: Pupil, student: str | None) -> Entry:
+    """A disconnect unlinking an account from its student. ``student`` is the student's Wonde id (entries
+    written before it was kept have only ``mis_student_id``): the mirror row ``mis_student_id`` names
+    is deleted once the school's consent has ended long enough, and a reconnection after that finds
+    the child again by their Wonde id."""
+    before = {"mis_student_id": id_text(pupil.mis_student_id)} | ({"student": student} if student else {})
     return Subject.pupil(pupil.id).entry(Action.UNLINK_PUPIL, before, {"mis_student_id": None})
 
 

@@ -11,3 +11,7 @@ class NothingToUndo(Conflict):
 
 class UndoBlocked(Conflict):
     """A later run changed the same things: undo that run first."""
+
+
+class UndoTooLate(Conflict):
+    """This run can no longer be undone: what undoing it would put back is no longer kept."""

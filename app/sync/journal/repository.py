@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from app.kit.pagination import PageParams
 from app.kit.repository import SchoolScoped, paginate
-from app.models import ChangeRow, ChangeStatus, MisClass, MisGroup, Pupil
+from app.models import ChangeRow, ChangeStatus, MisClass, MisGroup, MisStudent, Pupil
 from app.sync.journal.entries import TAKEN_FROM_STUDENT, Action
 
 
@@ -68,8 +68,11 @@ class ChangeRepository(SchoolScoped[ChangeRow]):
         return list(rows)
 
     async def held_to_decide(self, change_id: int | None) -> list[ChangeRow]:
-        """Held changes (one, or all of them), whether decided or not, locked for the decision."""
-        statement = self.for_school().where(ChangeRow.action == Action.HELD)
+        """Held changes (one, or all of them), whether decided or not, locked for the decision, by pupil
+        and then oldest first: the order of the index (school, pupil, id) the planner read them by when
+        the stored journal's decisions were recorded, stated so that a decision's answer no longer
+        depends on the plan."""
+        statement = self.for_school().where(ChangeRow.action == Action.HELD).order_by(ChangeRow.pupil_id, ChangeRow.id)
         if change_id is not None:
             statement = statement.where(ChangeRow.id == change_id)
         return list(await self.session.scalars(statement.with_for_update()))
@@ -124,6 +127,24 @@ class ChangeRepository(SchoolScoped[ChangeRow]):
             select(MisGroup.id).where(MisGroup.school_id == self.school_id, MisGroup.wonde_id == wonde_id)
         )
         return {"mis_class_id": None, "mis_group_id": group}
+
+    async def names_deleted_mis_records(self, rows: Sequence[ChangeRow]) -> bool:
+        """Whether these rows' befores name (by our ids) an MIS record the mirror no longer has: only a
+        purged mirror loses rows (``app.sync.retention``), so undoing them would link to nothing."""
+        named: dict[type[Any], set[uuid.UUID]] = {MisStudent: set(), MisClass: set(), MisGroup: set()}
+        for row in rows:
+            before = row.before or {}
+            for key, model in (("mis_student_id", MisStudent), ("mis_class_id", MisClass), ("mis_group_id", MisGroup)):
+                if before.get(key):
+                    named[model].add(uuid.UUID(str(before[key])))
+        for model, ids in named.items():
+            if ids:
+                found = await self.session.scalar(
+                    select(func.count()).where(model.school_id == self.school_id, model.id.in_(list(ids)))
+                )
+                if found != len(ids):
+                    return True
+        return False
 
     async def follower(self, student: uuid.UUID, other_than: uuid.UUID) -> uuid.UUID | None:
         """The account, other than this one, that follows this MIS student now."""

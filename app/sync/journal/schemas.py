@@ -26,5 +26,8 @@ class JournalEntry(BaseModel):
     status: str
     actor: str | None
     created_at: datetime
+    # When the values in before and after that can hold a child's data (names, usernames, year groups)
+    # were replaced by null, the retention period being over; their keys, and the ids, stay.
+    redacted_at: datetime | None
 
     model_config = {"from_attributes": True}

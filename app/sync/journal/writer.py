@@ -1,6 +1,7 @@
 """The journal: one ``changes`` row per change a run applies, with before and after, so every change
 can be shown, explained and undone. Rows are written in bulk, one statement per run step; what each
-entry says is decided in ``entries.py``."""
+entry says is decided in ``entries.py``. Rows are stamped with the service's clock: the retention job
+redacts their values by that time."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.time import utc_now
 from app.models import ChangeRow
 from app.sync.journal.entries import Entry
 
@@ -19,6 +21,7 @@ async def record(
 ) -> None:
     if not entries:
         return
+    now = utc_now()  # the service's clock (which tests pin), like every other time it keeps
     await session.execute(
         insert(ChangeRow),
         [
@@ -34,6 +37,7 @@ async def record(
                 "pupil_id": e.pupil_id,
                 "band_id": e.band_id,
                 "status": e.status.value,
+                "created_at": now,
             }
             for e in entries
         ],

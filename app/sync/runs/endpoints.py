@@ -10,7 +10,7 @@ from app.auth import SchoolAdmin, SchoolReader
 from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_responses
 from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
-from app.sync.journal.undo import NothingToUndo, UndoBlocked, undo_run
+from app.sync.journal.undo import NothingToUndo, UndoBlocked, UndoTooLate, undo_run
 from app.sync.runs import service as runs
 from app.sync.runs.schemas import Run
 from app.sync.runs.service import SyncAlreadyRunning
@@ -46,10 +46,12 @@ async def ping(school_id: str, principal: SchoolAdmin, session: Session) -> obje
     "/runs/{run_id}/undo",
     response_model=Run,
     responses=error_responses(
-        NotAuthenticated, Forbidden, runs.RunNotFound, NothingToUndo, UndoBlocked, SyncAlreadyRunning
+        NotAuthenticated, Forbidden, runs.RunNotFound, NothingToUndo, UndoBlocked, UndoTooLate, SyncAlreadyRunning
     ),
 )
 async def undo(school_id: str, run_id: uuid.UUID, principal: SchoolAdmin, session: Session) -> object:
     """Revert every change the run applied (a run of its own, journalled); refused where a later run
-    changed the same pupils or bands. Accounts the run created are archived, never deleted."""
+    changed the same pupils or bands, or where what it would put back is no longer kept (the journal's
+    values past their retention period, a disconnected school's deleted MIS data). Accounts the run
+    created are archived, never deleted."""
     return await undo_run(session, school_id, run_id, principal.subject)

@@ -209,6 +209,7 @@ async def _give_up(
         event = events[item.id]
         event.status, event.processed_at = WebhookStatus.REJECTED, now
         event.error = f"not processed: {reason}" + (f" (last error: {event.error})" if event.error else "")
+        event.forget_payload()
     await session.flush()
 
 

@@ -100,14 +100,22 @@ def remembered_links(
     undoing the run that created or linked it, where the account still follows no one (the latest such
     change of each account counts): the student gets that account back, not a second one. A student the
     MIS has since renumbered (a migration while disconnected) is found again by UPN, when exactly one
-    live student has it. ``taken`` are the journal's (pupil id, before) of those changes, oldest first."""
+    live student has it; one whose mirror row was deleted (consent ended long ago) and read afresh, by
+    the Wonde id the disconnect journalled beside it. ``taken`` are the journal's (pupil id, before) of
+    those changes, oldest first."""
     live_ids = {s.wonde_id: s.id for s in live.values()}
     latest: dict[uuid.UUID, uuid.UUID] = {}
     for pupil_id, before in taken:
-        # A disconnect journals our student id; create and link changes name the Wonde id.
-        if (student := (before or {}).get("mis_student_id")) and pupil_id is not None:
+        if pupil_id is None:
+            continue
+        # A disconnect journals our student id (and, since retention, the Wonde id); create and link
+        # changes name the Wonde id.
+        values = before or {}
+        student, wonde_id = values.get("mis_student_id"), values.get("student")
+        known = student is not None and (uuid.UUID(student) in live or uuid.UUID(student) in gone_upn_of)
+        if student and (known or wonde_id not in live_ids):
             latest[pupil_id] = uuid.UUID(student)
-        elif (wonde_id := (before or {}).get("student")) in live_ids and pupil_id is not None:
+        elif wonde_id in live_ids:
             latest[pupil_id] = live_ids[wonde_id]
     by_upn: dict[str, list[str]] = defaultdict(list)
     for student in live.values():

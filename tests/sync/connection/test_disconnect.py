@@ -4,6 +4,7 @@ Wonde's access revoked afterwards (against the sandbox over real HTTP)."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -12,12 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.kit.crypto import SecretBox
+from app.kit.time import pinned
 from app.models import Band, BandMembership, ChangeRow, MisClass, MisStudent, Pupil, School, SyncRun
 from app.sync.connection.flow import revoke_access
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import Committed
+
+DISCONNECTED = datetime(2027, 3, 8, 15, 45, tzinfo=UTC)
 
 
 async def _link(session: AsyncSession, school: School) -> tuple[Band, Pupil]:
@@ -41,7 +45,9 @@ async def test_disconnect_unlinks_everything_and_keeps_every_account(
 ) -> None:
     band, pupil = await _link(session, school)
     band_id, pupil_id, student_id, school_id = band.id, pupil.id, pupil.mis_student_id, school.id
-    response = await client.post(f"/v1/schools/{school.id}/disconnect", headers=auth(school.id))
+    headers = auth(school.id)
+    with pinned(DISCONNECTED):
+        response = await client.post(f"/v1/schools/{school.id}/disconnect", headers=headers)
     assert response.status_code == 200, response.text
     run = response.json()
     assert (run["kind"], run["status"]) == ("disconnect", "succeeded")
@@ -59,16 +65,19 @@ async def test_disconnect_unlinks_everything_and_keeps_every_account(
         c.action: c for c in await session.scalars(select(ChangeRow).where(ChangeRow.run_id == uuid.UUID(run["id"])))
     }
     assert set(journal) == {"unlink_band", "unlink_pupil"}
-    assert journal["unlink_pupil"].before == {"mis_student_id": str(student_id)}
+    # The student's Wonde id too: after the mirror is deleted (consent ended), a reconnection finds them by it.
+    assert journal["unlink_pupil"].before == {"mis_student_id": str(student_id), "student": "S1"}
     school_row = await session.get(School, school_id)
     assert school_row is not None
-    assert school_row.state == "disconnected"
+    assert (school_row.state, school_row.consent_ended_at) == ("disconnected", DISCONNECTED)
     listed = (
         await client.get(f"/v1/schools/{school_id}/changes", params={"run_id": run["id"]}, headers=auth(school_id))
     ).json()
     assert sorted(c["action"] for c in listed["items"]) == ["unlink_band", "unlink_pupil"]
     timeline = (await client.get(f"/v1/schools/{school_id}/pupils/{pupil_id}/timeline", headers=auth(school_id))).json()
-    assert [(c["action"], c["before"]) for c in timeline] == [("unlink_pupil", {"mis_student_id": str(student_id)})]
+    assert [(c["action"], c["before"]) for c in timeline] == [
+        ("unlink_pupil", {"mis_student_id": str(student_id), "student": "S1"})
+    ]
 
 
 async def test_disconnect_is_refused_while_a_merge_runs(

@@ -5,6 +5,8 @@ consent given or withdrawn again is acted on again, a true redelivery once."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -74,8 +76,6 @@ async def _school(committed: Committed, wonde_school: str, urn: str | None) -> s
 async def _deliver(
     committed: Committed, box: SecretBox, wonde: WondeClient, payload: dict[str, Any]
 ) -> tuple[str, str]:
-    import json
-
     async with unit_of_work(committed.sessionmaker, None) as session:
         stored = await store_event(session, json.dumps(payload).encode(), "application/json", box)
     status = await process_event(committed.sessionmaker, None, wonde, box, uuid.UUID(stored.event_id))
@@ -135,6 +135,37 @@ async def test_an_approval_for_a_school_nobody_expects_is_rejected(
     assert event.error == f"no school here is waiting for Wonde school {wonde_school}"
 
 
+async def test_an_event_acted_on_keeps_only_its_type_and_ids_and_no_token(
+    committed: Committed, box: SecretBox, wonde: WondeClient, sandbox: SandboxServer, wonde_school: str
+) -> None:
+    """Rejected (a wrong token; a school nobody expects) or processed (approval, migration, revocation),
+    an event keeps its type, its Wonde school and its dedupe key; its token and the rest of its body
+    (school name, URN, reasons) are dropped when it is acted on."""
+    approved = webhook_payload(sandbox.state, wonde_school, "schoolApproved")
+    deliveries = [
+        (approved, "rejected"),  # before the school is registered
+        (approved | {"school_token": "f" * 40}, "rejected"),  # a token that opens nothing
+        (approved, "processed"),
+        ({"payload_type": "schoolMigration", "school_id": wonde_school, "migrate_from": "SIMS"}, "processed"),
+        ({"payload_type": "accessRevoked", "school_id": wonde_school, "revoke_reason": "x"}, "processed"),
+    ]
+    for number, (payload, status) in enumerate(deliveries):
+        if number == 1:
+            await _school(committed, wonde_school, _urn(sandbox, wonde_school))
+        event_id, acted = await _deliver(committed, box, wonde, payload)
+        assert acted == status, payload
+        async with committed.sessionmaker() as session:
+            event = await session.get(WebhookEvent, uuid.UUID(event_id))
+        assert event is not None
+        assert (event.status, event.payload, event.token_encrypted) == (
+            status,
+            {"payload_type": payload["payload_type"], "school_id": wonde_school},
+            None,
+        )
+        body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        assert event.dedupe_key == hashlib.sha256(body).hexdigest()
+
+
 async def _linked_school(
     committed: Committed, box: SecretBox, wonde_school: str, urn: str | None
 ) -> tuple[str, uuid.UUID, uuid.UUID]:
@@ -164,7 +195,8 @@ async def test_revocation_disconnects_and_keeps_every_account(
 ) -> None:
     school_id, band_id, pupil_id = await _linked_school(committed, box, wonde_school, "100001")
     payload = {"payload_type": payload_type, "school_id": wonde_school, "revoke_reason": "x"}
-    _, status = await _deliver(committed, box, wonde, payload)
+    with pinned(MORNING):
+        _, status = await _deliver(committed, box, wonde, payload)
     assert status == "processed"
     async with committed.sessionmaker() as session:
         school = await session.get(School, school_id)
@@ -177,7 +209,7 @@ async def test_revocation_disconnects_and_keeps_every_account(
     assert school is not None
     assert band is not None
     assert pupil is not None
-    assert (school.state, school.wonde_token_encrypted) == ("disconnected", None)
+    assert (school.state, school.wonde_token_encrypted, school.consent_ended_at) == ("disconnected", None, MORNING)
     assert (band.mis_class_id, pupil.mis_student_id, pupil.archived_at, members) == (None, None, None, 1)
     assert sorted(c.action for c in journal) == ["unlink_band", "unlink_pupil"]
     assert all(c.before and any(c.before.values()) for c in journal)

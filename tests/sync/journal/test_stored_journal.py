@@ -211,6 +211,15 @@ class School:
         }
 
 
+# Journal fields the API gained after the fixture was made; empty for its rows (the values of a row
+# written that long ago are not yet redacted), so read as the code that wrote them answered.
+ADDED_SINCE = ("redacted_at",)
+
+
+def _as_recorded(entries: list[Json]) -> list[Json]:
+    return [{k: v for k, v in entry.items() if not (k in ADDED_SINCE and v is None)} for entry in entries]
+
+
 def _stored_changes(school: Json) -> list[Json]:
     stored = school["changes"]
     return [dict(zip(stored["columns"], row, strict=True)) for row in stored["rows"]]
@@ -359,12 +368,12 @@ async def test_the_journal_reads_as_recorded(client: httpx.AsyncClient, auth: To
     """The journal, held changes, timelines and the school itself read as the code that wrote them read them."""
     recorded = SCHOOLS[school_id]
     school = School(client, auth, school_id)
-    changes = await school.every_page("/changes")
+    changes = _as_recorded(await school.every_page("/changes"))
     assert len(changes) == recorded["changes"]["total"]
     assert changes == _stored_changes(recorded)
     assert await school.get("/held-changes") == recorded["held"]
     for pupil_id, timeline in recorded["timelines"].items():
-        assert await school.get(f"/pupils/{pupil_id}/timeline") == timeline, pupil_id
+        assert _as_recorded(await school.get(f"/pupils/{pupil_id}/timeline")) == timeline, pupil_id
     assert await school.snapshot() == recorded["snapshot"]
     if "uploader" in recorded:  # disconnected: reconnecting offers the links the journal remembers
         preview = await school.get("/uploader/preview")
@@ -404,7 +413,7 @@ async def test_undo_and_decisions_do_as_recorded(
     if response.status_code >= 400:
         return  # refused: the request's transaction was rolled back (the recorded outcome is empty)
     after = await school.snapshot()
-    journal = await school.every_page("/changes")
+    journal = _as_recorded(await school.every_page("/changes"))
     outcome = _outcome(recorded["snapshot"], _stored_changes(recorded), after, journal, known)
     for part, expected_part in case["outcome"].items():
         assert outcome[part] == expected_part, part

@@ -1,4 +1,5 @@
-"""Undo against hand-made histories: what a later run did to the same MIS record blocks it cleanly."""
+"""Undo against hand-made histories: what a later run did to the same MIS record, or the MIS record deleted
+with the mirror of a school that disconnected long ago, blocks it cleanly."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.config import Settings
 from app.kit.crypto import SecretBox
-from app.models import ChangeRow, Credential, Entity, Pupil, SyncRun
+from app.models import Band, ChangeRow, Credential, Entity, Pupil, SyncRun
 from app.models.sync_run import RunStatus, RunTrigger
 from app.sync.connection.service import disconnect_school
 from app.sync.journal.entries import Action, Entry
-from app.sync.journal.undo import UndoBlocked, undo_run
+from app.sync.journal.undo import UndoBlocked, UndoTooLate, undo_run
 from app.sync.journal.writer import record
 from app.sync.onboarding.flow import run_merge
+from app.sync.retention.repository import delete_mirrors
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import savepoint_sessionmaker
 from tests.fixtures.schools import decide, small_school
@@ -115,3 +117,29 @@ async def test_undoing_a_merge_clears_its_waiting_passwords_and_never_reverts_an
     ]
     undone = {e["action"] for e in journal["items"] if e["run_id"] == undo.json()["id"]}
     assert undone == {"undo_link_band", "undo_create_band", "undo_link_pupil", "undo_create_pupil", "undo_add_to_band"}
+
+
+async def test_undoing_a_disconnect_after_the_mirror_was_deleted_is_refused_cleanly(session: AsyncSession) -> None:
+    """Thirty days after the disconnect the retention job deleted the school's MIS mirror; undoing the
+    disconnect would link the accounts and the band to rows that are gone (a database error, a 500), so
+    it is refused (409) with the reason, and nothing changes."""
+    school = await small_school(session)
+    first = school.pupils[0]
+    first_id, band_id = first.id, school.band.id
+    first.mis_student_id, school.band.mis_class_id = school.students[0].id, school.form.id
+    await session.flush()
+    disconnect = await disconnect_school(
+        session, school.school_id, trigger=RunTrigger.MANUAL, actor="admin", revoke=False
+    )
+    await session.commit()
+    await delete_mirrors(session, [school.school_id])
+    await session.commit()
+
+    disconnect_id = disconnect.id
+    with pytest.raises(UndoTooLate, match="MIS records this run unlinked are no longer kept"):
+        await undo_run(session, school.school_id, disconnect_id, "admin")
+    await session.rollback()
+    assert await session.scalar(select(Pupil.mis_student_id).where(Pupil.id == first_id)) is None
+    assert await session.scalar(select(Band.mis_class_id).where(Band.id == band_id)) is None
+    statuses = await session.scalars(select(ChangeRow.status).where(ChangeRow.run_id == disconnect_id))
+    assert set(statuses) == {"applied"}

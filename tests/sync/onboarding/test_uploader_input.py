@@ -185,3 +185,34 @@ async def test_an_archived_account_remembered_from_before_a_disconnect_comes_bac
         RestorePupil(str(pupil.id), "S0"),
         LinkPupil(str(pupil.id), "S0"),
     ]
+
+
+async def test_a_school_reconnecting_after_its_mirror_was_deleted_gets_its_old_links_back(
+    session: AsyncSession,
+) -> None:
+    """Consent ended long enough ago that the retention job deleted the mirror; the approval's full read
+    writes every record anew, in new rows. The disconnect journalled the student's Wonde id beside our
+    row's id, so each child is still linked again to their account, even where names alone never would."""
+    from app.models import MisClass, MisMembership, MisStudent
+    from app.sync.connection.service import disconnect_school
+    from app.sync.onboarding.service import compute_plan, issues
+    from app.sync.retention.repository import delete_mirrors
+
+    school = await small_school(session)
+    pupil = school.pupils[0]
+    pupil.first_name = "A"  # an initial only: never linked on names
+    pupil.mis_student_id = school.students[0].id
+    await session.flush()
+    await disconnect_school(session, school.school_id, trigger=RunTrigger.MANUAL, actor="admin", revoke=False)
+    await delete_mirrors(session, [school.school_id])
+    form = MisClass(school_id=school.school_id, wonde_id="C-4B", name="4B", year_group=4)
+    again = MisStudent(school_id=school.school_id, wonde_id="S0", forename="Amelia", surname="Hartley", year_group=4)
+    session.add_all([form, again])
+    await session.flush()
+    session.add(MisMembership(school_id=school.school_id, mis_student_id=again.id, mis_class_id=form.id))
+    session.add(UploaderDecision(school_id=school.school_id, mis_class_id=form.id, action="import"))
+    await session.flush()
+    assert "S0" not in {s.wonde_student_id for s in (await issues(session, school.school_id)).students}
+    _, _, plan = await compute_plan(session, school.school_id)
+    assert LinkPupil(str(pupil.id), "S0") in plan.changes
+    assert not [c for c in plan.changes if isinstance(c, CreatePupil) and c.student == "S0"]

@@ -310,3 +310,31 @@ async def test_a_sync_whose_worker_died_after_its_read_reconciles_without_readin
     assert sync is not None
     assert sync.progress == {"phase": "done", "read_run_id": str(read_id), "attempt": 2}
     assert len(reads) == 2  # the onboarding read and the earlier attempt's: no third
+
+
+async def test_a_webhook_event_given_up_on_keeps_only_its_type_and_ids(committed: Committed, queue: JobQueue) -> None:
+    school_id = await _school(committed, state="pending")
+    payload = {"payload_type": "schoolApproved", "school_id": "A1", "school_name": "Oak", "school_urn": "100001"}
+    event_id = await _add(
+        committed,
+        WebhookEvent(
+            dedupe_key=uuid.uuid4().hex,
+            payload_type="schoolApproved",
+            wonde_school_id="A1",
+            school_id=school_id,
+            payload=payload,
+            token_encrypted=b"sealed token",
+            status="received",
+            attempts=POLICY.max_event_attempts,
+        ),
+    )
+    done = await recover(committed.sessionmaker, queue, utc_now() + timedelta(minutes=10), schools=[school_id])
+    assert done["given_up"] == 1
+    async with committed.sessionmaker() as session:
+        event = await session.get(WebhookEvent, event_id)
+    assert event is not None
+    assert (event.status, event.payload, event.token_encrypted) == (
+        "rejected",
+        {"payload_type": "schoolApproved", "school_id": "A1"},
+        None,
+    )
