@@ -1,6 +1,7 @@
 """The daily retention job end to end, over real Redis and a real arq worker (its own start-up, engine and
 transactions): two years after a school disconnected, its MIS mirror is gone, its journal's values are
-redacted and the webhook event that disconnected it keeps only its type and ids; its accounts stay."""
+redacted, the webhook event that disconnected it keeps only its type and ids, and the account of a child
+who left is anonymised; its accounts stay."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ async def test_the_daily_job_applies_every_rule_through_a_worker(
     async with committed.sessionmaker() as session:
         school = await small_school(session, committed.track(f"keep-{uuid.uuid4().hex[:8]}"))
         school.pupils[0].mis_student_id = school.students[0].id
+        school.pupils[1].archived_at = DISCONNECTED - timedelta(days=1)  # a leaver
+        leaver = school.pupils[1].id
         await session.commit()
         with pinned(DISCONNECTED):
             await disconnect_school(session, school.school_id, trigger=RunTrigger.WEBHOOK, actor="wonde", revoke=False)
@@ -58,6 +61,7 @@ async def test_the_daily_job_applies_every_rule_through_a_worker(
     assert done["mirrors_purged"] >= 1
     assert done["journal_rows_redacted"] >= 1
     assert done["webhook_events_reduced"] >= 1
+    assert done["pupils_anonymised"] >= 1
     async with committed.sessionmaker() as session:
         students = await session.scalar(
             select(func.count()).select_from(MisStudent).where(MisStudent.school_id == school.school_id)
@@ -69,9 +73,10 @@ async def test_the_daily_job_applies_every_rule_through_a_worker(
         event = await session.scalar(select(WebhookEvent).where(WebhookEvent.school_id == school.school_id))
         row = await session.get(School, school.school_id)
     assert (students, pupils) == (0, len(school.pupils))
-    assert sorted(c.action for c in journal) == ["unlink_pupil"]
-    assert all(c.redacted_at is not None for c in journal)
-    assert journal[0].before == {"mis_student_id": str(school.students[0].id), "student": "S0"}  # ids stay
+    unlinked = [c for c in journal if c.action == "unlink_pupil"]
+    assert len(unlinked) == 1 and all(c.redacted_at is not None for c in unlinked)
+    assert [c.pupil_id for c in journal if c.action == "anonymise_pupil"] == [leaver]
+    assert unlinked[0].before == {"mis_student_id": str(school.students[0].id), "student": "S0"}  # ids stay
     assert event is not None
     assert event.payload == {"payload_type": "accessRevoked", "school_id": "A-keep"}
     assert row is not None
