@@ -15,7 +15,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -28,13 +27,12 @@ from app.kit.time import pinned
 from app.main import create_app
 from app.models import BandMembership, ChangeRow, Credential, ErasedStudent, MisStudent, Pupil, SyncRun
 from app.sync.erasure.service import ANONYMISED, anonymise_leavers
-from app.sync.reconcile.flow import run_sync
 from app.sync.reconcile.held import decide_held
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import Committed
-from tests.fixtures.schools import mis_event, new_run, onboarded
+from tests.fixtures.schools import mis_event, onboarded, sync
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +44,6 @@ async def api(settings: Settings, committed: Committed) -> AsyncIterator[httpx.A
         app.state.sessionmaker = committed.sessionmaker
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             yield client
-
-
-async def _sync(committed: Committed, wonde: WondeClient, box: SecretBox, school_id: str) -> dict[str, Any]:
-    run_id = await new_run(committed.sessionmaker, school_id, "reconcile")
-    assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
-    async with committed.sessionmaker() as session:
-        run = await session.get(SyncRun, run_id)
-        assert run is not None
-        return dict(run.counts)
 
 
 async def _pupil_of(committed: Committed, school_id: str, wonde_id: str) -> Pupil:
@@ -89,7 +78,7 @@ async def test_a_leaver_is_anonymised_after_the_grace_period_and_a_returner_gets
     names = (record.forename, record.surname)
     pupil = await _pupil_of(committed, school_id, student)
     mis_event(sandbox, wonde_school, {"kind": "leaver", "student_id": student})
-    assert (await _sync(committed, wonde, box, school_id)).get("leavers") == 1
+    assert (await sync(committed.sessionmaker, wonde, box, school_id)).get("leavers") == 1
     archived = await _pupil_of(committed, school_id, student)
     assert archived.archived_at is not None
     grace = timedelta(days=183)
@@ -120,7 +109,7 @@ async def test_a_leaver_is_anonymised_after_the_grace_period_and_a_returner_gets
     before = await _count(committed, school_id)
     mis_event(sandbox, wonde_school, {"kind": "return", "student_id": student})
     with pinned(later + timedelta(days=1)):
-        counts = await _sync(committed, wonde, box, school_id)
+        counts = await sync(committed.sessionmaker, wonde, box, school_id)
     assert counts["held"] == 1, counts
     async with committed.sessionmaker() as session:
         [held] = await session.scalars(
@@ -182,8 +171,8 @@ async def test_erasure_on_request_is_immediate_final_and_survives_every_later_sy
     # No later read or sync brings the child back, nor makes them a second account.
     before = await _count(committed, school_id)
     mis_event(sandbox, wonde_school, {"kind": "rename", "student_id": student})
-    await _sync(committed, wonde, box, school_id)
-    await _sync(committed, wonde, box, school_id)
+    await sync(committed.sessionmaker, wonde, box, school_id)
+    await sync(committed.sessionmaker, wonde, box, school_id)
     assert await _count(committed, school_id) == before
     async with committed.sessionmaker() as session:
         again = await session.scalar(

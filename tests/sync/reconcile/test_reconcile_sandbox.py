@@ -19,7 +19,6 @@ from app.models import (
     MisStudent,
     Pupil,
     School,
-    SyncRun,
 )
 from app.sync.reconcile.flow import run_sync
 from app.sync.reconcile.held import decide_held
@@ -28,19 +27,10 @@ from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer
 from tests.fixtures.checks import assert_copycat
 from tests.fixtures.database import Committed
-from tests.fixtures.schools import new_run, onboarded
+from tests.fixtures.schools import new_run, onboarded, sync
 
 # Each onboards a 300-pupil school, then syncs it several times: 6-20 s a test on 2 shared cores.
 pytestmark = pytest.mark.slow
-
-
-async def _sync(committed: Committed, wonde: WondeClient, box: SecretBox, school_id: str) -> dict[str, Any]:
-    run_id = await new_run(committed.sessionmaker, school_id, "reconcile")
-    assert await run_sync(committed.sessionmaker, None, wonde, box, run_id) == "succeeded"
-    async with committed.sessionmaker() as session:
-        run = await session.get(SyncRun, run_id)
-        assert run is not None
-        return dict(run.counts)
 
 
 async def test_a_scripted_term_follows_the_mis_after_every_step(
@@ -60,10 +50,10 @@ async def test_a_scripted_term_follows_the_mis_after_every_step(
         ):
             response = await admin.post(f"/schools/{wonde_school}/events", json=event)
             assert response.status_code == 200, response.text
-            counts = await _sync(committed, wonde, box, school_id)
+            counts = await sync(committed.sessionmaker, wonde, box, school_id)
             assert counts, event
             await assert_copycat(committed.sessionmaker, sandbox, school_id, wonde_school)
-            again = await _sync(committed, wonde, box, school_id)
+            again = await sync(committed.sessionmaker, wonde, box, school_id)
             assert again == {"held": 0, "pupils_created": 0}, (event, again)
 
 
@@ -78,7 +68,7 @@ async def test_a_mass_leaving_is_held_until_approved_or_rejected(
         for student_id in leaving:
             await admin.post(f"/schools/{wonde_school}/events", json={"kind": "leaver", "student_id": student_id})
         await admin.post(f"/schools/{wonde_school}/events", json={"kind": "joiner"})
-    counts = await _sync(committed, wonde, box, school_id)
+    counts = await sync(committed.sessionmaker, wonde, box, school_id)
     assert counts["pupils_created"] == 1  # the joiner applies
     assert counts["held"] >= len(leaving)  # the leavers wait
     async with committed.sessionmaker() as session:
@@ -126,7 +116,7 @@ async def test_undo_restores_the_exact_prior_state(
 
     box = SecretBox(settings.encryption_key)
     school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
-    await _sync(committed, wonde, box, school_id)  # catch up first: the run to undo is the next one
+    await sync(committed.sessionmaker, wonde, box, school_id)  # catch up first: the run to undo is the next one
     before = await _rows(committed, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         for event in ({"kind": "rename"}, {"kind": "move"}, {"kind": "change_year", "year": 9}, {"kind": "leaver"}):
@@ -159,7 +149,7 @@ async def test_a_joiner_whose_account_an_undo_took_gets_it_back_at_the_next_sync
     async with committed.sessionmaker() as session:
         await undo_run(session, school_id, run_id, "admin")
         await session.commit()
-    counts = await _sync(committed, wonde, box, school_id)
+    counts = await sync(committed.sessionmaker, wonde, box, school_id)
     assert counts.get("pupils_relinked") == 1 and counts["pupils_created"] == 0, counts
     async with committed.sessionmaker() as session:
         accounts = list(
@@ -204,7 +194,7 @@ async def test_an_mis_migration_relinks_by_upn_and_creates_no_account(
 ) -> None:
     box = SecretBox(settings.encryption_key)
     school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
-    await _sync(committed, wonde, box, school_id)
+    await sync(committed.sessionmaker, wonde, box, school_id)
     pupils_before, _, _ = await _linked_counts(committed, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         assert (await admin.post(f"/schools/{wonde_school}/events", json={"kind": "migration"})).status_code == 200
@@ -217,7 +207,7 @@ async def test_an_mis_migration_relinks_by_upn_and_creates_no_account(
         for student in no_upn:
             student.upn = None
         await session.commit()
-    counts = await _sync(committed, wonde, box, school_id)
+    counts = await sync(committed.sessionmaker, wonde, box, school_id)
     # By UPN for all but five; those by name and year where the matcher is certain, else held for review.
     assert counts["pupils_relinked"] >= pupils_before - 5
     async with committed.sessionmaker() as session:
@@ -229,7 +219,7 @@ async def test_an_mis_migration_relinks_by_upn_and_creates_no_account(
         for row in relink_reviews:
             await decide_held(session, school_id, row.id, approve=True, actor="admin", box=box)
         await session.commit()
-    await _sync(committed, wonde, box, school_id)
+    await sync(committed.sessionmaker, wonde, box, school_id)
     pupils, linked, links = await _linked_counts(committed, school_id)
     assert (pupils, linked, links) == (pupils_before, pupils_before, pupils_before)  # no new account, one link each
     async with committed.sessionmaker() as session:
@@ -273,7 +263,7 @@ async def test_undoing_a_migrations_relink_puts_back_the_old_links_and_the_migra
         school = await session.get(School, school_id)
         assert school is not None and school.migrating_since == migrating_since
     assert (await _rows(committed, school_id))["pupils"] == before["pupils"]
-    counts = await _sync(committed, wonde, box, school_id)
+    counts = await sync(committed.sessionmaker, wonde, box, school_id)
     assert counts["pupils_relinked"] == linked and counts["pupils_created"] == 0, counts
     async with committed.sessionmaker() as session:
         held = list(
@@ -290,11 +280,11 @@ async def test_a_new_school_year_suggests_the_next_class_for_each_band(
 
     box = SecretBox(settings.encryption_key)
     school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
-    await _sync(committed, wonde, box, school_id)
+    await sync(committed.sessionmaker, wonde, box, school_id)
     pupils_before, _, _ = await _linked_counts(committed, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         assert (await admin.post(f"/schools/{wonde_school}/events", json={"kind": "rollover"})).status_code == 200
-    counts = await _sync(committed, wonde, box, school_id)
+    counts = await sync(committed.sessionmaker, wonde, box, school_id)
     assert counts["held"] > 0
     async with committed.sessionmaker() as session:
         held = list(
@@ -320,14 +310,14 @@ async def test_a_change_still_waiting_is_not_held_twice(
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         for student in dump["students"][:60]:
             await admin.post(f"/schools/{wonde_school}/events", json={"kind": "leaver", "student_id": student["id"]})
-    await _sync(committed, wonde, box, school_id)
+    await sync(committed.sessionmaker, wonde, box, school_id)
     async with committed.sessionmaker() as session:
         first = await session.scalar(
             select(func.count())
             .select_from(ChangeRow)
             .where(ChangeRow.school_id == school_id, ChangeRow.status == "held")
         )
-    await _sync(committed, wonde, box, school_id)
+    await sync(committed.sessionmaker, wonde, box, school_id)
     async with committed.sessionmaker() as session:
         second = await session.scalar(
             select(func.count())
@@ -361,7 +351,7 @@ async def test_a_school_year_with_a_rollover_and_a_migration_stays_a_copy_of_the
 ) -> None:
     box = SecretBox(settings.encryption_key)
     school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, name="Reconcile Primary")
-    await _sync(committed, wonde, box, school_id)
+    await sync(committed.sessionmaker, wonde, box, school_id)
     async with httpx.AsyncClient(base_url=sandbox.admin_url) as admin:
         for event in (
             {"kind": "joiner"},
@@ -379,11 +369,11 @@ async def test_a_school_year_with_a_rollover_and_a_migration_stays_a_copy_of_the
                     school.migrating_since = school.updated_at
                     await session.commit()
             pupils_before, _, _ = await _linked_counts(committed, school_id)
-            await _sync(committed, wonde, box, school_id)
+            await sync(committed.sessionmaker, wonde, box, school_id)
             await _settle(committed, school_id, box)
-            await _sync(committed, wonde, box, school_id)  # after the admin's decisions, the rest follows
+            await sync(committed.sessionmaker, wonde, box, school_id)  # after the admin's decisions, the rest follows
             await assert_copycat(committed.sessionmaker, sandbox, school_id, wonde_school)
-            again = await _sync(committed, wonde, box, school_id)
+            again = await sync(committed.sessionmaker, wonde, box, school_id)
             assert again == {"held": 0, "pupils_created": 0}, (event, again)
             _, linked, links = await _linked_counts(committed, school_id)
             assert links == linked, event  # never two accounts for one child
