@@ -76,6 +76,9 @@ class WondeSettings(BaseModel):
     retry_attempts: int = Field(default=5, ge=1, le=20)
     retry_base_delay_seconds: float = Field(default=0.5, ge=0)
     max_retry_after_seconds: float = Field(default=120.0, ge=0)
+    # A student a full read did not return is looked up (GET students/{id}) before anything is removed;
+    # at most this many per read: the rest are kept as they were until a later read confirms them.
+    missing_student_checks: int = Field(default=50, ge=0, le=1000)
     # The same webhook body again within this many seconds is a redelivery (stored and acted on once).
     redelivery_window_seconds: int = Field(default=600, ge=1, le=86_400)
 

@@ -11,7 +11,7 @@ from app.models._types import UUIDPrimaryKey, in_list
 # The record kinds and codes a read records (``app.sync.mirror.quality.codes``: ``Record`` and
 # ``RECORDED``); spelled out here because the models know nothing of the sync.
 RECORD_KINDS = ("student", "class", "group")
-RECORDED_CODES = ("quarantined", "cleaned")
+RECORDED_CODES = ("quarantined", "cleaned", "excluded")
 
 
 class MisRecordIssue(Base):

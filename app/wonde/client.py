@@ -35,6 +35,7 @@ from app.wonde.errors import (
     WondeNotFound,
     WondeProtocolError,
     WondeRetriesExhausted,
+    WondeSchoolInactive,
     WondeTransientError,
 )
 from app.wonde.schemas import (
@@ -125,7 +126,7 @@ class WondeClient:
             base_delay=settings.retry_base_delay_seconds,
             max_retry_after=settings.max_retry_after_seconds,
         )
-        return cls(http, base_url=settings.base_url, retry=retry)
+        return cls(http, base_url=settings.base_url, retry=retry, missing_checks=settings.missing_student_checks)
 
     def __init__(
         self,
@@ -135,12 +136,15 @@ class WondeClient:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        missing_checks: int = 50,
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.rng = rng
+        # How many students missing from a full read are looked up one by one (see app.sync.mirror.missing).
+        self.missing_checks = missing_checks
 
     def base_for(self, domain: str | None) -> str:
         """The API root for a school's region domain (Wonde: calling the wrong region returns no data).
@@ -182,6 +186,11 @@ class SchoolClient:
         self.responses: Counter[str] = Counter()
         self.pages_read = 0
 
+    @property
+    def missing_checks(self) -> int:
+        """How many students missing from a full read may be looked up one by one."""
+        return self._client.missing_checks
+
     # -- single objects --------------------------------------------------------------------------
 
     async def get_school(self) -> WondeSchool:
@@ -192,6 +201,17 @@ class SchoolClient:
         body = await self._request("GET", f"{self.base_url}/meta/schools/{self.school_id}")
         return self._validate(WondeSchoolMeta, self._data(body), "school meta")
 
+    async def get_student(self, student_id: str) -> WondeStudent | None:
+        """One student as Wonde has them now (with the includes of a list), or None when Wonde does not
+        know them (they left, or the school excluded them)."""
+        try:
+            body = await self._request(
+                "GET", f"{self.base_url}/schools/{self.school_id}/students/{student_id}", {"include": STUDENT_INCLUDES}
+            )
+        except WondeNotFound:
+            return None
+        return self._validate(WondeStudent, self._data(body), "student")
+
     async def revoke_access(self) -> dict[str, Any]:
         body = await self._request("DELETE", f"{self.base_url}/schools/{self.school_id}/revoke-access")
         return body if isinstance(body, dict) else {}
@@ -200,6 +220,10 @@ class SchoolClient:
 
     def students(self, *, updated_after: datetime | None = None) -> AsyncIterator[WondeStudent | Unreadable]:
         return self._list("students", WondeStudent, {"include": STUDENT_INCLUDES}, updated_after)
+
+    def leavers(self) -> AsyncIterator[WondeStudent | Unreadable]:
+        """Students who left the school (Wonde's ``students-leaver``)."""
+        return self._list("students-leaver", WondeStudent, {}, None)
 
     def classes(self, *, updated_after: datetime | None = None) -> AsyncIterator[WondeClass | Unreadable]:
         return self._list("classes", WondeClass, {}, updated_after)
@@ -307,6 +331,9 @@ class SchoolClient:
         self.responses[str(status)] += 1
         if status == 429:
             raise WondeTransientError("rate limited (429)", retry_after=_retry_after(response))
+        if status == 423:
+            # The school is inactive in Wonde: worth asking again later, never read as an empty school.
+            raise WondeSchoolInactive("the school is inactive in Wonde (423)", retry_after=_retry_after(response))
         if status >= 500:
             raise WondeTransientError(f"server error ({status})", retry_after=_retry_after(response))
         if status in (401, 403):
@@ -317,8 +344,9 @@ class SchoolClient:
             raise WondeProtocolError(f"unexpected status {status}")
         try:
             return json.loads(response.content)
-        except ValueError as exc:
-            raise WondeTransientError("the body is not valid JSON (truncated?)") from exc
+        except ValueError:
+            # A truncated body, or a load balancer's HTML maintenance page served with a 200.
+            raise WondeTransientError("the body is not valid JSON (truncated, or a maintenance page?)") from None
 
 
 def _fields(exc: ValidationError) -> list[str]:

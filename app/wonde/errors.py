@@ -23,6 +23,10 @@ class WondeTransientError(WondeError):
         self.retry_after = retry_after
 
 
+class WondeSchoolInactive(WondeTransientError):
+    """423: the school is inactive in Wonde; retried, and if it stays so the run fails ``school_inactive``."""
+
+
 class WondeRetriesExhausted(WondeError):
     def __init__(self, attempts: int, last: WondeTransientError) -> None:
         super().__init__(f"gave up after {attempts} attempts: {last}")

@@ -32,19 +32,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.kit.crypto import SecretBox
 from app.kit.locking import lock_school
 from app.kit.log_context import log_context
+from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import FINISHED_RUN_STATUSES, RunKind
 from app.sync.erasure.digests import upn_digest
+from app.sync.mirror.missing import Missing, confirm_missing
 from app.sync.mirror.quality.codes import IssueCode, Record
-from app.sync.mirror.read import MisRead
+from app.sync.mirror.read import MisRead, RecordIssue
 from app.sync.mirror.repository import MirrorCounts, MirrorRepository
 from app.sync.mirror.service import delta_since
 from app.sync.runs import service as runs
 from app.sync.runs.failures import Failure, FailureCode, JobFailed, failure_of
 from app.wonde.client import SchoolClient, WondeClient
-from app.wonde.errors import NoStudentsReturned, WondeError
+from app.wonde.errors import NoStudentsReturned, WondeError, WondeProtocolError
 
 logger = logging.getLogger(__name__)
 
@@ -164,13 +166,22 @@ async def read_from_wonde(
 
 
 async def write_read(
-    session: AsyncSession, school_id: str, read: MisRead, *, complete: bool, box: SecretBox | None = None
+    session: AsyncSession,
+    school_id: str,
+    read: MisRead,
+    *,
+    complete: bool,
+    box: SecretBox | None = None,
+    missing: Missing | None = None,
 ) -> dict[str, Any]:
     """Apply a finished read to the mirror in bulk; returns what changed. Call inside one transaction.
 
     Records the read set aside keep what the mirror had of them: a complete read does not remove
-    them, nor their memberships. Students erased on request are left out: by Wonde id, and (given the
-    ``box`` that keys the digests) by UPN, which an MIS migration keeps while it changes every id."""
+    them, nor their memberships; nor does it remove the students it did not return that ``missing``
+    keeps (excluded, or not confirmed gone: ``app.sync.mirror.missing``). Students erased on request are
+    left out: by Wonde id, and (given the ``box`` that keys the digests) by UPN, which an MIS migration
+    keeps while it changes every id."""
+    missing = missing or Missing()
     if complete and not read.students and not read.quarantined(Record.STUDENT):
         raise NoStudentsReturned("Wonde returned no students; nothing was changed (is the school audited?)")
     await lock_school(session, school_id)
@@ -178,6 +189,12 @@ async def write_read(
     # Under the school's lock, so that an erasure made while the read was fetching holds too.
     read.forget(await _erased_in(mirror, read, school_id, box))
     set_aside = {record: read.quarantined(record) for record in Record}
+    quarantined = sum(len(ids) for ids in set_aside.values())
+    set_aside[Record.STUDENT] |= missing.kept
+    for wonde_id in sorted(missing.excluded):
+        read.issues[(Record.STUDENT, wonde_id, IssueCode.EXCLUDED)] = RecordIssue(
+            Record.STUDENT, wonde_id, IssueCode.EXCLUDED, ()
+        )
     students, classes, groups, memberships = MirrorCounts(), MirrorCounts(), MirrorCounts(), MirrorCounts()
     await mirror.upsert_students(list(read.students.values()), students)
     await mirror.upsert_classes(list(read.classes.values()), classes)
@@ -220,8 +237,14 @@ async def write_read(
         "classes": classes.as_dict(),
         "groups": groups.as_dict(),
         "memberships": memberships.as_dict(),
-        "quarantined": sum(len(ids) for ids in set_aside.values()),
+        "quarantined": quarantined,
         "cleaned": sum(1 for issue in read.issues.values() if issue.code == IssueCode.CLEANED),
+        "missing": {
+            "excluded": len(missing.excluded),
+            "unconfirmed": len(missing.unconfirmed),
+            "gone": len(missing.gone),
+            "lookups": missing.lookups,
+        },
     }
 
 
@@ -242,6 +265,30 @@ def _ids_read(read: MisRead, set_aside: dict[Record, set[str]]) -> dict[str, Col
         Record.CLASS: read.classes.keys() | set_aside[Record.CLASS],
         Record.GROUP: read.groups.keys() | set_aside[Record.GROUP],
     }
+
+
+class ReadInconsistent(WondeProtocolError):
+    """Two full reads in a row missed students Wonde still has on roll (its pages shifted under them)."""
+
+
+async def _confirmed(
+    sessionmaker: async_sessionmaker[AsyncSession], plan: ReadPlan, read: MisRead, progress: ReadProgress
+) -> tuple[MisRead, Missing]:
+    """A full read whose missing students are confirmed (``app.sync.mirror.missing``); read again once
+    when Wonde still has some of them on roll, and ``ReadInconsistent`` if the second read does too."""
+    for attempt in (1, 2):
+        async with unit_of_work(sessionmaker, None) as session:
+            live = await MirrorRepository(session, plan.school_id).live_student_ids()
+        not_returned = live - read.students.keys() - read.quarantined(Record.STUDENT)
+        missing = await confirm_missing(plan.client, not_returned, utc_now().date())
+        if not missing.still_there:
+            return read, missing
+        logger.warning("a full read missed students Wonde still has", extra={"students": len(missing.still_there)})
+        if attempt == 1:
+            read = await read_from_wonde(plan.client, None, progress)
+    raise ReadInconsistent(
+        f"{len(missing.still_there)} student(s) Wonde still has on roll were missing from two full reads in a row"
+    )
 
 
 def wonde_responses(client: SchoolClient) -> dict[str, int]:
@@ -314,9 +361,14 @@ async def _read(
             return "finished already"
         progress = ReadProgress(sessionmaker, run_id)
         read = await read_from_wonde(plan.client, plan.since, progress)
+        missing = None
+        if plan.kind == RunKind.FULL_READ:
+            read, missing = await _confirmed(sessionmaker, plan, read, progress)
         await progress.write("writing")
         async with unit_of_work(sessionmaker, None) as session:
-            counts = await write_read(session, plan.school_id, read, complete=plan.kind == RunKind.FULL_READ, box=box)
+            counts = await write_read(
+                session, plan.school_id, read, complete=plan.kind == RunKind.FULL_READ, box=box, missing=missing
+            )
             await _finish(session, run_id, plan, counts, started, progress)
     except Exception as exc:
         failure, expected = failure_of(exc), isinstance(exc, WondeError | ReadNotPossible)

@@ -263,6 +263,14 @@ class MirrorRepository:
                 {**params, "now": utc_now(), "fields": [", ".join(i.fields)[:500] for i in rows]},
             )
 
+    async def live_student_ids(self) -> set[str]:
+        """The Wonde ids of the school's students the mirror has now (not deleted)."""
+        rows = await self.session.execute(
+            text("SELECT wonde_id FROM mis_students WHERE school_id = :school_id AND deleted_at IS NULL"),
+            {"school_id": self.school_id},
+        )
+        return {wonde_id for (wonde_id,) in rows}
+
     async def erased(self) -> tuple[set[str], set[str]]:
         """The Wonde ids of the school's students erased on request, and their UPNs' digests: no read
         stores them again."""

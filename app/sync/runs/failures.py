@@ -28,6 +28,7 @@ from app.wonde.errors import (
     WondeNotFound,
     WondeProtocolError,
     WondeRetriesExhausted,
+    WondeSchoolInactive,
     WondeTransientError,
 )
 
@@ -61,8 +62,8 @@ SENTENCES: dict[FailureCode, str] = {
         "Wonde could not find your school's data; check that the school still shares its data with the app in Wonde."
     ),
     FailureCode.SCHOOL_INACTIVE: (
-        "Wonde returned no pupils for your school, so nothing was changed; check that your MIS still shares "
-        "its pupils with Wonde."
+        "Wonde says your school is inactive, or returned no pupils for it, so nothing was changed; check in "
+        "Wonde that the school is active and its MIS still shares its pupils."
     ),
     FailureCode.READ_INCONSISTENT: (
         "Wonde sent data that could not be trusted (a page that did not make sense), so nothing from this read "
@@ -148,6 +149,10 @@ def _wonde_code(exc: WondeError) -> FailureCode:
         return FailureCode.SCHOOL_INACTIVE
     if isinstance(exc, WondeProtocolError):
         return FailureCode.READ_INCONSISTENT
+    if isinstance(exc, WondeSchoolInactive) or (
+        isinstance(exc, WondeRetriesExhausted) and isinstance(exc.last, WondeSchoolInactive)
+    ):
+        return FailureCode.SCHOOL_INACTIVE
     if isinstance(exc, WondeTransientError | WondeRetriesExhausted):
         return FailureCode.WONDE_UNAVAILABLE
     return FailureCode.INTERNAL_ERROR

@@ -20,6 +20,8 @@ from app.wonde.sandbox.events import (
     EventError,
     change_year,
     close_class,
+    exclude,
+    include,
     joiner,
     leaver,
     move,
@@ -38,7 +40,18 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 Json = dict[str, Any]
 EventKind = Literal[
-    "joiner", "leaver", "return", "rename", "move", "change_year", "new_class", "close_class", "rollover", "migration"
+    "joiner",
+    "leaver",
+    "return",
+    "rename",
+    "move",
+    "change_year",
+    "new_class",
+    "close_class",
+    "rollover",
+    "migration",
+    "exclude",
+    "include",
 ]
 EVENTS: dict[str, Callable[..., Json]] = {
     "joiner": joiner,
@@ -51,6 +64,8 @@ EVENTS: dict[str, Callable[..., Json]] = {
     "close_class": close_class,
     "rollover": rollover,
     "migration": migration,
+    "exclude": exclude,
+    "include": include,
 }
 
 

@@ -117,6 +117,26 @@ async def list_students(request: Request, school: School, query: Listing, state:
     return _list(data, pagination, STUDENT_INCLUDES)
 
 
+@router.get("/schools/{school_id}/students/{student_id}")
+async def get_student(school: School, student_id: str, query: Listing, state: Sandbox) -> JSONResponse:
+    """One student (404 once they left or while they are excluded), with the includes asked for."""
+    with state.lock:
+        student = school.students.get(student_id)
+        if student is None:
+            raise WondeRefusal(404, "not_found", f"Student {student_id} was not found.")
+        data = student_json(school, student, query.includes)
+    return JSONResponse({"data": data, "meta": {"includes": list(STUDENT_INCLUDES)}})
+
+
+@router.get("/schools/{school_id}/students-leaver")
+async def list_leavers(request: Request, school: School, query: Listing, state: Sandbox) -> JSONResponse:
+    """Students who left the school (not those on its exclude list), in id order."""
+    with state.lock:
+        page, pagination = paginate(request, query, _by_id(school.left.values(), query))
+        data = [student_json(school, student, query.includes) for student in page]
+    return _list(data, pagination, STUDENT_INCLUDES)
+
+
 @router.get("/schools/{school_id}/classes")
 async def list_classes(request: Request, school: School, query: Listing, state: Sandbox) -> JSONResponse:
     with state.lock:

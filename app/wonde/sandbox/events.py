@@ -73,6 +73,34 @@ def return_student(state: SandboxState, school_id: str, student_id: str | None =
         return {"kind": "return", "student_id": student_id, **(vars(placement) if placement else {})}
 
 
+def exclude(state: SandboxState, school_id: str, student_id: str | None = None) -> Json:
+    """A pupil is put on the school's exclude list: they vanish from every list and lookup of the API,
+    with no deletion row and no leaving date (they did not leave: the app may no longer see them)."""
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        student = _student(school, student_id)
+        placement = unplace(school, student.id, now)
+        school.excluded[student.id] = school.students.pop(student.id)
+        return {"kind": "exclude", "student_id": student.id, **vars(placement)}
+
+
+def include(state: SandboxState, school_id: str, student_id: str | None = None) -> Json:
+    """A pupil taken off the exclude list is seen again, as they were, in a form and classes of their year."""
+    with state.lock:
+        school, now = state.school(school_id), state.clock.now()
+        if student_id is None:
+            if not school.excluded:
+                raise EventError("no pupil is excluded, so none can be included again")
+            student_id = school.rng.choice(sorted(school.excluded))
+        if student_id not in school.excluded:
+            raise EventError(f"pupil {student_id} is not excluded")
+        student = school.students[student_id] = school.excluded.pop(student_id)
+        student.updated_at = now
+        year = student_year(school, student)
+        placement = place(school, student_id, year_places(school, year), now) if year is not None else None
+        return {"kind": "include", "student_id": student_id, **(vars(placement) if placement else {})}
+
+
 def rename(
     state: SandboxState,
     school_id: str,

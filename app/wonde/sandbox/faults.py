@@ -1,6 +1,11 @@
 """Fault rules: the ways Wonde can fail, served on purpose so retries and resumes can be tested.
 
-A rule names what goes wrong (``kind``) and which requests it hits: an endpoint ("students",
+A rule names what goes wrong (``kind``: ``429`` (with ``retry_after``), ``500``, ``503``, ``401``, ``423``
+(the school is inactive), ``html`` (a 200 whose body is a maintenance page), ``slow`` (``seconds``),
+``truncated`` (half the body), or the MIS changing while a read walks the pages: ``leaver_during_walk``
+(the first student in id order leaves just before the request is served, so page numbers shift and a
+student is skipped) and ``joiner_during_walk`` (a pupil joins; a student may be served twice)) and
+which requests it hits: an endpoint ("students",
 "classes", "groups", "deletions", "school", "meta", "revoke-access" or "any"), optionally a school, a
 page (the ``page`` query parameter, 1 when absent) and a request number (the Nth API request counted
 from when the rule was added, across all endpoints: the rule hits that request and the ones after it).
@@ -16,8 +21,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
-FaultKind = Literal["429", "500", "slow", "truncated", "401"]
-Endpoint = Literal["any", "school", "meta", "students", "classes", "groups", "deletions", "revoke-access"]
+FaultKind = Literal[
+    "429", "500", "slow", "truncated", "401", "423", "503", "html", "leaver_during_walk", "joiner_during_walk"
+]
+Endpoint = Literal[
+    "any", "school", "meta", "students", "students-leaver", "classes", "groups", "deletions", "revoke-access"
+]
 
 
 class FaultRule(BaseModel):

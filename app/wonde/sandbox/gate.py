@@ -10,14 +10,33 @@ import asyncio
 import re
 from urllib.parse import parse_qs
 
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.wonde.sandbox.events import joiner, leaver
 from app.wonde.sandbox.faults import FaultRule
 from app.wonde.sandbox.state import SandboxState
 
 API_PREFIX = "/v1.0"
-_SCHOOL_PATH = re.compile(r"^/v1\.0/(?P<meta>meta/)?schools/(?P<school>[^/]+)(?:/(?P<endpoint>[^/]+))?/?$")
+# What a load balancer serves while the API is down for maintenance: a 200 that is not JSON.
+MAINTENANCE_PAGE = "<!DOCTYPE html><html><body><h1>Down for maintenance</h1><p>Back soon.</p></body></html>"
+
+
+def _first_leaves(state: SandboxState, school_id: str) -> None:
+    school = state.school(school_id)
+    if school.students:
+        leaver(state, school_id, min(school.students))
+
+
+def _one_joins(state: SandboxState, school_id: str) -> None:
+    joiner(state, school_id)
+
+
+# The MIS changing while a read walks the pages (see ``faults``).
+WALK_EVENTS = {"leaver_during_walk": _first_leaves, "joiner_during_walk": _one_joins}
+_SCHOOL_PATH = re.compile(
+    r"^/v1\.0/(?P<meta>meta/)?schools/(?P<school>[^/]+)(?:/(?P<endpoint>[^/]+)(?:/(?P<item>[^/]+))?)?/?$"
+)
 
 
 def error_response(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -60,6 +79,11 @@ class ApiGate:
             await self.app(scope, receive, send)
         elif rule.kind == "truncated":
             await self.app(scope, receive, _truncating(send))
+        elif rule.kind in WALK_EVENTS and school_id is not None:
+            WALK_EVENTS[rule.kind](self.state, school_id)
+            await self.app(scope, receive, send)
+        elif rule.kind == "html":
+            await HTMLResponse(MAINTENANCE_PAGE)(scope, receive, send)
         else:
             await _refusal(rule)(scope, receive, send)
 
@@ -70,6 +94,10 @@ def _refusal(rule: FaultRule) -> JSONResponse:
         return error_response(429, "too_many_requests", "Rate limit exceeded (sandbox fault).", headers)
     if rule.kind == "401":
         return error_response(401, "access_denied", "The resource owner or authorization server denied the request.")
+    if rule.kind == "423":
+        return error_response(423, "locked", "The school is inactive (sandbox fault).")
+    if rule.kind == "503":
+        return error_response(503, "service_unavailable", "Service unavailable (sandbox fault).")
     return error_response(500, "server_error", "Internal server error (sandbox fault).")
 
 

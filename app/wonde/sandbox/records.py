@@ -135,6 +135,8 @@ class SandboxSchool:
     group_links: Links = field(default_factory=Links)
     deletions: dict[tuple[str, str], Deletion] = field(default_factory=dict)
     left: dict[str, Student] = field(default_factory=dict)
+    # On the school's exclude list: gone from every list and lookup, with no deletion row (not leavers).
+    excluded: dict[str, Student] = field(default_factory=dict)
     used_ids: set[str] = field(default_factory=set)
     upns: set[str] = field(default_factory=set)
     next_mis_id: int = 1

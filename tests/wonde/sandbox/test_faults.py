@@ -98,6 +98,62 @@ def test_rules_are_listed_and_cleared(sandbox: Sandbox) -> None:
 
 
 def test_bad_rules_are_refused(sandbox: Sandbox) -> None:
-    for rule in ({"kind": "503"}, {"kind": "500", "times": 0}, {"kind": "500", "endpoint": "pupils"}):
+    for rule in ({"kind": "502"}, {"kind": "500", "times": 0}, {"kind": "500", "endpoint": "pupils"}):
         assert sandbox.admin.post("/faults", json=rule).status_code == 422
     assert add(sandbox, kind=429)["kind"] == "429"  # a number is read as the status it names
+
+
+def test_an_inactive_school_a_503_and_a_maintenance_page(sandbox: Sandbox) -> None:
+    add(sandbox, kind="423", times=1)
+    add(sandbox, kind="503", times=1)
+    add(sandbox, kind="html", times=1)
+    assert status(sandbox) == 423
+    assert status(sandbox) == 503
+    page = sandbox.api.get(sandbox.path("/students"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    with pytest.raises(json.JSONDecodeError):
+        page.json()
+    assert status(sandbox) == 200
+
+
+def test_the_mis_changes_while_a_read_walks_the_pages(sandbox: Sandbox) -> None:
+    """A leaver just before page 2 shifts every later student one place: page-number paging skips one."""
+    everyone = sorted(s["id"] for s in sandbox.walk("/students", per_page=10))
+    add(sandbox, kind="leaver_during_walk", endpoint="students", page=2)
+    first = sandbox.get("/students", per_page=10, page=1)["data"]
+    second = sandbox.get("/students", per_page=10, page=2)["data"]
+    seen = [s["id"] for s in first + second]
+    assert everyone[0] not in sandbox.school.students  # the first pupil left
+    assert everyone[20] in seen and everyone[10] not in seen  # skipped: shifted onto page 1, already read
+    assert everyone[10] in sandbox.school.students
+    add(sandbox, kind="joiner_during_walk", endpoint="students", page=1)
+    before = len(sandbox.school.students)
+    sandbox.get("/students", per_page=10, page=1)
+    assert len(sandbox.school.students) == before + 1
+
+
+def test_one_student_leavers_and_the_exclude_list(sandbox: Sandbox) -> None:
+    student = sorted(sandbox.school.students)[0]
+    one = sandbox.get(f"/students/{student}", include="education_details")
+    assert one["data"]["id"] == student and "education_details" in one["data"]
+    assert (
+        sandbox.admin.post(
+            f"/schools/{sandbox.school_id}/events", json={"kind": "exclude", "student_id": student}
+        ).status_code
+        == 200
+    )
+    assert status(sandbox, f"/students/{student}") == 404
+    assert student not in [s["id"] for s in sandbox.walk("/students")]
+    assert student not in [d["id"] for d in sandbox.walk("/deletions")]  # excluded: no deletion row
+    assert student not in [s["id"] for s in sandbox.walk("/students-leaver")]
+    assert (
+        sandbox.admin.post(
+            f"/schools/{sandbox.school_id}/events", json={"kind": "include", "student_id": student}
+        ).status_code
+        == 200
+    )
+    assert status(sandbox, f"/students/{student}") == 200
+    other = sorted(sandbox.school.students)[1]
+    sandbox.admin.post(f"/schools/{sandbox.school_id}/events", json={"kind": "leaver", "student_id": other})
+    assert other in [s["id"] for s in sandbox.walk("/students-leaver")]
+    assert status(sandbox, f"/students/{other}") == 404

@@ -4,8 +4,8 @@ tells a school admin what to fix in their MIS.
 This is the one place codes are defined. A later feature that finds a new kind of issue adds its code
 and its sentence here (the tests check every code has one); codes are stored and sent to clients as
 data, so their strings never change. ``FROM_THE_MIRROR`` names the codes computed from the MIS mirror;
-``RECORDED`` those a read records as it goes (``mis_record_issues``); ``excluded`` waits for the reads
-that will tell a vanished student from a leaver.
+``RECORDED`` those a read records as it goes (``mis_record_issues``; ``excluded``: a student a full
+read did not return whom Wonde neither deleted nor lists as a leaver, ``app.sync.mirror.missing``).
 """
 
 from __future__ import annotations
@@ -84,4 +84,4 @@ FROM_THE_MIRROR = frozenset(
 )
 
 # The codes a read records, record by record, as it cleans and sets aside what Wonde sent.
-RECORDED = frozenset({IssueCode.QUARANTINED, IssueCode.CLEANED})
+RECORDED = frozenset({IssueCode.QUARANTINED, IssueCode.CLEANED, IssueCode.EXCLUDED})

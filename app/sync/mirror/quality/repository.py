@@ -66,6 +66,7 @@ class QualityRepository:
             IssueCode.SHARED_NAME_IN_CLASS: self._shared_name_in_class,
             IssueCode.QUARANTINED: lambda: self._recorded(IssueCode.QUARANTINED),
             IssueCode.CLEANED: lambda: self._recorded(IssueCode.CLEANED),
+            IssueCode.EXCLUDED: lambda: self._recorded(IssueCode.EXCLUDED),
         }
         assert set(self._branches) == FROM_THE_MIRROR | RECORDED
 

@@ -29,9 +29,9 @@ def test_every_code_tells_the_admin_in_one_sentence_what_to_fix() -> None:
         assert "MIS" in sentence, f"says nothing of the MIS: {sentence}"
 
 
-def test_the_mirror_answers_five_codes_and_reads_record_two() -> None:
-    # excluded needs reads that tell a vanished student from a leaver: never faked.
-    assert {IssueCode.QUARANTINED, IssueCode.CLEANED} == RECORDED
+def test_the_mirror_answers_five_codes_and_reads_record_three() -> None:
+    assert {IssueCode.QUARANTINED, IssueCode.CLEANED, IssueCode.EXCLUDED} == RECORDED
+    assert set(IssueCode) == FROM_THE_MIRROR | RECORDED
     assert {
         IssueCode.NO_UPN,
         IssueCode.SHARED_NAME_IN_CLASS,
