@@ -39,7 +39,7 @@ from sqlalchemy.pool import NullPool
 
 from app.config import Settings
 from app.kit.crypto import SecretBox
-from app.models import School, SyncRun
+from app.models import MisStudent, Pupil, School, SyncRun
 from app.sync.mirror.flow import run_read
 from app.sync.mirror.service import delta_since
 from app.sync.reconcile.flow import run_sync
@@ -65,9 +65,21 @@ FAULTS: dict[str, dict[str, Any]] = {
     "slow": {"kind": "slow", "seconds": SLOW_READ_TIMEOUT * 3},
     "truncated": {"kind": "truncated"},
     "401": {"kind": "401"},
+    "423": {"kind": "423"},
+    "503": {"kind": "503"},
+    "html": {"kind": "html"},
 }
 # What the failed run's error says, per fault.
-REASONS = {"429": "429", "500": "500", "slow": "timed out", "truncated": "not valid JSON", "401": "401"}
+REASONS = {
+    "429": "429",
+    "500": "500",
+    "slow": "timed out",
+    "truncated": "not valid JSON",
+    "401": "401",
+    "423": "423",
+    "503": "503",
+    "html": "maintenance page",
+}
 FULL_READ_ENDPOINTS = ("students", "classes", "groups")
 DELTA_READ_ENDPOINTS = (*FULL_READ_ENDPOINTS, "deletions")
 POSITIONS = ("first", "middle", "last")
@@ -126,9 +138,12 @@ def _wonde(sandbox: SandboxServer, http: httpx.AsyncClient) -> WondeClient:
     )
 
 
-async def _sync(sessionmaker: Sessionmaker, wonde: WondeClient, box: SecretBox, school_id: str) -> SyncRun:
-    """A "sync now" run (read, then reconcile), carried out; the finished run."""
-    run_id = await new_run(sessionmaker, school_id, "reconcile")
+async def _sync(
+    sessionmaker: Sessionmaker, wonde: WondeClient, box: SecretBox, school_id: str, trigger: str = "manual"
+) -> SyncRun:
+    """A "sync now" run (read, then reconcile), carried out; the finished run. The nightly sync
+    (``trigger="schedule"``) always reads everything."""
+    run_id = await new_run(sessionmaker, school_id, "reconcile", trigger=trigger)
     await run_sync(sessionmaker, None, wonde, box, run_id)
     async with sessionmaker() as session:
         run = await session.get(SyncRun, run_id)
@@ -394,3 +409,60 @@ async def test_a_fault_in_a_sync(
     record(f"faults: {kind} {mode} on {endpoint} page {page} of sync", lost_or_duplicated=int(bool(problems)))
     print(*problems, sep="\n")  # in full (the assertion's message is shortened)
     assert not problems, problems
+
+
+WALKS = ("leaver_during_walk", "joiner_during_walk")
+
+
+@pytest.mark.proof
+@pytest.mark.parametrize("times", [1, -1], ids=["once", "every-walk"])
+@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize("kind", WALKS)
+async def test_the_mis_changing_while_a_full_read_walks_the_pages(
+    committed: Committed,
+    sandbox: SandboxServer,
+    wonde: WondeClient,
+    box: SecretBox,
+    sync_school: Onboarded,
+    kind: str,
+    position: str,
+    times: int,
+) -> None:
+    """A pupil leaves (or joins) just before a page of the nightly sync's full read is served, so page
+    numbers shift under it and a student is skipped (or served twice): no child still on roll is ever
+    archived; the sync succeeds (read again once) or fails read_inconsistent, and the next one is clean."""
+    sessionmaker, school_id = committed.sessionmaker, sync_school.school_id
+    page = await _prepare(sessionmaker, sandbox, box, sync_school, "students", position, delta=False)
+    rule = {"kind": kind, "endpoint": "students", "page": page, "school_id": sync_school.wonde_school, "times": times}
+    sandbox.state.add_fault(FaultRule.model_validate(rule))
+    run = await _sync(sessionmaker, wonde, box, school_id, trigger="schedule")
+    sandbox.state.faults.clear()
+
+    problems: list[str] = []
+    if run.status != "succeeded" and run.failure_code != "read_inconsistent":
+        problems.append(f"the sync failed for another reason: {run.failure_code} {run.error}")
+    on_roll = set(sandbox.state.school(sync_school.wonde_school).students)
+    problems += [
+        f"a child on roll was archived: {s}" for s in sorted(on_roll & await _archived(sessionmaker, school_id))
+    ]
+    recovered = await _sync(sessionmaker, wonde, box, school_id, trigger="schedule")
+    if recovered.status != "succeeded":
+        problems.append(f"the next sync {recovered.status}: {recovered.error}")
+    problems += await copycat_problems(sessionmaker, sandbox, school_id, sync_school.wonde_school)
+    problems += await duplicates(sessionmaker, school_id)
+
+    once = "once" if times == 1 else "on every walk"
+    record(f"faults: {kind} {once} at page {page} of a full read", lost_or_duplicated=int(bool(problems)))
+    print(*problems, sep="\n")
+    assert not problems, problems
+
+
+async def _archived(sessionmaker: Sessionmaker, school_id: str) -> set[str]:
+    """The Wonde ids of the students whose account is archived."""
+    async with sessionmaker() as session:
+        rows = await session.scalars(
+            select(MisStudent.wonde_id)
+            .join(Pupil, Pupil.mis_student_id == MisStudent.id)
+            .where(Pupil.school_id == school_id, Pupil.archived_at.is_not(None))
+        )
+        return set(rows)
