@@ -32,6 +32,7 @@ from app.wonde.sandbox.events import (
 from app.wonde.sandbox.faults import FaultRule
 from app.wonde.sandbox.generate import MAX_PUPILS, Phase, generate_school
 from app.wonde.sandbox.shapes import wonde_time
+from app.wonde.sandbox.staff_events import staff_joiner, staff_leaver, takeover
 from app.wonde.sandbox.state import SandboxState, UnknownSchool
 from app.wonde.sandbox.webhook import WebhookType, deliver, webhook_payload
 from app.wonde.sandbox.yearly import migration, rollover
@@ -52,6 +53,9 @@ EventKind = Literal[
     "migration",
     "exclude",
     "include",
+    "staff_joiner",
+    "staff_leaver",
+    "takeover",
 ]
 EVENTS: dict[str, Callable[..., Json]] = {
     "joiner": joiner,
@@ -66,6 +70,9 @@ EVENTS: dict[str, Callable[..., Json]] = {
     "migration": migration,
     "exclude": exclude,
     "include": include,
+    "staff_joiner": staff_joiner,
+    "staff_leaver": staff_leaver,
+    "takeover": takeover,
 }
 
 
@@ -76,7 +83,8 @@ class GenerateRequest(BaseModel):
 
 
 class EventRequest(BaseModel):
-    """An event and its arguments; each event takes only some of them (see ``events.py``, ``yearly.py``)."""
+    """An event and its arguments; each event takes only some of them (see ``events.py``, ``yearly.py``,
+    ``staff_events.py``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -93,6 +101,7 @@ class EventRequest(BaseModel):
     size: int | None = Field(default=None, ge=0)
     intake: int | None = Field(default=None, ge=0)
     to_mis: str | None = None
+    employee_id: str | None = None
 
 
 class ClockRequest(BaseModel):
@@ -147,6 +156,7 @@ def list_schools(state: Sandbox) -> list[Json]:
                 "students": len(school.students),
                 "classes": len(school.classes),
                 "groups": len(school.groups),
+                "employees": len(school.employees),
                 "deletions": len(school.deletions),
             }
             for school in state.schools.values()

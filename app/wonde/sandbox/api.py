@@ -18,18 +18,11 @@ from fastapi.responses import JSONResponse
 from app.wonde.sandbox.admin import router as admin_router
 from app.wonde.sandbox.deps import Sandbox, sandbox_state
 from app.wonde.sandbox.gate import ApiGate, error_response
+from app.wonde.sandbox.includes import CLASS_INCLUDES, GROUP_INCLUDES, STUDENT_INCLUDES, group, include_tree, mis_class
+from app.wonde.sandbox.includes import student as student_body
 from app.wonde.sandbox.listing import BadQuery, ListQuery, list_query, paginate
 from app.wonde.sandbox.records import SandboxSchool
-from app.wonde.sandbox.shapes import (
-    LIST_INCLUDES,
-    STUDENT_INCLUDES,
-    class_json,
-    deletion_json,
-    group_json,
-    school_json,
-    student_json,
-    with_students,
-)
+from app.wonde.sandbox.shapes import deletion_json, school_json
 from app.wonde.sandbox.state import SandboxState, UnknownSchool
 
 router = APIRouter(prefix="/v1.0", tags=["wonde"])
@@ -105,46 +98,48 @@ async def get_school(school: School, state: Sandbox) -> JSONResponse:
 
 @router.get("/meta/schools/{school_id}")
 async def get_school_meta(school: School) -> JSONResponse:
-    flags = {"online": True, "approved": school.approved, "audited": True, "custom_attendance_codes": False}
+    flags = {"online": True, "approved": school.approved, "audited": school.audited, "custom_attendance_codes": False}
     return JSONResponse({"data": flags})
 
 
 @router.get("/schools/{school_id}/students")
 async def list_students(request: Request, school: School, query: Listing, state: Sandbox) -> JSONResponse:
+    tree = include_tree(query.includes, STUDENT_INCLUDES)
     with state.lock:
         page, pagination = paginate(request, query, _by_id(school.students.values(), query))
-        data = [student_json(school, student, query.includes) for student in page]
+        data = [student_body(school, student, tree) for student in page]
     return _list(data, pagination, STUDENT_INCLUDES)
 
 
 @router.get("/schools/{school_id}/students/{student_id}")
 async def get_student(school: School, student_id: str, query: Listing, state: Sandbox) -> JSONResponse:
     """One student (404 once they left or while they are excluded), with the includes asked for."""
+    tree = include_tree(query.includes, STUDENT_INCLUDES)
     with state.lock:
-        student = school.students.get(student_id)
-        if student is None:
+        record = school.students.get(student_id)
+        if record is None:
             raise WondeRefusal(404, "not_found", f"Student {student_id} was not found.")
-        data = student_json(school, student, query.includes)
+        data = student_body(school, record, tree)
     return JSONResponse({"data": data, "meta": {"includes": list(STUDENT_INCLUDES)}})
 
 
 @router.get("/schools/{school_id}/students-leaver")
 async def list_leavers(request: Request, school: School, query: Listing, state: Sandbox) -> JSONResponse:
     """Students who left the school (not those on its exclude list), in id order."""
+    tree = include_tree(query.includes, STUDENT_INCLUDES)
     with state.lock:
         page, pagination = paginate(request, query, _by_id(school.left.values(), query))
-        data = [student_json(school, student, query.includes) for student in page]
+        data = [student_body(school, student, tree) for student in page]
     return _list(data, pagination, STUDENT_INCLUDES)
 
 
 @router.get("/schools/{school_id}/classes")
 async def list_classes(request: Request, school: School, query: Listing, state: Sandbox) -> JSONResponse:
+    tree = include_tree(query.includes, CLASS_INCLUDES)
     with state.lock:
         page, pagination = paginate(request, query, _by_id(school.classes.values(), query))
-        data = [class_json(record) for record in page]
-        if "students" in query.includes:
-            data = [with_students(school, body, school.class_links.members_of(body["id"])) for body in data]
-    return _list(data, pagination, LIST_INCLUDES)
+        data = [mis_class(school, record, tree) for record in page]
+    return _list(data, pagination, CLASS_INCLUDES)
 
 
 @router.get("/schools/{school_id}/groups")
@@ -155,13 +150,12 @@ async def list_groups(
     state: Sandbox,
     group_type: Annotated[str | None, Query(alias="type")] = None,
 ) -> JSONResponse:
+    tree = include_tree(query.includes, GROUP_INCLUDES)
     with state.lock:
         groups = [g for g in school.groups.values() if group_type is None or g.type.upper() == group_type.upper()]
         page, pagination = paginate(request, query, _by_id(groups, query))
-        data = [group_json(record) for record in page]
-        if "students" in query.includes:
-            data = [with_students(school, body, school.group_links.members_of(body["id"])) for body in data]
-    return _list(data, pagination, LIST_INCLUDES)
+        data = [group(school, record, tree) for record in page]
+    return _list(data, pagination, GROUP_INCLUDES)
 
 
 @router.get("/schools/{school_id}/deletions")
@@ -192,10 +186,18 @@ async def revoke_access(school: School, state: Sandbox) -> JSONResponse:
 
 def create_sandbox_app(state: SandboxState | None = None) -> FastAPI:
     """The sandbox: Wonde's API under ``/v1.0`` and the admin interface under ``/admin``, over ``state``."""
+    # Imported here: these routers build on this module's dependencies.
+    from app.wonde.sandbox.api_more import router as more_router
+    from app.wonde.sandbox.app_api import admin_router as app_admin_router
+    from app.wonde.sandbox.app_api import router as app_router
+
     app = FastAPI(title="Wonde sandbox", description=__doc__)
     app.state.sandbox = state or SandboxState()
+    app.include_router(app_router)  # first: /schools/pending must not be taken for a school id
     app.include_router(router)
+    app.include_router(more_router)
     app.include_router(admin_router)
+    app.include_router(app_admin_router)
     app.add_middleware(ApiGate, state=app.state.sandbox)
 
     async def refused(_: Request, exc: Exception) -> JSONResponse:

@@ -23,13 +23,21 @@ def add_sandbox_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
     serve.add_argument("--port", type=int, default=8100)
     _school_options(serve)
     serve.add_argument("--load", metavar="DUMP.json", help="serve this Wonde school dump instead of generating one")
-    serve.add_argument("--write-school", metavar="FILE", help='write {"school_id","token","urn","base_url"} once up')
+    serve.add_argument(
+        "--write-school", metavar="FILE", help='write {"school_id","token","app_token","urn","base_url"} once up'
+    )
     serve.set_defaults(handler=_serve)
 
     admin = subparsers.add_parser("sandbox-admin", help="drive a running Wonde sandbox")
     admin.add_argument("--url", default="http://127.0.0.1:8100", help="the sandbox's address")
     actions = admin.add_subparsers(dest="action", required=True)
     actions.add_parser("schools", help="list schools with their tokens").set_defaults(build=_schools)
+    actions.add_parser("state", help="the app-wide token and each school's access").set_defaults(build=_state)
+    access = actions.add_parser("access", help="set a school's access to the app (as the school would answer)")
+    access.add_argument("school_id")
+    access.add_argument("access", choices=["approved", "pending", "declined", "revoked", "none"])
+    access.add_argument("--audited", choices=["true", "false"])
+    access.set_defaults(build=_access)
     generate = actions.add_parser("generate", help="generate and load a school")
     _school_options(generate)
     generate.set_defaults(build=_generate)
@@ -39,7 +47,9 @@ def add_sandbox_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
     dump = actions.add_parser("dump", help="print a school as a dump")
     dump.add_argument("school_id")
     dump.set_defaults(build=_dump)
-    event = actions.add_parser("event", help="apply an MIS event (joiner, leaver, return, rename, move, ...)")
+    event = actions.add_parser(
+        "event", help="apply an MIS event (joiner, leaver, return, rename, move, ..., staff_joiner, takeover)"
+    )
     event.add_argument("school_id")
     event.add_argument("kind")
     event.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE", help="repeat for each argument")
@@ -90,8 +100,15 @@ def _serve(args: argparse.Namespace, _: object) -> int:
 
     def ready(server: SandboxServer) -> None:
         print(f"Wonde sandbox on {server.base_url}\nschool {school_id}\ntoken {token}", flush=True)
+        print(f"app token {state.app_token}", flush=True)
         if args.write_school:
-            school = {"school_id": school_id, "token": token, "urn": urn, "base_url": server.base_url}
+            school = {
+                "school_id": school_id,
+                "token": token,
+                "app_token": state.app_token,
+                "urn": urn,
+                "base_url": server.base_url,
+            }
             Path(args.write_school).write_text(json.dumps(school) + "\n")
 
     run_sandbox(args.host, args.port, state, on_ready=ready)
@@ -113,6 +130,17 @@ def _admin(args: argparse.Namespace, _: object) -> int:
 
 def _schools(_: argparse.Namespace) -> AdminCall:
     return "GET", "/schools", None
+
+
+def _state(_: argparse.Namespace) -> AdminCall:
+    return "GET", "/state", None
+
+
+def _access(args: argparse.Namespace) -> AdminCall:
+    body: dict[str, Any] = {"access": args.access}
+    if args.audited is not None:
+        body["audited"] = args.audited == "true"
+    return "POST", f"/schools/{args.school_id}/access", body
 
 
 def _generate(args: argparse.Namespace) -> AdminCall:

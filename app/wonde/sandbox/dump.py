@@ -1,11 +1,14 @@
 """Wonde school dumps: a whole school as one JSON object, written and read back.
 
-A dump is ``{"school": {...}, "students": [...], "classes": [...], "groups": [...], "deletions": [...]}``
-whose items are exactly what the Wonde API returns: students as with
-``include=classes,year,education_details,groups``, classes and groups with their own fields only,
-deletion rows as ``/deletions`` returns them. Reading is lenient so a real export loads too: lists may
-be missing or wrapped in ``{"data": ...}``, fields may be null or unknown, and memberships are taken
-from the students' includes and from classes' or groups' ``students`` includes, whichever are present.
+A dump is ``{"school": {...}, "students": [...], "classes": [...], "groups": [...], "employees": [...],
+"subjects": [...], "deletions": [...]}`` whose items are exactly what the Wonde API returns: students as
+with ``include=classes,year,education_details,groups``, classes and groups with their own fields only,
+employees as with ``include=contact_details,classes,groups`` (each class with the teacher's role in
+``meta``), subjects as ``include=subject`` shows one, deletion rows as ``/deletions`` returns them.
+Reading is lenient so a real export loads too: lists may be missing or wrapped in ``{"data": ...}``,
+fields may be null or unknown, and memberships are taken from the students' includes and from classes'
+or groups' ``students`` includes, and teaching from employees' ``classes``/``groups`` or classes' and
+groups' ``employees``, whichever are present.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from app.wonde.sandbox.records import Deletion, Group, Links, MisClass, SandboxSchool, Student
+from app.wonde.sandbox.includes import EMPLOYEE_INCLUDES, employee, include_tree
+from app.wonde.sandbox.records import Deletion, Employee, Group, Links, MisClass, SandboxSchool, Student, Subject
 from app.wonde.sandbox.shapes import (
     STUDENT_INCLUDES,
     class_json,
@@ -27,11 +31,13 @@ from app.wonde.sandbox.shapes import (
     school_json,
     student_json,
 )
+from app.wonde.sandbox.staff import subject_json
 from app.wonde.sandbox.state import SandboxState, school_token
 from app.wonde.sandbox.years import leading_year
 from app.year_groups import normalise_year
 
 Json = dict[str, Any]
+EMPLOYEE_DUMP = include_tree(("contact_details", "classes", "groups"), EMPLOYEE_INCLUDES)
 
 
 class DumpInvalid(ValueError):
@@ -45,6 +51,8 @@ def school_dump(school: SandboxSchool, domain: str) -> Json:
         "students": [student_json(school, s, STUDENT_INCLUDES) for s in _by_id(school.students.values())],
         "classes": [class_json(record) for record in _by_id(school.classes.values())],
         "groups": [group_json(record) for record in _by_id(school.groups.values())],
+        "employees": [employee(school, record, EMPLOYEE_DUMP) for record in _by_id(school.employees.values())],
+        "subjects": [subject_json(record) for record in _by_id(school.subjects.values())],
         "deletions": [deletion_json(row) for row in sorted(school.deletions.values(), key=lambda d: (d.id, d.type))],
     }
 
@@ -76,6 +84,8 @@ def read_dump(dump: Mapping[str, Any], now: datetime) -> SandboxSchool:
         used_ids={school_id},
     )
     reader = _Reader(school, now)
+    for item in _items(dump.get("subjects")):
+        reader.add_subject(item)
     for item in _items(dump.get("classes")):
         reader.add_class(item)
     for item in _items(dump.get("groups")):
@@ -86,6 +96,8 @@ def read_dump(dump: Mapping[str, Any], now: datetime) -> SandboxSchool:
         reader.link_included_students(item, school.class_links)
     for item in _items(dump.get("groups")):
         reader.link_included_students(item, school.group_links)
+    for item in _items(dump.get("employees")):
+        reader.add_employee(item)
     for item in _items(dump.get("deletions")):
         reader.add_deletion(item)
     reader.finish()
@@ -137,6 +149,10 @@ class _Reader:
                 alternative=_text(item.get("alternative")),
                 restored_at=read_time(item.get("restored_at")),
             )
+            if isinstance(subject, dict) and subject.get("id"):
+                self.add_subject(subject)
+        for included in _items(item.get("employees")):
+            self._teach(class_id, self.add_employee(included), included.get("meta"))
         return class_id
 
     def add_group(self, item: Json) -> str:
@@ -153,7 +169,59 @@ class _Reader:
                 code=_text(item.get("code")),
                 description=_text(item.get("description")),
             )
+        for included in _items(item.get("employees")):
+            self.school.group_staff.add(group_id, self.add_employee(included))
         return group_id
+
+    def add_subject(self, item: Json) -> None:
+        subject_id = str(item["id"])
+        if subject_id not in self.school.subjects:
+            created, updated = self._stamps(item)
+            self.school.subjects[subject_id] = Subject(
+                id=subject_id,
+                mis_id=_text(item.get("mis_id")) or subject_id,
+                code=_text(item.get("code")),
+                name=_text(item.get("name")) or "",
+                created_at=created,
+                updated_at=updated,
+                active=item.get("active") is not False,
+            )
+
+    def add_employee(self, item: Json) -> str:
+        employee_id = str(item["id"])
+        if employee_id not in self.school.employees:
+            created, updated = self._stamps(item)
+            contact = _unwrap(item.get("contact_details"))
+            emails = contact.get("emails") if isinstance(contact, dict) else None
+            emails = emails if isinstance(emails, dict) else {}
+            self.school.employees[employee_id] = Employee(
+                id=employee_id,
+                upi=_text(item.get("upi")) or "",
+                mis_id=_text(item.get("mis_id")) or employee_id,
+                forename=_text(item.get("forename")),
+                surname=_text(item.get("surname")),
+                created_at=created,
+                updated_at=updated,
+                title=_text(item.get("title")),
+                initials=_text(item.get("initials")),
+                middle_names=_text(item.get("middle_names")),
+                legal_forename=_text(item.get("legal_forename")),
+                legal_surname=_text(item.get("legal_surname")),
+                email=_text(emails.get("email") or emails.get("primary") or emails.get("work")),
+                restored_at=read_time(item.get("restored_at")),
+            )
+        for included in _items(item.get("classes")):
+            self._teach(self.add_class(included), employee_id, included.get("meta"))
+        for included in _items(item.get("groups")):
+            self.school.group_staff.add(self.add_group(included), employee_id)
+        return employee_id
+
+    def _teach(self, class_id: str, employee_id: str, meta: Any) -> None:
+        """A teacher on a class; without a ``meta`` role, the first teacher seen is the main one."""
+        self.school.class_staff.add(class_id, employee_id)
+        main = meta.get("is_main_teacher") if isinstance(meta, dict) else None
+        if main or (main is None and class_id not in self.school.main_teachers):
+            self.school.main_teachers[class_id] = employee_id
 
     def add_student(self, item: Json) -> str:
         student_id = str(item["id"])
@@ -218,6 +286,7 @@ class _Reader:
             record.year = self._members_year(school.class_links.members_of(record.id), record.name)
         subjects = {record.subject for record in school.classes.values() if record.subject}
         school.used_ids |= set(school.students) | set(school.classes) | set(school.groups) | subjects
+        school.used_ids |= set(school.employees) | set(school.subjects)
         school.used_ids |= {row.id for row in school.deletions.values()}
         school.upns = {student.upn for student in school.students.values() if student.upn}
         mis_ids = [s.mis_id for s in school.students.values()] + [c.mis_id for c in school.classes.values()]

@@ -14,6 +14,7 @@ from typing import Any
 from app.wonde.sandbox.people import draw_family, draw_origin, draw_surname, full_names, initials, new_student
 from app.wonde.sandbox.placement import place, student_year, unplace, year_places
 from app.wonde.sandbox.records import MisClass, SandboxSchool, Student
+from app.wonde.sandbox.staff import drop_class, staff_new_places
 from app.wonde.sandbox.state import SandboxState
 from app.wonde.sandbox.years import nc_code
 from app.year_groups import normalise_year
@@ -226,6 +227,7 @@ def new_class(state: SandboxState, school_id: str, year: str | int | None = None
         for student_id in chosen:
             school.class_links.add(record.id, student_id)
             school.students[student_id].updated_at = now
+        staff_new_places(school, [record.id], [])
         return {"kind": "new_class", "class_id": record.id, "year": nc_code(target), "students": sorted(chosen)}
 
 
@@ -242,6 +244,7 @@ def close_class(state: SandboxState, school_id: str, class_id: str | None = None
             raise EventError(f"unknown class {class_id!r}")
         record = school.classes.pop(class_id)
         school.record_deletion("class", class_id, record.mis_id, now)
+        drop_class(school, class_id)
         members = school.class_links.drop_owner(class_id)
         for student_id in members:
             school.students[student_id].updated_at = now

@@ -34,9 +34,9 @@ def _one_joins(state: SandboxState, school_id: str) -> None:
 
 # The MIS changing while a read walks the pages (see ``faults``).
 WALK_EVENTS = {"leaver_during_walk": _first_leaves, "joiner_during_walk": _one_joins}
-_SCHOOL_PATH = re.compile(
-    r"^/v1\.0/(?P<meta>meta/)?schools/(?P<school>[^/]+)(?:/(?P<endpoint>[^/]+)(?:/(?P<item>[^/]+))?)?/?$"
-)
+# "/schools/A1/classes/A2" is the school's "classes" endpoint too (one class of it).
+_SCHOOL_PATH = re.compile(r"^/v1\.0/(?P<meta>meta/)?schools/(?P<school>[^/]+)(?:/(?P<endpoint>[^/]+)(?:/[^/]+)?)?/?$")
+_SCHOOL_LISTS = frozenset({"pending", "audited", "declined", "revoked", "all", "offline"})  # app-level, not ids
 
 
 def error_response(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -48,7 +48,9 @@ def describe_path(path: str) -> tuple[str | None, str]:
     """The school a request is for and the endpoint name fault rules target ("students", "school", ...)."""
     match = _SCHOOL_PATH.match(path)
     if match is None:
-        return None, "other"
+        return None, "schools" if path.rstrip("/") == f"{API_PREFIX}/schools" else "other"
+    if match["school"] in _SCHOOL_LISTS and not match["meta"] and match["endpoint"] is None:
+        return None, "schools"
     endpoint = "meta" if match["meta"] else match["endpoint"] or "school"
     return match["school"], endpoint
 

@@ -18,6 +18,7 @@ from app.wonde.sandbox.names import TREES
 from app.wonde.sandbox.people import FullName, PupilNames, draw_family, new_student
 from app.wonde.sandbox.records import Group, MisClass, SandboxSchool, Student
 from app.wonde.sandbox.school_info import school_info
+from app.wonde.sandbox.staffing import Staffing, add_subjects
 from app.wonde.sandbox.state import DEFAULT_DOMAIN, school_token
 from app.wonde.sandbox.years import nc_code, year_code, year_name
 
@@ -88,7 +89,7 @@ def chunk(units: Sequence[Unit], bins: int) -> list[list[Unit]]:
 
 
 class _Builder:
-    """Builds the years of one school: pupils, forms, YEAR groups and classes."""
+    """Builds the years of one school: pupils, forms, YEAR groups and classes; then subjects and staff."""
 
     def __init__(self, school: SandboxSchool, rng: random.Random, phase: Phase, connected: datetime) -> None:
         self.school = school
@@ -117,6 +118,8 @@ class _Builder:
         ]
         if pupils >= SAME_NAME_PAIR_FROM:
             self._same_name_pair(max(cohorts, key=lambda forms: sum(len(unit) for f in forms for unit in f)))
+        add_subjects(self.school, self.subjects, self.connected)
+        Staffing(self.school, self.rng, self.connected, TERM_START).staff(self.phase)
 
     def _year(self, year: int, size: int, twin_pairs: int, form_count: int) -> list[list[Unit]]:
         if size == 0:

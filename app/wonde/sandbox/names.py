@@ -241,6 +241,20 @@ PREFERRED_FORENAMES: dict[str, str] = {
     "Siobhán": "Siobhan",
 }
 
+# Staff: grown-ups' forenames (families of other origins use their origin's names) and their titles.
+STAFF_WOMEN: tuple[str, ...] = (
+    "Sarah", "Emma", "Claire", "Rachel", "Helen", "Laura", "Joanne", "Nicola", "Kelly", "Victoria", "Louise",
+    "Amy", "Hannah", "Rebecca", "Catherine", "Gemma", "Jennifer", "Lisa", "Karen", "Julie", "Natalie", "Charlotte",
+    "Zoë", "Siân", "Aoife", "Priya", "Fatima", "Agnieszka",
+)
+STAFF_MEN: tuple[str, ...] = (
+    "David", "Paul", "Mark", "Andrew", "Richard", "James", "Michael", "Stephen", "Christopher", "Daniel", "Matthew",
+    "Simon", "Peter", "Gareth", "Neil", "Jonathan", "Robert", "Thomas", "Ian", "Craig", "Adam", "Ben", "Rhys",
+    "Seán", "Rajesh", "Tomasz",
+)
+STAFF_TITLES_WOMEN: tuple[tuple[str, int], ...] = (("Mrs", 50), ("Ms", 30), ("Miss", 17), ("Dr", 3))
+STAFF_TITLES_MEN: tuple[tuple[str, int], ...] = (("Mr", 96), ("Dr", 4))
+
 # Primary schools often name each form after a tree instead of "3B".
 TREES: tuple[str, ...] = (
     "Oak", "Ash", "Elm", "Birch", "Beech", "Maple", "Willow", "Rowan", "Hazel", "Holly", "Cedar", "Pine", "Larch",

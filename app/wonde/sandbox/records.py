@@ -3,6 +3,8 @@
 Only what the API serves is kept. Gender and date of birth are never stored: the sandbox plays a
 token without those scopes, so the API shows them as null, as Wonde does. ``year`` on classes and
 groups is the sandbox's own bookkeeping (Wonde has no such field) so events can find a year's forms.
+Staff are employees linked to classes (``class_staff``, with one main teacher per class) and to
+registration groups (``group_staff``, the form tutors).
 """
 
 from __future__ import annotations
@@ -69,6 +71,37 @@ class Group:
 
 
 @dataclass
+class Employee:
+    """A member of staff; ``email`` is what ``contact_details`` shows."""
+
+    id: str
+    upi: str
+    mis_id: str
+    forename: str | None
+    surname: str | None
+    created_at: datetime
+    updated_at: datetime
+    title: str | None = None
+    initials: str | None = None
+    middle_names: str | None = None
+    legal_forename: str | None = None
+    legal_surname: str | None = None
+    email: str | None = None
+    restored_at: datetime | None = None
+
+
+@dataclass
+class Subject:
+    id: str
+    mis_id: str
+    code: str | None
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    active: bool = True
+
+
+@dataclass
 class Deletion:
     """One row of ``/deletions``: a top-level record that left the MIS, and when it came back if it did."""
 
@@ -85,7 +118,7 @@ class Deletion:
 
 
 class Links:
-    """A many-to-many relation kept in both directions (owner id <-> student id)."""
+    """A many-to-many relation kept in both directions (owner id <-> student id, or employee id)."""
 
     def __init__(self) -> None:
         self.members: defaultdict[str, set[str]] = defaultdict(set)
@@ -127,7 +160,9 @@ class SandboxSchool:
     info: dict[str, Any]
     token: str
     rng: random.Random
-    approved: bool = True
+    # The app's access: "approved", "pending" (requested), "declined", "revoked", or "none" (never asked).
+    access: str = "approved"
+    audited: bool = True
     students: dict[str, Student] = field(default_factory=dict)
     classes: dict[str, MisClass] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
@@ -137,6 +172,12 @@ class SandboxSchool:
     left: dict[str, Student] = field(default_factory=dict)
     # On the school's exclude list: gone from every list and lookup, with no deletion row (not leavers).
     excluded: dict[str, Student] = field(default_factory=dict)
+    employees: dict[str, Employee] = field(default_factory=dict)
+    subjects: dict[str, Subject] = field(default_factory=dict)
+    class_staff: Links = field(default_factory=Links)  # class id <-> employee id
+    main_teachers: dict[str, str] = field(default_factory=dict)  # class id -> employee id
+    group_staff: Links = field(default_factory=Links)  # group id <-> employee id (form tutors)
+    access_requests: list[dict[str, Any]] = field(default_factory=list)
     used_ids: set[str] = field(default_factory=set)
     upns: set[str] = field(default_factory=set)
     next_mis_id: int = 1
@@ -150,6 +191,15 @@ class SandboxSchool:
     @property
     def id(self) -> str:
         return str(self.info["id"])
+
+    @property
+    def approved(self) -> bool:
+        """Whether the app may read the school (its token, or the app-wide token, opens it)."""
+        return self.access == "approved"
+
+    @approved.setter
+    def approved(self, value: bool) -> None:
+        self.access = "approved" if value else "revoked"
 
     @property
     def urn(self) -> str | None:

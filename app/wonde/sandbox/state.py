@@ -1,5 +1,8 @@
 """The sandbox's memory: its schools, their tokens and access, a movable clock, and what was served.
 
+Two kinds of token open it, as in Wonde: each school's own token, and one app-wide token (the
+developer's account token) that lists schools, asks for access, and reads any approved school.
+
 One ``SandboxState`` is shared by the server thread and the test (or benchmark) driving it, so every
 change and every read that must be consistent happens under ``lock``.
 """
@@ -42,12 +45,17 @@ def school_token(school_id: str, generation: int = 0) -> str:
     return hashlib.blake2b(f"bandsync-sandbox:{school_id}:{generation}".encode(), digest_size=20).hexdigest()
 
 
+APP_TOKEN = hashlib.blake2b(b"bandsync-sandbox:app", digest_size=20).hexdigest()
+"""The app-wide token (40 hex), the same on every run so a developer can keep it in a local config."""
+
+
 class SandboxState:
     """Any number of schools keyed by Wonde id, the fault rules, the clock and request counters."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.domain = DEFAULT_DOMAIN
+        self.app_token = APP_TOKEN
         self.reset()
 
     def reset(self) -> None:
@@ -72,13 +80,19 @@ class SandboxState:
             raise UnknownSchool(school_id) from None
 
     def authorised(self, school_id: str, token: str | None) -> bool:
-        """Whether ``token`` opens this (existing) school: it must be its token and access not revoked."""
+        """Whether ``token`` opens this (existing) school: its own token or the app-wide one, while the
+        school's access is approved."""
         school = self.school(school_id)
-        return token is not None and school.approved and hmac.compare_digest(token, school.token)
+        if token is None or not school.approved:
+            return False
+        return hmac.compare_digest(token, school.token) or self.is_app_token(token)
+
+    def is_app_token(self, token: str | None) -> bool:
+        return token is not None and hmac.compare_digest(token, self.app_token)
 
     def revoke(self, school_id: str) -> None:
         with self.lock:
-            self.school(school_id).approved = False
+            self.school(school_id).access = "revoked"
 
     def approve(self, school_id: str) -> str:
         """Approve access; a school approved again after a revoke gets a new token, as a new grant would."""

@@ -2,8 +2,9 @@
 
 Both replace ids wholesale, which is what makes them hard for a sync: at rollover every class and
 group is recreated with a new id (the old ones get deletion rows) while pupils keep theirs; after a
-migration every pupil, class and group has a new id, ``mis_id`` and ``upi``, and only UPNs and names
-still match.
+migration every pupil, class, group, subject and member of staff has a new id (pupils and staff a new
+``mis_id`` and ``upi`` too), and only UPNs and names still match. Teachers and tutors follow their
+classes and forms across both.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.wonde.sandbox.names import TREES
 from app.wonde.sandbox.people import draw_family, full_names, new_student, upi
 from app.wonde.sandbox.placement import YearPlaces, place, place_like, student_year, year_places
 from app.wonde.sandbox.records import Group, Links, MisClass, SandboxSchool
+from app.wonde.sandbox.staff import carry_staff, leaving_staff, renumber_staff, staff_new_places
 from app.wonde.sandbox.state import SandboxState
 from app.wonde.sandbox.years import nc_code, shift_label, year_code, year_name
 
@@ -46,13 +48,17 @@ def rollover(state: SandboxState, school_id: str, intake: int | None = None) -> 
             school.record_deletion("student", student_id, student.mis_id, now)
             school.class_links.drop_student(student_id)
             school.group_links.drop_student(student_id)
+        freed = leaving_staff(school, top)
         successors = _recreate(school, top, now)
+        carry_staff(school, successors)
         for student in school.students.values():
             year = years[student.id]
             if year is not None and student.nc_year is not None:
                 student.nc_year = nc_code(year + 1)
             student.updated_at = now
         joiners, created = _intake(school, templates, bottom, intake_size, now)
+        new_classes = [i for i in created if i in school.classes]
+        staff_new_places(school, new_classes, [i for i in created if i in school.groups], freed)
         return {
             "kind": "rollover",
             "leavers": leavers,
@@ -63,8 +69,9 @@ def rollover(state: SandboxState, school_id: str, intake: int | None = None) -> 
 
 
 def migration(state: SandboxState, school_id: str, to_mis: str | None = None) -> Json:
-    """The school changes MIS (SIMS -> Arbor by default): every pupil, class and group gets a new Wonde id,
-    ``mis_id`` and ``upi``, and the old ids get deletion rows. Names, UPNs and memberships stay."""
+    """The school changes MIS (SIMS -> Arbor by default): every pupil, class, group and member of staff gets
+    a new Wonde id and ``mis_id`` (people a new ``upi``), and the old ids get deletion rows. Names, UPNs,
+    memberships and who teaches what stay."""
     with state.lock:
         school, now = state.school(school_id), state.clock.now()
         old_mis = str(school.info.get("mis") or "SIMS")
@@ -84,9 +91,15 @@ def migration(state: SandboxState, school_id: str, to_mis: str | None = None) ->
             if taught.subject not in subjects:
                 subjects[taught.subject] = school.new_id()
             taught.subject = subjects[taught.subject]
+        school.subjects = {
+            new: replace(school.subjects[old], id=new, created_at=now, updated_at=now)
+            for old, new in subjects.items()
+            if old in school.subjects and new is not None
+        }
         groups = _renumber(school, school.groups, "group", now)
         school.class_links = _relink(school.class_links, classes, students)
         school.group_links = _relink(school.group_links, groups, students)
+        employees = renumber_staff(school, classes, groups, now)
         school.left.clear()
         school.mis_history.append(old_mis)
         school.info["mis"] = new_mis
@@ -99,6 +112,7 @@ def migration(state: SandboxState, school_id: str, to_mis: str | None = None) ->
             "students": students,
             "classes": classes,
             "groups": groups,
+            "employees": employees,
         }
 
 

@@ -51,7 +51,7 @@ def test_generate_list_and_dump(sandbox: Sandbox) -> None:
     assert set(schools) == {sandbox.school_id, made["school_id"]}
     assert schools[made["school_id"]]["students"] == 45 and schools[made["school_id"]]["token"] == made["token"]
     dump = sandbox.admin.get(f"/schools/{made['school_id']}/dump").json()
-    assert set(dump) == {"school", "students", "classes", "groups", "deletions"}
+    assert set(dump) == {"school", "students", "classes", "groups", "employees", "subjects", "deletions"}
     assert dump["school"]["region"]["domain"] == sandbox.server.domain
     assert sandbox.admin.get("/schools/A1/dump").status_code == 404
     assert sandbox.admin.post("/schools/generate", json={"phase": "nursery"}).status_code == 422

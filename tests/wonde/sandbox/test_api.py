@@ -39,7 +39,7 @@ def test_school_and_meta(sandbox: Sandbox) -> None:
 
 def test_student_shape_with_every_include(sandbox: Sandbox) -> None:
     body = sandbox.get("/students", include="classes,year,education_details,groups", per_page=5)
-    assert body["meta"]["includes"] == ["classes", "education_details", "groups", "year"]
+    assert {"classes", "education_details", "groups", "year"} <= set(body["meta"]["includes"])
     student = body["data"][0]
     assert set(student) == STUDENT_KEYS | {"classes", "year", "education_details", "groups"}
     assert re.fullmatch(r"A\d{9,10}", student["id"]) and re.fullmatch(r"[0-9a-f]{32}", student["upi"])
@@ -64,7 +64,7 @@ def test_without_includes_students_are_bare(sandbox: Sandbox) -> None:
 
 def test_classes_and_groups_with_students(sandbox: Sandbox) -> None:
     classes = sandbox.get("/classes", include="students")
-    assert "pagination" not in classes["meta"] and classes["meta"]["includes"] == ["students"]
+    assert "pagination" not in classes["meta"] and "students" in classes["meta"]["includes"]
     first = classes["data"][0]
     assert set(first) - {"students"} == {
         "id", "mis_id", "name", "code", "description", "subject", "alternative", "restored_at", "created_at",

@@ -41,6 +41,12 @@ def test_sandbox_admin_commands(sandbox: Sandbox, capsys: pytest.CaptureFixture[
         sandbox, capsys, "webhook", made["school_id"], "http://127.0.0.1:9/closed", "--type", "schoolMigration"
     )
     assert sent["status"] is None and sent["payload"]["payload_type"] == "schoolMigration"
+    changed = admin(sandbox, capsys, "access", made["school_id"], "pending", "--audited", "false")
+    assert (changed["access"], changed["audited"]) == ("pending", False)
+    state = admin(sandbox, capsys, "state")
+    assert len(state["app_token"]) == 40
+    assert {row["school_id"]: row["access"] for row in state["schools"]}[made["school_id"]] == "pending"
+    assert admin(sandbox, capsys, "event", made["school_id"], "staff_joiner")["kind"] == "staff_joiner"
 
 
 def test_sandbox_admin_reports_refusals(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,8 +70,10 @@ def test_sandbox_command_serves_a_school_and_writes_where(tmp_path: Path) -> Non
         headers = {"Authorization": f"Bearer {school['token']}"}
         response = httpx.get(f"{school['base_url']}/schools/{school['school_id']}/students", headers=headers)
         assert response.status_code == 200 and len(response.json()["data"]) == 35
+        listed = httpx.get(f"{school['base_url']}/schools", headers={"Authorization": f"Bearer {school['app_token']}"})
+        assert [row["id"] for row in listed.json()["data"]] == [school["school_id"]]
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=10)
     assert process.returncode == 0
-    assert school["token"] in output
+    assert school["token"] in output and f"app token {school['app_token']}" in output

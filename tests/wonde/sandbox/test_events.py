@@ -203,7 +203,7 @@ def test_primary_rollover_keeps_tree_names_unique() -> None:
 def test_migration_gives_new_ids_and_keeps_upns_and_names(sandbox: Sandbox) -> None:
     school = sandbox.school
     before = {s.upn: (s.id, s.upi, s.mis_id, s.forename, s.surname) for s in school.students.values()}
-    old_ids = set(school.classes) | set(school.groups) | set(school.students)
+    old_ids = set(school.classes) | set(school.groups) | set(school.students) | set(school.employees)
     memberships = sorted(len(school.class_links.members_of(c)) for c in school.classes)
     mark = since(sandbox)
     event = migration(sandbox.state, sandbox.school_id)
@@ -216,7 +216,7 @@ def test_migration_gives_new_ids_and_keeps_upns_and_names(sandbox: Sandbox) -> N
         assert new.id == event["students"][old_id] and new.id != old_id
         assert new.upi != old_upi and new.mis_id != old_mis_id
         assert (new.forename, new.surname) == (forename, surname)
-    assert not (set(school.classes) | set(school.groups) | set(school.students)) & old_ids
+    assert not (set(school.classes) | set(school.groups) | set(school.students) | set(school.employees)) & old_ids
     assert sorted(len(school.class_links.members_of(c)) for c in school.classes) == memberships
     assert ids(sandbox.walk("/deletions", updated_after=mark, per_page=200)) == old_ids
 

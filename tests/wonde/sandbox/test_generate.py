@@ -50,6 +50,7 @@ def test_a_secondary_school_of_2000_is_quick_and_complete() -> None:
     assert {"7x/Ma1", "7y/Ma4", "7A/En", "7x/Sc1", "13A/En"} <= names
     maths = Counter(c["name"] for s in students for c in s["classes"]["data"] if "/Ma" in c["name"])
     assert max(maths.values()) <= 30
+    assert len(dump["employees"]) > len(dump["classes"]) / 8 and len(dump["subjects"]) == 3
 
 
 def test_identifiers_are_wonde_shaped_and_unique() -> None:
