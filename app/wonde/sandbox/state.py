@@ -76,6 +76,14 @@ class SandboxState:
         school = self.school(school_id)
         return token is not None and school.approved and hmac.compare_digest(token, school.token)
 
+    def opens_any(self, token: str | None) -> bool:
+        """Whether ``token`` opens some school here: checked before the school asked for, so a bad token
+        learns nothing of which schools exist."""
+        if token is None:
+            return False
+        with self.lock:
+            return any(school.approved and hmac.compare_digest(token, school.token) for school in self.schools.values())
+
     def revoke(self, school_id: str) -> None:
         with self.lock:
             self.school(school_id).approved = False
