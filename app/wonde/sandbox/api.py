@@ -17,10 +17,13 @@ from fastapi.responses import JSONResponse
 
 from app.wonde.sandbox.admin import router as admin_router
 from app.wonde.sandbox.deps import Sandbox, sandbox_state
+from app.wonde.sandbox.errors import install_error_handlers
 from app.wonde.sandbox.gate import ApiGate, error_response
 from app.wonde.sandbox.includes import CLASS_INCLUDES, GROUP_INCLUDES, STUDENT_INCLUDES, group, include_tree, mis_class
 from app.wonde.sandbox.includes import student as student_body
+from app.wonde.sandbox.links import region
 from app.wonde.sandbox.listing import BadQuery, ListQuery, list_query, paginate
+from app.wonde.sandbox.paths import TrailingSlashes
 from app.wonde.sandbox.records import SandboxSchool
 from app.wonde.sandbox.shapes import deletion_json, school_json
 from app.wonde.sandbox.state import SandboxState, UnknownSchool
@@ -51,13 +54,18 @@ def bearer_token(request: Request) -> str | None:
 
 
 def authorised_school(request: Request, school_id: str) -> SandboxSchool:
-    state = sandbox_state(request)
+    """The school, if the token opens it. The token is checked first: one that opens no school gets
+    the same 401 whether the school exists or not; a good token asking for an unknown school gets 404."""
+    state, token = sandbox_state(request), bearer_token(request)
+    denied = WondeRefusal(401, "access_denied", "The access token is missing, invalid or revoked for this school.")
+    if not state.opens_any(token):
+        raise denied
     try:
         school = state.school(school_id)
     except UnknownSchool:
         raise WondeRefusal(404, "not_found", f"School {school_id} was not found.") from None
-    if not state.authorised(school_id, bearer_token(request)):
-        raise WondeRefusal(401, "access_denied", "The access token is missing, invalid or revoked for this school.")
+    if not state.authorised(school_id, token):
+        raise denied
     return school
 
 
@@ -91,9 +99,9 @@ def _by_id(records: Iterable[R], query: ListQuery) -> Sequence[R]:
 
 
 @router.get("/schools/{school_id}")
-async def get_school(school: School, state: Sandbox) -> JSONResponse:
+async def get_school(request: Request, school: School, state: Sandbox) -> JSONResponse:
     with state.lock:
-        return JSONResponse({"data": school_json(school, state.domain)})
+        return JSONResponse({"data": school_json(school, *region(request, state.domain))})
 
 
 @router.get("/meta/schools/{school_id}")
@@ -173,7 +181,8 @@ async def list_deletions(
             for row in school.deletions.values()
             if (deletion_type is None or row.type == deletion_type.lower()) and query.in_window(row.changed_at)
         ]
-        page, pagination = paginate(request, query, sorted(rows, key=lambda row: (row.id, row.type)))
+        rows.sort(key=lambda row: (row.id, row.type))
+        page, pagination = paginate(request, query, rows, key=lambda row: (row.id, row.type))
         data = [deletion_json(row) for row in page]
     return _list(data, pagination, ())
 
@@ -199,6 +208,8 @@ def create_sandbox_app(state: SandboxState | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(app_admin_router)
     app.add_middleware(ApiGate, state=app.state.sandbox)
+    app.add_middleware(TrailingSlashes)
+    install_error_handlers(app)
 
     async def refused(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, WondeRefusal)

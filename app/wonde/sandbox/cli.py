@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from app.wonde.sandbox.address import admin_target, announce, withdraw
+from app.wonde.sandbox.catalogue import admin_help
 
 if TYPE_CHECKING:
     from app.wonde.sandbox.server import SandboxServer
@@ -24,12 +31,20 @@ def add_sandbox_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
     _school_options(serve)
     serve.add_argument("--load", metavar="DUMP.json", help="serve this Wonde school dump instead of generating one")
     serve.add_argument(
-        "--write-school", metavar="FILE", help='write {"school_id","token","app_token","urn","base_url"} once up'
+        "--write-school",
+        metavar="FILE",
+        help='write {"school_id","token","app_token","urn","base_url","ca_cert"} once up',
     )
+    serve.add_argument("--tls", action="store_true", help="serve https with a new self-signed certificate")
     serve.set_defaults(handler=_serve)
 
-    admin = subparsers.add_parser("sandbox-admin", help="drive a running Wonde sandbox")
-    admin.add_argument("--url", default="http://127.0.0.1:8100", help="the sandbox's address")
+    admin = subparsers.add_parser(
+        "sandbox-admin",
+        help="drive a running Wonde sandbox",
+        epilog=admin_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    admin.add_argument("--url", help="the sandbox's address (default: see below)")
     actions = admin.add_subparsers(dest="action", required=True)
     actions.add_parser("schools", help="list schools with their tokens").set_defaults(build=_schools)
     actions.add_parser("state", help="the app-wide token and each school's access").set_defaults(build=_state)
@@ -91,6 +106,7 @@ def _serve(args: argparse.Namespace, _: object) -> int:
     from app.wonde.sandbox.generate import generate_school
     from app.wonde.sandbox.server import run_sandbox
     from app.wonde.sandbox.state import SandboxState
+    from app.wonde.sandbox.tls import self_signed
 
     state = SandboxState()
     dump = json.loads(Path(args.load).read_text()) if args.load else generate_school(args.phase, args.pupils, args.seed)
@@ -98,26 +114,46 @@ def _serve(args: argparse.Namespace, _: object) -> int:
     token = state.school(school_id).token
     urn = state.school(school_id).urn
 
-    def ready(server: SandboxServer) -> None:
-        print(f"Wonde sandbox on {server.base_url}\nschool {school_id}\ntoken {token}", flush=True)
-        print(f"app token {state.app_token}", flush=True)
-        if args.write_school:
-            school = {
-                "school_id": school_id,
-                "token": token,
-                "app_token": state.app_token,
-                "urn": urn,
-                "base_url": server.base_url,
-            }
-            Path(args.write_school).write_text(json.dumps(school) + "\n")
+    with tempfile.TemporaryDirectory(prefix="bandsync-sandbox-tls-") as scratch:
+        tls = self_signed(Path(scratch), (args.host,)) if args.tls else None
+        record: list[Path] = []
 
-    run_sandbox(args.host, args.port, state, on_ready=ready)
+        def ready(server: SandboxServer) -> None:
+            print(f"Wonde sandbox on {server.base_url}\nschool {school_id}\ntoken {token}", flush=True)
+            print(f"app token {state.app_token}", flush=True)
+            if tls:
+                print(f"certificate {tls.cert} (trust it: it is self-signed)", flush=True)
+            ca_cert = str(tls.cert) if tls else None
+            if args.write_school:
+                school = {
+                    "school_id": school_id,
+                    "token": token,
+                    "app_token": state.app_token,
+                    "urn": urn,
+                    "base_url": server.base_url,
+                }
+                Path(args.write_school).write_text(json.dumps({**school, "ca_cert": ca_cert}) + "\n")
+            with contextlib.suppress(OSError):  # without the record, sandbox-admin needs --url: no reason to stop
+                record.append(announce(server.root_url, tls.cert if tls else None))
+
+        # SIGTERM ends the server as Ctrl-C does, so the key and the record are removed on either.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            run_sandbox(args.host, args.port, state, on_ready=ready, tls=tls)
+        finally:
+            for path in record:
+                withdraw(path)
     return 0
 
 
 def _admin(args: argparse.Namespace, _: object) -> int:
     method, path, body = args.build(args)
-    response = httpx.request(method, f"{args.url.rstrip('/')}/admin{path}", json=body, timeout=120)
+    try:
+        target = admin_target(args.url, os.environ)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    url = f"{target.url}/admin{path}"
+    response = httpx.request(method, url, json=body, timeout=120, verify=target.verify())
     try:
         print(json.dumps(response.json(), indent=2, ensure_ascii=False))
     except ValueError:

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.wonde.sandbox.cursor import page_number
 from app.wonde.sandbox.events import joiner, leaver
 from app.wonde.sandbox.faults import FaultRule
 from app.wonde.sandbox.state import SandboxState
@@ -56,7 +57,11 @@ def describe_path(path: str) -> tuple[str | None, str]:
 
 
 def _page(query_string: bytes) -> int:
-    values = parse_qs(query_string.decode("latin-1")).get("page", [])
+    """The page asked for: ``page``, or the page a ``cursor`` leads to; 1 when neither says."""
+    query = parse_qs(query_string.decode("latin-1"))
+    if (cursors := query.get("cursor")) and cursors[-1].strip().lower() != "false":
+        return page_number(cursors[-1])
+    values = query.get("page", [])
     return int(values[-1]) if values and values[-1].isdigit() else 1
 
 

@@ -3,6 +3,7 @@
 
 The socket is bound before uvicorn starts so the port is known first: the schools' ``region.domain``
 must name the server's own ``host:port``, as a client is meant to take the API address from it.
+With ``tls`` (``tls.py``) the server speaks https only, as Wonde does.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp
 
 from app.wonde.sandbox.api import create_sandbox_app
 from app.wonde.sandbox.state import SandboxState
+from app.wonde.sandbox.tls import TlsFiles
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 
@@ -31,6 +33,7 @@ class SandboxServer:
     state: SandboxState
     host: str
     port: int
+    tls: TlsFiles | None = None
 
     @property
     def domain(self) -> str:
@@ -39,8 +42,12 @@ class SandboxServer:
         return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def root_url(self) -> str:
-        return f"http://{self.domain}"
+        return f"{self.scheme}://{self.domain}"
 
     @property
     def base_url(self) -> str:
@@ -60,9 +67,16 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(app: ASGIApp) -> uvicorn.Server:
+def _server(app: ASGIApp, tls: TlsFiles | None = None) -> uvicorn.Server:
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", ws="none", timeout_graceful_shutdown=2
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        timeout_graceful_shutdown=2,
+        ssl_certfile=tls.cert if tls else None,
+        ssl_keyfile=tls.key if tls else None,
     )
     return uvicorn.Server(config)
 
@@ -72,23 +86,24 @@ def run_sandbox(
     port: int = 8100,
     state: SandboxState | None = None,
     on_ready: Callable[[SandboxServer], None] | None = None,
+    tls: TlsFiles | None = None,
 ) -> None:
     """Serve the sandbox in the foreground until interrupted; ``on_ready`` runs once the port is open."""
     state = state or SandboxState()
     sock = bind_socket(host, port)
-    server = SandboxServer(state, host, sock.getsockname()[1])
+    server = SandboxServer(state, host, sock.getsockname()[1], tls)
     state.domain = server.domain
     if on_ready is not None:
         on_ready(server)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it shut down on
-        _server(create_sandbox_app(state)).run(sockets=[sock])
+        _server(create_sandbox_app(state), tls).run(sockets=[sock])
 
 
 @contextmanager
-def serving(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[int]:
+def serving(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, tls: TlsFiles | None = None) -> Iterator[int]:
     """Serve any ASGI app from a background thread; yields the port, stops the server on exit."""
     sock = bind_socket(host, port)
-    server = _server(app)
+    server = _server(app, tls)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="sandbox-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -107,11 +122,12 @@ def serving(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[in
 
 @contextmanager
 def running_sandbox(
-    state: SandboxState | None = None, host: str = "127.0.0.1", port: int = 0
+    state: SandboxState | None = None, host: str = "127.0.0.1", port: int = 0, tls: TlsFiles | None = None
 ) -> Iterator[SandboxServer]:
-    """The sandbox on a free port in a background thread, for tests and benchmarks that need real HTTP."""
+    """The sandbox on a free port in a background thread, for tests and benchmarks that need real HTTP
+    (https with ``tls``)."""
     state = state or SandboxState()
-    with serving(create_sandbox_app(state), host, port) as bound:
-        server = SandboxServer(state, host, bound)
+    with serving(create_sandbox_app(state), host, port, tls) as bound:
+        server = SandboxServer(state, host, bound, tls)
         state.domain = server.domain
         yield server

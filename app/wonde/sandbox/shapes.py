@@ -15,7 +15,7 @@ from app.wonde.sandbox.state import DEFAULT_DOMAIN
 
 STUDENT_INCLUDES = ("classes", "education_details", "groups", "year")
 LIST_INCLUDES = ("students",)
-_WONDE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_WONDE_TIME = "%Y-%m-%d %H:%M:%S.000000"  # Wonde keeps whole seconds; the fraction is always zero
 
 Json = dict[str, Any]
 
@@ -51,11 +51,12 @@ def read_date(value: Any) -> date | None:
     return date.fromisoformat(text[:10])
 
 
-def school_json(school: SandboxSchool, domain: str) -> Json:
-    """The school object, with ``region`` pointing at whichever server is serving it."""
+def school_json(school: SandboxSchool, domain: str, scheme: str | None = None) -> Json:
+    """The school object, with ``region`` pointing at whichever server is serving it (over ``scheme``:
+    by default https for Wonde's own domain and http for the sandbox's)."""
     info = dict(school.info)
     region = dict(info.get("region") or {})
-    scheme = "https" if domain == DEFAULT_DOMAIN else "http"  # the sandbox itself serves plain HTTP
+    scheme = scheme or ("https" if domain == DEFAULT_DOMAIN else "http")
     region.update(domain=domain, school_url=f"{scheme}://{domain}/v1.0/schools/{school.id}")
     info["region"] = region
     return info

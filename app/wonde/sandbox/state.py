@@ -90,6 +90,14 @@ class SandboxState:
     def is_app_token(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token, self.app_token)
 
+    def opens_any(self, token: str | None) -> bool:
+        """Whether ``token`` opens some school here: checked before the school asked for, so a bad token
+        learns nothing of which schools exist."""
+        if token is None:
+            return False
+        with self.lock:
+            return any(school.approved and hmac.compare_digest(token, school.token) for school in self.schools.values())
+
     def revoke(self, school_id: str) -> None:
         with self.lock:
             self.school(school_id).access = "revoked"

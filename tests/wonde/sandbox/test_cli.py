@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -59,7 +60,11 @@ def test_sandbox_command_serves_a_school_and_writes_where(tmp_path: Path) -> Non
     where = tmp_path / "school.json"
     command = [sys.executable, "-m", "app.cli", "sandbox", "--port", "0", "--phase", "primary", "--pupils", "35"]
     process = subprocess.Popen(  # noqa: S603 (our own command)
-        [*command, "--write-school", str(where)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [*command, "--write-school", str(where)],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # its record for sandbox-admin, not the developer's
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
