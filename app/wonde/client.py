@@ -145,6 +145,8 @@ class WondeClient:
         self.rng = rng
         # How many students missing from a full read are looked up one by one (see app.sync.mirror.missing).
         self.missing_checks = missing_checks
+        # Ask for cursor pages (tests of the page-number fallback turn it off).
+        self.cursor_pages = True
 
     def base_for(self, domain: str | None) -> str:
         """The API root for a school's region domain (Wonde: calling the wrong region returns no data).
@@ -241,7 +243,10 @@ class SchoolClient:
     async def _list(
         self, resource: str, model: type[M], params: dict[str, str], updated_after: datetime | None
     ) -> AsyncIterator[M | Unreadable]:
-        query = {**params, "per_page": str(PER_PAGE)}
+        # Cursor pages where Wonde offers them: keyed on the last id served, they do not shift when the
+        # MIS changes during the walk. A Wonde that ignores the flag answers with page numbers, and the
+        # ``next`` links are followed as they come either way.
+        query = {**params, "per_page": str(PER_PAGE)} | ({"cursor": "true"} if self._client.cursor_pages else {})
         if updated_after is not None:
             query["updated_after"] = format_updated_after(updated_after)
         url: str | None = f"{self.base_url}/schools/{self.school_id}/{resource}"

@@ -55,6 +55,28 @@ EVENTS = (
         "the school changes MIS (SIMS to Arbor by default): new id, mis_id and upi for every pupil, class "
         "and group; names, UPNs and memberships stay",
     ),
+    Entry(
+        "exclude",
+        ("student_id",),
+        "a pupil goes on the school's exclude list: gone from every list and `students/{id}`, with no "
+        "deletion row and no leaving date (not a leaver)",
+    ),
+    Entry("include", ("student_id",), "a pupil comes off the exclude list, seen again as before, re-placed"),
+    Entry(
+        "staff_joiner",
+        ("class_id",),
+        "a member of staff joins; with CLASS_ID they also teach that class (its main teacher if it has none)",
+    ),
+    Entry(
+        "staff_leaver",
+        ("employee_id",),
+        "a member of staff leaves (an `employee` deletion row); a class they led passes to its co-teacher",
+    ),
+    Entry(
+        "takeover",
+        ("class_id", "employee_id"),
+        "a teacher takes over a class as its main teacher; the one replaced leaves the class",
+    ),
 )
 
 # A fault's own arguments; every kind also takes the rule options below.
@@ -64,9 +86,29 @@ FAULTS = (
     Entry("slow", ("seconds",), "the answer comes SECONDS late (default 1, at most 300)"),
     Entry("truncated", (), "200, but only the first half of the body (not valid JSON)"),
     Entry("401", (), "the token is refused, as after a revoke"),
+    Entry("423", (), "Locked: the school is inactive in Wonde"),
+    Entry("503", (), "Service Unavailable"),
+    Entry("html", (), "200, but the body is an HTML maintenance page (not JSON)"),
+    Entry(
+        "leaver_during_walk",
+        (),
+        "the first pupil in id order leaves just before the request is served: page numbers shift, and a "
+        "read walking the pages skips a pupil",
+    ),
+    Entry("joiner_during_walk", (), "a pupil joins just before the request is served: a read may see one twice"),
 )
 
-ENDPOINTS = ("any", "school", "meta", "students", "classes", "groups", "deletions", "revoke-access")
+ENDPOINTS = (
+    "any",
+    "school",
+    "meta",
+    "students",
+    "students-leaver",
+    "classes",
+    "groups",
+    "deletions",
+    "revoke-access",
+)
 RULE_OPTIONS = (
     Entry("endpoint", (), f"which endpoint: {', '.join(ENDPOINTS)} (default any)"),
     Entry("school_id", (), "only requests for this school"),
@@ -87,7 +129,7 @@ def _arguments(entry: Entry) -> str:
 
 
 def _item(name: str, summary: str, indent: int = 2, width: int = 14) -> list[str]:
-    head = f"{'':<{indent}}{name:<{width}}"
+    head = f"{'':<{indent}}{name:<{max(width, len(name) + 1)}}"
     return textwrap.wrap(summary, 100, initial_indent=head, subsequent_indent=" " * len(head)) or [head.rstrip()]
 
 

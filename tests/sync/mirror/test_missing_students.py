@@ -100,17 +100,31 @@ async def test_pages_shifting_under_a_read_never_archive_a_child_on_roll(
     school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, pupils=450)
     first = min(sandbox.state.school(wonde_school).students)
     try:
-        # Once: the first pupil leaves as page 2 is asked for, a pupil of page 2 is skipped; the read is
-        # read again, and only the leaver is archived.
+        # With cursor pages nothing shifts: the walk serves the pupil who leaves behind it, and no one
+        # is skipped; the next sync archives the leaver.
         _fault(sandbox, kind="leaver_during_walk", endpoint="students", page=2, school_id=wonde_school, times=1)
         run = await _nightly(committed, wonde, box, school_id)
         assert run.status == "succeeded", run.error
+        assert (await _read_counts(committed, run))["missing"]["lookups"] == 0
+        assert await _archived(committed, school_id) == set()
+        assert (await _nightly(committed, wonde, box, school_id)).status == "succeeded"
         assert await _archived(committed, school_id) == {first}
+        # Page numbers (a Wonde that ignores the cursor): the next pupil to leave shifts the pages.
+        wonde.cursor_pages = False
+        first = min(sandbox.state.school(wonde_school).students)
+        # Once: the first pupil leaves as page 2 is asked for, a pupil of page 2 is skipped; the read is
+        # read again, and only the leavers are archived.
+        left = await _archived(committed, school_id)
+        _fault(sandbox, kind="leaver_during_walk", endpoint="students", page=2, school_id=wonde_school, times=1)
+        run = await _nightly(committed, wonde, box, school_id)
+        assert run.status == "succeeded", run.error
+        assert await _archived(committed, school_id) == left | {first}
+        left = await _archived(committed, school_id)
         # Twice in a row: the run fails, read_inconsistent, and no one is archived by it.
         _fault(sandbox, kind="leaver_during_walk", endpoint="students", page=2, school_id=wonde_school, times=2)
         run = await _nightly(committed, wonde, box, school_id)
         assert (run.status, run.failure_code) == ("failed", "read_inconsistent"), run.error
-        assert await _archived(committed, school_id) == {first}
+        assert await _archived(committed, school_id) == left
     finally:
         _clear(sandbox)
 

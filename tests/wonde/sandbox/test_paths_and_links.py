@@ -28,9 +28,12 @@ def test_every_api_route_answers_with_and_without_a_trailing_slash(sandbox: Sand
             continue
         # Other ids (a student's, a class's) get one that does not exist: a 404, the same in both forms.
         path = re.sub(r"\{[a-z_]+\}", "A0", template.replace("{school_id}", sandbox.school_id))
-        plain = sandbox.api.get(path.removeprefix("/v1.0"), params={"per_page": 3})
-        slashed = sandbox.api.get(path.removeprefix("/v1.0") + "/", params={"per_page": 3})
-        assert slashed.status_code == plain.status_code and slashed.status_code < 300, (template, slashed.text)
+        # The app-level calls (the lists of schools) take the app's own token.
+        token = {} if "{school_id}" in template else {"Authorization": f"Bearer {sandbox.state.app_token}"}
+        plain = sandbox.api.get(path.removeprefix("/v1.0"), params={"per_page": 3}, headers=token)
+        slashed = sandbox.api.get(path.removeprefix("/v1.0") + "/", params={"per_page": 3}, headers=token)
+        assert slashed.status_code == plain.status_code, (template, slashed.text)
+        assert slashed.status_code < 300 or (slashed.status_code == 404 and "A0" in path), (template, slashed.text)
         assert slashed.json()["data"] == plain.json()["data"] if plain.status_code == 200 else slashed.json()
     [(method, template)] = [r for r in routes if r[1].endswith("/revoke-access")]
     path = template.removeprefix("/v1.0").replace("{school_id}", sandbox.school_id) + "/"
