@@ -258,9 +258,11 @@ class MisRead:
         return self
 
     def forget(self, students: Collection[str]) -> None:
-        """Leave these students out entirely (erased on request): no row, no membership, no issue."""
+        """Leave these students out entirely (erased on request): no row, no membership, no issue, and
+        no deletion row either (a restored one would bring their mirror record back)."""
         for wonde_id in students:
             self.students.pop(wonde_id, None)
+        self.deletions = [d for d in self.deletions if not (d.type == "student" and d.wonde_id in students)]
         self.class_members = {pair for pair in self.class_members if pair[0] not in students}
         self.group_members = {pair for pair in self.group_members if pair[0] not in students}
         self.issues = {

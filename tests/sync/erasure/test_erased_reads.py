@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -15,7 +15,7 @@ from app.models import ErasedStudent, MisMembership, MisStudent, School
 from app.sync.erasure.digests import upn_digest
 from app.sync.mirror.flow import write_read
 from app.sync.mirror.read import MisRead
-from app.wonde.schemas import WondeStudent
+from app.wonde.schemas import WondeDeletion, WondeStudent
 
 
 def _student(wonde_id: str, upn: str) -> WondeStudent:
@@ -58,3 +58,28 @@ async def test_an_erased_child_is_left_out_by_wonde_id_and_after_a_migration_by_
     assert list(await session.scalars(select(MisStudent.wonde_id).where(MisStudent.school_id == other_school.id))) == [
         "S9"
     ]
+
+
+async def test_a_restored_deletion_row_never_brings_an_erased_child_back(
+    session: AsyncSession, school: School, settings: Settings
+) -> None:
+    """A child who once left and came back has a restored deletion row; a delta read after their erasure
+    must not take it to restore their (erased) mirror record."""
+    box = SecretBox(settings.encryption_key)
+    await write_read(session, school.id, _read(_student("S1", "A123"), _student("S2", "B456")), complete=True)
+    await session.execute(
+        update(MisStudent)
+        .where(MisStudent.school_id == school.id, MisStudent.wonde_id == "S1")
+        .values(deleted_at=utc_now(), forename="", surname="")
+    )
+    session.add(ErasedStudent(school_id=school.id, wonde_id="S1", erased_at=utc_now()))
+    await session.flush()
+    delta = MisRead()
+    delta.add_deletion(
+        WondeDeletion.model_validate({"type": "student", "id": "S1", "restored_at": "2026-11-02 10:00:00"})
+    )
+    await write_read(session, school.id, delta.finish(), complete=False, box=box)
+    erased = await session.scalar(
+        select(MisStudent.deleted_at).where(MisStudent.school_id == school.id, MisStudent.wonde_id == "S1")
+    )
+    assert erased is not None
