@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from app.wonde.sandbox.records import Deletion, Group, MisClass, SandboxSchool, Student
 from app.wonde.sandbox.state import DEFAULT_DOMAIN
 
 STUDENT_INCLUDES = ("classes", "education_details", "groups", "year")
-LIST_INCLUDES = ("students",)
 _WONDE_TIME = "%Y-%m-%d %H:%M:%S.000000"  # Wonde keeps whole seconds; the fraction is always zero
 
 Json = dict[str, Any]
@@ -114,9 +113,53 @@ def education_json(record: Student) -> Json:
     }
 
 
-def student_json(school: SandboxSchool, record: Student, includes: Iterable[str] = ()) -> Json:
-    """A student; ``includes`` may name any of STUDENT_INCLUDES (others are ignored, as unknown ones are)."""
-    body: Json = {
+class _Person(Protocol):
+    """What a student and an employee both have (read only)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def upi(self) -> str | None: ...
+
+    @property
+    def mis_id(self) -> str | None: ...
+
+    @property
+    def initials(self) -> str | None: ...
+
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def surname(self) -> str | None: ...
+
+    @property
+    def forename(self) -> str | None: ...
+
+    @property
+    def middle_names(self) -> str | None: ...
+
+    @property
+    def legal_surname(self) -> str | None: ...
+
+    @property
+    def legal_forename(self) -> str | None: ...
+
+    @property
+    def restored_at(self) -> datetime | None: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def person_json(record: _Person) -> Json:
+    """The fields Wonde shows for a person, a student or an employee alike (gender and birth date null:
+    the sandbox's schools grant no such scope)."""
+    return {
         "id": record.id,
         "upi": record.upi,
         "mis_id": record.mis_id,
@@ -133,6 +176,11 @@ def student_json(school: SandboxSchool, record: Student, includes: Iterable[str]
         "created_at": wonde_time(record.created_at),
         "updated_at": wonde_time(record.updated_at),
     }
+
+
+def student_json(school: SandboxSchool, record: Student, includes: Iterable[str] = ()) -> Json:
+    """A student; ``includes`` may name any of STUDENT_INCLUDES (others are ignored, as unknown ones are)."""
+    body = person_json(record)
     wanted = set(includes)
     if "education_details" in wanted:
         body["education_details"] = {"data": education_json(record)}
@@ -145,10 +193,4 @@ def student_json(school: SandboxSchool, record: Student, includes: Iterable[str]
     if "year" in wanted:
         year = next((group for group in groups if group.type == "YEAR"), None)
         body["year"] = {"data": group_json(year) if year else None}
-    return body
-
-
-def with_students(school: SandboxSchool, body: Json, student_ids: Iterable[str]) -> Json:
-    """A class or group body with ``students`` included (plain student objects, as Wonde nests them)."""
-    body["students"] = {"data": [student_json(school, school.students[i]) for i in sorted(student_ids)]}
     return body

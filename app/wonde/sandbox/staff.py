@@ -19,7 +19,7 @@ from typing import Any
 from app.wonde.sandbox.names import ENGLISH, STAFF_MEN, STAFF_TITLES_MEN, STAFF_TITLES_WOMEN, STAFF_WOMEN
 from app.wonde.sandbox.people import draw_origin, draw_surname, initials, upi
 from app.wonde.sandbox.records import Employee, Links, SandboxSchool, Subject
-from app.wonde.sandbox.shapes import wonde_time
+from app.wonde.sandbox.shapes import person_json, wonde_time
 
 Json = dict[str, Any]
 
@@ -222,24 +222,8 @@ def _relink(links: Links, owners: Mapping[str, str], members: Mapping[str, str])
 
 
 def employee_json(record: Employee) -> Json:
-    """An employee as Wonde's ``/employees`` shows one (gender and birth date null: no such scope)."""
-    return {
-        "id": record.id,
-        "upi": record.upi,
-        "mis_id": record.mis_id,
-        "initials": record.initials,
-        "title": record.title,
-        "surname": record.surname,
-        "forename": record.forename,
-        "middle_names": record.middle_names,
-        "legal_surname": record.legal_surname,
-        "legal_forename": record.legal_forename,
-        "gender": None,
-        "date_of_birth": None,
-        "restored_at": wonde_time(record.restored_at),
-        "created_at": wonde_time(record.created_at),
-        "updated_at": wonde_time(record.updated_at),
-    }
+    """An employee as Wonde's ``/employees`` shows one."""
+    return person_json(record)
 
 
 def contact_details_json(record: Employee) -> Json:
