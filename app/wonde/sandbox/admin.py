@@ -80,6 +80,7 @@ class GenerateRequest(BaseModel):
     phase: Phase = "secondary"
     pupils: int = Field(default=600, ge=1, le=MAX_PUPILS)
     seed: int = 1
+    personal_details: bool = True  # the school grants its pupils' gender and dates of birth
 
 
 class EventRequest(BaseModel):
@@ -128,7 +129,7 @@ def _missing(school_id: str) -> HTTPException:
 
 @router.post("/schools/generate")
 def generate(body: GenerateRequest, state: Sandbox) -> Json:
-    school_id = load_dump(state, generate_school(body.phase, body.pupils, body.seed))
+    school_id = load_dump(state, generate_school(body.phase, body.pupils, body.seed, body.personal_details))
     school = state.school(school_id)
     return {"school_id": school_id, "token": school.token, "urn": school.urn, "name": school.info.get("name")}
 

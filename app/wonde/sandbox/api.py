@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from app.wonde.sandbox.admin import router as admin_router
 from app.wonde.sandbox.deps import Sandbox, sandbox_state
 from app.wonde.sandbox.errors import install_error_handlers
-from app.wonde.sandbox.gate import ApiGate, error_response
+from app.wonde.sandbox.gate import ROSTERS_UNDATED, ApiGate, error_response
 from app.wonde.sandbox.includes import CLASS_INCLUDES, GROUP_INCLUDES, STUDENT_INCLUDES, group, include_tree, mis_class
 from app.wonde.sandbox.includes import student as student_body
 from app.wonde.sandbox.links import region
@@ -69,7 +69,30 @@ def authorised_school(request: Request, school_id: str) -> SandboxSchool:
     return school
 
 
+def school_for_meta(request: Request, school_id: str) -> SandboxSchool:
+    """The school whose meta is asked for. Meta also answers the school's own token after access was
+    revoked (its ``approved`` then says false, as Wonde's can) and the app's token whatever the access;
+    anyone else is refused as for the school's data."""
+    state, token = sandbox_state(request), bearer_token(request)
+    school = state.schools.get(school_id)
+    if school is not None and token is not None and (state.is_app_token(token) or state.holds_own_token(school, token)):
+        return school
+    return authorised_school(request, school_id)
+
+
+def school_to_revoke(request: Request, school_id: str) -> SandboxSchool:
+    """The school to revoke: as for its data, or, with the app's token, a school still pending (an app
+    may withdraw a request as Wonde documents revoke-access working on an approved or a pending school)."""
+    state, token = sandbox_state(request), bearer_token(request)
+    school = state.schools.get(school_id)
+    if school is not None and school.access == "pending" and state.is_app_token(token):
+        return school
+    return authorised_school(request, school_id)
+
+
 School = Annotated[SandboxSchool, Depends(authorised_school)]
+MetaSchool = Annotated[SandboxSchool, Depends(school_for_meta)]
+RevocableSchool = Annotated[SandboxSchool, Depends(school_to_revoke)]
 Listing = Annotated[ListQuery, Depends(list_query)]
 
 
@@ -93,9 +116,19 @@ class _Record(Protocol):
 R = TypeVar("R", bound=_Record)
 
 
-def _by_id(records: Iterable[R], query: ListQuery) -> Sequence[R]:
-    """Records changed inside the query's window, in id order (Wonde's pages are stable)."""
-    return sorted((r for r in records if query.in_window(r.updated_at)), key=lambda r: r.id)
+def _by_id(records: Iterable[R], query: ListQuery, changed: Callable[[R], datetime] | None = None) -> Sequence[R]:
+    """Records changed inside the query's window (by ``changed``, else ``updated_at``), in id order
+    (Wonde's pages are stable)."""
+    when = changed or (lambda record: record.updated_at)
+    return sorted((r for r in records if query.in_window(when(r))), key=lambda r: r.id)
+
+
+def _roster_dates(request: Request) -> Callable[[Any], datetime] | None:
+    """Under the ``rosters_undated`` fault, a class or group counts as changed only when it was made (or
+    restored): the sandbox changes nothing else about one afterwards but who is in it and who teaches it."""
+    if not getattr(request.state, ROSTERS_UNDATED, False):
+        return None
+    return lambda record: max(record.created_at, getattr(record, "restored_at", None) or record.created_at)
 
 
 @router.get("/schools/{school_id}")
@@ -105,7 +138,7 @@ async def get_school(request: Request, school: School, state: Sandbox) -> JSONRe
 
 
 @router.get("/meta/schools/{school_id}")
-async def get_school_meta(school: School) -> JSONResponse:
+async def get_school_meta(school: MetaSchool) -> JSONResponse:
     flags = {"online": True, "approved": school.approved, "audited": school.audited, "custom_attendance_codes": False}
     return JSONResponse({"data": flags})
 
@@ -145,7 +178,7 @@ async def list_leavers(request: Request, school: School, query: Listing, state: 
 async def list_classes(request: Request, school: School, query: Listing, state: Sandbox) -> JSONResponse:
     tree = include_tree(query.includes, CLASS_INCLUDES)
     with state.lock:
-        page, pagination = paginate(request, query, _by_id(school.classes.values(), query))
+        page, pagination = paginate(request, query, _by_id(school.classes.values(), query, _roster_dates(request)))
         data = [mis_class(school, record, tree) for record in page]
     return _list(data, pagination, CLASS_INCLUDES)
 
@@ -161,7 +194,7 @@ async def list_groups(
     tree = include_tree(query.includes, GROUP_INCLUDES)
     with state.lock:
         groups = [g for g in school.groups.values() if group_type is None or g.type.upper() == group_type.upper()]
-        page, pagination = paginate(request, query, _by_id(groups, query))
+        page, pagination = paginate(request, query, _by_id(groups, query, _roster_dates(request)))
         data = [group(school, record, tree) for record in page]
     return _list(data, pagination, GROUP_INCLUDES)
 
@@ -188,7 +221,7 @@ async def list_deletions(
 
 
 @router.delete("/schools/{school_id}/revoke-access")
-async def revoke_access(school: School, state: Sandbox) -> JSONResponse:
+async def revoke_access(school: RevocableSchool, state: Sandbox) -> JSONResponse:
     state.revoke(school.id)
     return JSONResponse({"success": True, "state": "revoked", "message": f"Access to school {school.id} revoked."})
 

@@ -153,6 +153,7 @@ class AccessChange(BaseModel):
 
     access: Access
     audited: bool | None = None
+    personal_details: bool | None = None  # grant (or withdraw) pupils' gender and dates of birth
 
 
 @admin_router.get("/state")
@@ -190,4 +191,12 @@ def set_access(school_id: str, body: AccessChange, state: Sandbox) -> dict[str, 
             school.access = body.access
         if body.audited is not None:
             school.audited = body.audited
-        return {"school_id": school.id, "access": school.access, "audited": school.audited, "token": school.token}
+        if body.personal_details is not None:
+            school.personal_details = body.personal_details
+        return {
+            "school_id": school.id,
+            "access": school.access,
+            "audited": school.audited,
+            "personal_details": school.personal_details,
+            "token": school.token,
+        }

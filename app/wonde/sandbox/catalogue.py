@@ -96,6 +96,12 @@ FAULTS = (
         "read walking the pages skips a pupil",
     ),
     Entry("joiner_during_walk", (), "a pupil joins just before the request is served: a read may see one twice"),
+    Entry(
+        "rosters_undated",
+        (),
+        "with `updated_after`, the classes or groups list leaves out those whose only change is who is in "
+        "them (or who teaches them): only the pupil's own record says they joined",
+    ),
 )
 
 ENDPOINTS = (
@@ -106,7 +112,11 @@ ENDPOINTS = (
     "students-leaver",
     "classes",
     "groups",
+    "employees",
     "deletions",
+    "counts",
+    "schools",
+    "request-access",
     "revoke-access",
 )
 RULE_OPTIONS = (
@@ -130,7 +140,9 @@ def _arguments(entry: Entry) -> str:
 
 def _item(name: str, summary: str, indent: int = 2, width: int = 14) -> list[str]:
     head = f"{'':<{indent}}{name:<{max(width, len(name) + 1)}}"
-    return textwrap.wrap(summary, 100, initial_indent=head, subsequent_indent=" " * len(head)) or [head.rstrip()]
+    return textwrap.wrap(
+        summary, 100, initial_indent=head, subsequent_indent=" " * len(head), break_on_hyphens=False
+    ) or [head.rstrip()]
 
 
 def _flag(field: str) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from app.wonde.sandbox.address import admin_target, announce, withdraw
-from app.wonde.sandbox.catalogue import admin_help
+from app.wonde.sandbox.catalogue import ENDPOINTS, FAULTS, admin_help
 
 if TYPE_CHECKING:
     from app.wonde.sandbox.server import SandboxServer
@@ -52,6 +52,9 @@ def add_sandbox_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
     access.add_argument("school_id")
     access.add_argument("access", choices=["approved", "pending", "declined", "revoked", "none"])
     access.add_argument("--audited", choices=["true", "false"])
+    access.add_argument(
+        "--personal-details", choices=["true", "false"], help="grant (or withdraw) pupils' gender and birth dates"
+    )
     access.set_defaults(build=_access)
     generate = actions.add_parser("generate", help="generate and load a school")
     _school_options(generate)
@@ -71,8 +74,8 @@ def add_sandbox_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
     event.set_defaults(build=_event)
     fault = actions.add_parser("fault", help="add, list or clear fault rules")
     fault.add_argument("fault_action", choices=["add", "list", "clear"])
-    fault.add_argument("--kind", choices=["429", "500", "slow", "truncated", "401"])
-    fault.add_argument("--endpoint", default="any")
+    fault.add_argument("--kind", choices=[entry.name for entry in FAULTS])
+    fault.add_argument("--endpoint", default="any", choices=ENDPOINTS)
     fault.add_argument("--school")
     fault.add_argument("--page", type=int)
     fault.add_argument("--request", type=int, help="the Nth API request from now on")
@@ -98,6 +101,12 @@ def _school_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", choices=["primary", "secondary"], default="secondary")
     parser.add_argument("--pupils", type=int, default=600)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-personal-details",
+        dest="personal_details",
+        action="store_false",
+        help="the school does not grant its pupils' gender and dates of birth (they are null)",
+    )
 
 
 def _serve(args: argparse.Namespace, _: object) -> int:
@@ -109,7 +118,11 @@ def _serve(args: argparse.Namespace, _: object) -> int:
     from app.wonde.sandbox.tls import self_signed
 
     state = SandboxState()
-    dump = json.loads(Path(args.load).read_text()) if args.load else generate_school(args.phase, args.pupils, args.seed)
+    dump = (
+        json.loads(Path(args.load).read_text())
+        if args.load
+        else generate_school(args.phase, args.pupils, args.seed, args.personal_details)
+    )
     school_id = load_dump(state, dump)
     token = state.school(school_id).token
     urn = state.school(school_id).urn
@@ -176,11 +189,14 @@ def _access(args: argparse.Namespace) -> AdminCall:
     body: dict[str, Any] = {"access": args.access}
     if args.audited is not None:
         body["audited"] = args.audited == "true"
+    if args.personal_details is not None:
+        body["personal_details"] = args.personal_details == "true"
     return "POST", f"/schools/{args.school_id}/access", body
 
 
 def _generate(args: argparse.Namespace) -> AdminCall:
-    return "POST", "/schools/generate", {"phase": args.phase, "pupils": args.pupils, "seed": args.seed}
+    body = {"phase": args.phase, "pupils": args.pupils, "seed": args.seed, "personal_details": args.personal_details}
+    return "POST", "/schools/generate", body
 
 
 def _load(args: argparse.Namespace) -> AdminCall:

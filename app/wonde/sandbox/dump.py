@@ -261,6 +261,8 @@ class _Reader:
             admission_date=read_date(education.get("admission_date")),
             leaving_date=read_date(education.get("leaving_date")),
             restored_at=read_time(item.get("restored_at")),
+            gender=_text(item.get("gender")),
+            date_of_birth=read_date(item.get("date_of_birth")),
         )
 
     def link_included_students(self, item: Json, links: Links) -> None:
@@ -274,8 +276,10 @@ class _Reader:
         self.school.deletions[(kind, row.id)] = row
 
     def finish(self) -> None:
-        """Work out each class's and group's year, and where new ids and numbers continue from."""
+        """Work out each class's and group's year, where new ids and numbers continue from, and whether
+        the school grants personal details (a dump shows them only where it did)."""
         school = self.school
+        school.personal_details = any(s.gender or s.date_of_birth for s in school.students.values())
         for group in school.groups.values():
             if group.type == "YEAR":
                 from_code = normalise_year(group.code)

@@ -4,9 +4,10 @@ A rule names what goes wrong (``kind``: ``429`` (with ``retry_after``), ``500``,
 (the school is inactive), ``html`` (a 200 whose body is a maintenance page), ``slow`` (``seconds``),
 ``truncated`` (half the body), or the MIS changing while a read walks the pages: ``leaver_during_walk``
 (the first student in id order leaves just before the request is served, so page numbers shift and a
-student is skipped) and ``joiner_during_walk`` (a pupil joins; a student may be served twice)) and
-which requests it hits: an endpoint ("students",
-"classes", "groups", "deletions", "school", "meta", "revoke-access" or "any"), optionally a school, a
+student is skipped) and ``joiner_during_walk`` (a pupil joins; a student may be served twice), or
+``rosters_undated`` (an ``updated_after`` list of classes or groups leaves out those whose only change
+is who is in them, as Wonde may: only the pupil's own record says they joined)) and which requests it
+hits: an endpoint (see ``Endpoint``, or "any"), optionally a school, a
 page (the ``page`` query parameter, 1 when absent) and a request number (the Nth API request counted
 from when the rule was added, across all endpoints: the rule hits that request and the ones after it).
 It fires ``times`` times (-1: on every matching request). The first matching rule wins.
@@ -22,10 +23,32 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 FaultKind = Literal[
-    "429", "500", "slow", "truncated", "401", "423", "503", "html", "leaver_during_walk", "joiner_during_walk"
+    "429",
+    "500",
+    "slow",
+    "truncated",
+    "401",
+    "423",
+    "503",
+    "html",
+    "leaver_during_walk",
+    "joiner_during_walk",
+    "rosters_undated",
 ]
 Endpoint = Literal[
-    "any", "school", "meta", "students", "students-leaver", "classes", "groups", "deletions", "revoke-access"
+    "any",
+    "school",
+    "meta",
+    "students",
+    "students-leaver",
+    "classes",
+    "groups",
+    "employees",
+    "deletions",
+    "counts",
+    "schools",
+    "request-access",
+    "revoke-access",
 ]
 
 

@@ -35,6 +35,8 @@ def _one_joins(state: SandboxState, school_id: str) -> None:
 
 # The MIS changing while a read walks the pages (see ``faults``).
 WALK_EVENTS = {"leaver_during_walk": _first_leaves, "joiner_during_walk": _one_joins}
+# Set on a request the ``rosters_undated`` fault hits; the class and group lists read it.
+ROSTERS_UNDATED = "rosters_undated"
 # "/schools/A1/classes/A2" is the school's "classes" endpoint too (one class of it).
 _SCHOOL_PATH = re.compile(r"^/v1\.0/(?P<meta>meta/)?schools/(?P<school>[^/]+)(?:/(?P<endpoint>[^/]+)(?:/[^/]+)?)?/?$")
 _SCHOOL_LISTS = frozenset({"pending", "audited", "declined", "revoked", "all", "offline"})  # app-level, not ids
@@ -88,6 +90,9 @@ class ApiGate:
             await self.app(scope, receive, _truncating(send))
         elif rule.kind in WALK_EVENTS and school_id is not None:
             WALK_EVENTS[rule.kind](self.state, school_id)
+            await self.app(scope, receive, send)
+        elif rule.kind == "rosters_undated":
+            scope.setdefault("state", {})[ROSTERS_UNDATED] = True  # the route reads it as request.state
             await self.app(scope, receive, send)
         elif rule.kind == "html":
             await HTMLResponse(MAINTENANCE_PAGE)(scope, receive, send)

@@ -35,12 +35,13 @@ IN_YEAR_ADMISSION_RATE = 0.08
 FORM_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
-def generate_school(phase: Phase, pupils: int, seed: int) -> dict[str, Any]:
-    """A Wonde school dump (see ``dump.py``) of a school with ``pupils`` pupils; deterministic for a seed."""
-    return school_dump(build_school(phase, pupils, seed), DEFAULT_DOMAIN)
+def generate_school(phase: Phase, pupils: int, seed: int, personal_details: bool = True) -> dict[str, Any]:
+    """A Wonde school dump (see ``dump.py``) of a school with ``pupils`` pupils; deterministic for a seed.
+    A generated school grants its pupils' gender and dates of birth unless ``personal_details`` is off."""
+    return school_dump(build_school(phase, pupils, seed, personal_details), DEFAULT_DOMAIN)
 
 
-def build_school(phase: Phase, pupils: int, seed: int) -> SandboxSchool:
+def build_school(phase: Phase, pupils: int, seed: int, personal_details: bool = True) -> SandboxSchool:
     if phase not in ("primary", "secondary"):
         raise ValueError(f"phase must be primary or secondary, not {phase!r}")
     if not 1 <= pupils <= MAX_PUPILS:
@@ -50,6 +51,7 @@ def build_school(phase: Phase, pupils: int, seed: int) -> SandboxSchool:
     connected = datetime(2019, 1, 7, 9, tzinfo=UTC) + timedelta(minutes=rng.randrange(4 * 365 * 24 * 60))
     info = school_info(rng, school_id, phase, connected)
     school = SandboxSchool(info=info, token=school_token(school_id), rng=rng, used_ids={school_id})
+    school.personal_details = personal_details
     school.next_mis_id = rng.randrange(1000, 9000)
     school.next_admission = rng.randrange(1, 3000)
     _Builder(school, rng, phase, connected).build(pupils)
@@ -156,6 +158,8 @@ class _Builder:
         created += timedelta(seconds=self.rng.randrange(3600))
         feeder = None if self.phase == "primary" else self.rng.choice(self.feeders)
         unit = [new_student(self.school, names, year, GENERATED_AT, admitted, feeder) for names in family]
+        for twin in unit[1:]:
+            twin.date_of_birth = unit[0].date_of_birth
         for student in unit:
             student.created_at = created
             student.updated_at = max(student.created_at, TERM_START) + timedelta(seconds=self.rng.randrange(36 * 3600))

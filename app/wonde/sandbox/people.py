@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from app.wonde.sandbox.names import ENGLISH, ORIGINS, PREFERRED_FORENAMES, Origin
 from app.wonde.sandbox.records import SandboxSchool, Student
@@ -32,6 +32,7 @@ class PupilNames:
     legal_forename: str
     legal_surname: str
     middle_names: str | None
+    girl: bool = False
 
 
 def draw_origin(rng: random.Random) -> Origin:
@@ -69,7 +70,7 @@ def draw_names(
     if rng.random() < MIDDLE_NAMES_RATE:
         others = [name for name in pool if name not in (legal_forename, forename)]
         middle_names = " ".join(rng.sample(others, k=1 if rng.random() < 0.85 else 2))
-    return PupilNames(forename, surname, legal_forename, surname, middle_names)
+    return PupilNames(forename, surname, legal_forename, surname, middle_names, girl)
 
 
 def _same_name(name: str, sibling: PupilNames | None) -> bool:
@@ -134,8 +135,10 @@ def new_student(
     now: datetime,
     admitted: date,
     upn_establishment: str | None = None,
+    born: date | None = None,
 ) -> Student:
-    """A pupil record with fresh ids; the caller adds it to the school and places it in forms and classes."""
+    """A pupil record with fresh ids; the caller adds it to the school and places it in forms and classes.
+    ``born`` is a twin's date of birth; otherwise one is drawn inside the school year of ``year``."""
     mis_id = school.new_mis_id()
     admission = school.next_admission
     school.next_admission += 1
@@ -164,4 +167,16 @@ def new_student(
         learner_number=f"{school.rng.randrange(10**9, 10**10)}" if year >= 10 else None,
         nc_year=nc_code(year),
         admission_date=admitted,
+        gender="FEMALE" if names.girl else "MALE",
+        date_of_birth=born or birth_date(f"{school.id}/{mis_id}", year, now),
     )
+
+
+def birth_date(key: str, year: int, now: datetime) -> date:
+    """A birthday that puts a child in National Curriculum ``year`` in the school year of ``now`` (born
+    between 1 September and 31 August: Reception children turn five during it). Drawn from a hash of
+    ``key``, not the school's generator, so adding it changed no other generated value."""
+    school_year = now.year if now.month >= 9 else now.year - 1
+    first = date(school_year - year - 5, 9, 1)
+    days = (date(first.year + 1, 9, 1) - first).days
+    return first + timedelta(days=int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % days)

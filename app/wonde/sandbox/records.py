@@ -1,7 +1,8 @@
 """The records of one sandbox school, held as Wonde holds them: by Wonde id, with timestamps.
 
-Only what the API serves is kept. Gender and date of birth are never stored: the sandbox plays a
-token without those scopes, so the API shows them as null, as Wonde does. ``year`` on classes and
+Only what the API serves is kept. A pupil's gender and date of birth are kept but shown only while the
+school grants the app those details (``personal_details``); otherwise they are null, as Wonde shows them
+to a token without the scope. ``year`` on classes and
 groups is the sandbox's own bookkeeping (Wonde has no such field) so events can find a year's forms.
 Staff are employees linked to classes (``class_staff``, with one main teacher per class) and to
 registration groups (``group_staff``, the form tutors).
@@ -40,6 +41,8 @@ class Student:
     admission_date: date | None = None
     leaving_date: date | None = None
     restored_at: datetime | None = None
+    gender: str | None = None  # "MALE" or "FEMALE"
+    date_of_birth: date | None = None
 
 
 @dataclass
@@ -163,6 +166,8 @@ class SandboxSchool:
     # The app's access: "approved", "pending" (requested), "declined", "revoked", or "none" (never asked).
     access: str = "approved"
     audited: bool = True
+    # Whether the school grants the app its pupils' gender and dates of birth (Wonde's sensitive scopes).
+    personal_details: bool = False
     students: dict[str, Student] = field(default_factory=dict)
     classes: dict[str, MisClass] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)

@@ -156,9 +156,10 @@ class _Person(Protocol):
     def updated_at(self) -> datetime: ...
 
 
-def person_json(record: _Person) -> Json:
-    """The fields Wonde shows for a person, a student or an employee alike (gender and birth date null:
-    the sandbox's schools grant no such scope)."""
+def person_json(record: _Person, personal: tuple[str | None, date | None] = (None, None)) -> Json:
+    """The fields Wonde shows for a person, a student or an employee alike; ``personal`` is the gender
+    and date of birth, shown only where the school grants them (null otherwise, as Wonde shows them)."""
+    gender, born = personal
     return {
         "id": record.id,
         "upi": record.upi,
@@ -170,8 +171,8 @@ def person_json(record: _Person) -> Json:
         "middle_names": record.middle_names,
         "legal_surname": record.legal_surname,
         "legal_forename": record.legal_forename,
-        "gender": None,
-        "date_of_birth": None,
+        "gender": gender,
+        "date_of_birth": wonde_date(born),
         "restored_at": wonde_time(record.restored_at),
         "created_at": wonde_time(record.created_at),
         "updated_at": wonde_time(record.updated_at),
@@ -180,7 +181,8 @@ def person_json(record: _Person) -> Json:
 
 def student_json(school: SandboxSchool, record: Student, includes: Iterable[str] = ()) -> Json:
     """A student; ``includes`` may name any of STUDENT_INCLUDES (others are ignored, as unknown ones are)."""
-    body = person_json(record)
+    granted = (record.gender, record.date_of_birth) if school.personal_details else (None, None)
+    body = person_json(record, granted)
     wanted = set(includes)
     if "education_details" in wanted:
         body["education_details"] = {"data": education_json(record)}

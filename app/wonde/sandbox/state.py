@@ -85,7 +85,12 @@ class SandboxState:
         school = self.school(school_id)
         if token is None or not school.approved:
             return False
-        return hmac.compare_digest(token, school.token) or self.is_app_token(token)
+        return self.holds_own_token(school, token) or self.is_app_token(token)
+
+    @staticmethod
+    def holds_own_token(school: SandboxSchool, token: str) -> bool:
+        """Whether ``token`` is the school's own (its latest grant's), whatever its access is now."""
+        return hmac.compare_digest(token, school.token)
 
     def is_app_token(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token, self.app_token)

@@ -190,7 +190,8 @@ def _intake(
         twin_pairs -= twins
         first = None
         for pupil in family:
-            student = new_student(school, pupil, year, now, now.date())
+            born = school.students[first].date_of_birth if first else None
+            student = new_student(school, pupil, year, now, now.date(), born=born)
             school.students[student.id] = student
             if first is None:
                 place(school, student.id, places, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,7 +44,9 @@ def test_student_shape_with_every_include(sandbox: Sandbox) -> None:
     student = body["data"][0]
     assert set(student) == STUDENT_KEYS | {"classes", "year", "education_details", "groups"}
     assert re.fullmatch(r"A\d{9,10}", student["id"]) and re.fullmatch(r"[0-9a-f]{32}", student["upi"])
-    assert student["gender"] is None and student["date_of_birth"] is None
+    assert student["gender"] in ("MALE", "FEMALE")  # a generated school grants them
+    born = student["date_of_birth"]
+    assert born["timezone"] == "Europe/London" and re.fullmatch(r"\d{4}-\d\d-\d\d 00:00:00\.000000", born["date"])
     for key in ("created_at", "updated_at"):
         assert_wonde_time(student[key])
     details = student["education_details"]["data"]
@@ -165,11 +168,16 @@ def test_another_schools_token_does_not_open_a_school(sandbox: Sandbox) -> None:
     assert httpx.get(f"{sandbox.server.base_url}/schools/{other['school_id']}", headers=headers).status_code == 200
 
 
-def test_revoke_access_then_the_token_is_refused(sandbox: Sandbox) -> None:
+def test_revoke_access_then_the_token_is_refused_and_meta_says_not_approved(sandbox: Sandbox) -> None:
     response = sandbox.api.delete(sandbox.path("/revoke-access"))
     assert response.json()["success"] is True and response.json()["state"] == "revoked"
     assert sandbox.api.get(sandbox.path()).status_code == 401
-    assert sandbox.api.get(f"/meta/schools/{sandbox.school_id}").status_code == 401
+    assert sandbox.api.get(sandbox.path("/students")).status_code == 401
+    meta = sandbox.api.get(f"/meta/schools/{sandbox.school_id}")  # the revoked token may still ask
+    assert meta.status_code == 200 and meta.json()["data"]["approved"] is False
+    other = sandbox.admin.post("/schools/generate", json={"phase": "primary", "pupils": 30, "seed": 2}).json()
+    headers = {"Authorization": f"Bearer {other['token']}"}  # another school's token learns nothing of it
+    assert httpx.get(f"{sandbox.server.base_url}/meta/schools/{sandbox.school_id}", headers=headers).status_code == 401
 
 
 def test_requests_are_counted_per_school(sandbox: Sandbox) -> None:
@@ -178,3 +186,27 @@ def test_requests_are_counted_per_school(sandbox: Sandbox) -> None:
     sandbox.api.get("/schools/A123456789")
     sandbox.admin.get("/schools")
     assert sandbox.state.stats() == {"total": 3, "by_school": {sandbox.school_id: 2, "A123456789": 1}}
+
+
+def test_gender_and_birth_dates_are_shown_only_while_the_school_grants_them(sandbox: Sandbox) -> None:
+    """Born in the school year their National Curriculum year says (1 September to 31 August); twins on
+    one day; null everywhere once the school withdraws the details, as Wonde shows a token without them."""
+    students = sandbox.walk("/students", include="education_details")
+    term = date(2025, 9, 1)  # the generated school's school year
+    for student in students:
+        year = int(student["education_details"]["data"]["current_nc_year"])
+        born = date.fromisoformat(student["date_of_birth"]["date"][:10])
+        assert date(term.year - year - 5, 9, 1) <= born < date(term.year - year - 4, 9, 1), student["id"]
+    families: dict[tuple[Any, ...], list[Any]] = {}
+    for record in sandbox.school.students.values():  # twins are made together: one surname, one moment
+        families.setdefault((record.legal_surname, record.created_at), []).append(record.date_of_birth)
+    twins = [days for days in families.values() if len(days) == 2]
+    assert twins and all(len(set(days)) == 1 for days in twins)
+    changed = sandbox.admin.post(
+        f"/schools/{sandbox.school_id}/access", json={"access": "approved", "personal_details": False}
+    )
+    assert changed.json()["personal_details"] is False
+    for student in sandbox.walk("/students") + sandbox.walk("/classes", include="students")[0]["students"]["data"]:
+        assert student["gender"] is None and student["date_of_birth"] is None
+    one = sandbox.get(f"/students/{students[0]['id']}")["data"]
+    assert one["gender"] is None and one["date_of_birth"] is None

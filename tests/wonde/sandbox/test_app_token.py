@@ -125,3 +125,19 @@ def test_request_access_refusals(sandbox: Sandbox, app: httpx.Client) -> None:
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_parameter"
     assert sandbox.admin.post("/schools/A123/access", json={"access": "pending"}).status_code == 404
     assert sandbox.admin.post(sandbox.path("/access"), json={"access": "maybe"}).status_code == 422
+
+
+def test_the_app_token_withdraws_a_pending_request_and_sees_meta_after_a_revoke(
+    sandbox: Sandbox, app: httpx.Client
+) -> None:
+    pending, revoked = more_schools(sandbox, 2)
+    set_access(sandbox, pending, "none")
+    assert app.post(f"/schools/{pending}/request-access").json()["state"] == "pending"
+    withdrawn = app.delete(f"/schools/{pending}/revoke-access")
+    assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "revoked"
+    assert set_access(sandbox, pending, "none")["access"] == "none"
+    assert app.delete(f"/schools/{pending}/revoke-access").status_code == 401  # never asked: nothing to revoke
+    assert app.get(f"/meta/schools/{revoked}").json()["data"]["approved"] is True
+    assert app.delete(f"/schools/{revoked}/revoke-access").json()["state"] == "revoked"
+    assert app.get(f"/meta/schools/{revoked}").json()["data"]["approved"] is False
+    assert app.get(f"/schools/{revoked}/students").status_code == 401

@@ -157,3 +157,36 @@ def test_one_student_leavers_and_the_exclude_list(sandbox: Sandbox) -> None:
     sandbox.admin.post(f"/schools/{sandbox.school_id}/events", json={"kind": "leaver", "student_id": other})
     assert other in [s["id"] for s in sandbox.walk("/students-leaver")]
     assert status(sandbox, f"/students/{other}") == 404
+
+
+def test_rosters_undated_leaves_a_class_whose_only_change_is_a_new_pupil_out_of_a_delta(sandbox: Sandbox) -> None:
+    since = max(record.updated_at for record in sandbox.school.classes.values()).strftime("%Y-%m-%d %H:%M:%S")
+    joined = sandbox.admin.post(f"/schools/{sandbox.school_id}/events", json={"kind": "joiner"}).json()
+    changed = {c["id"] for c in sandbox.walk("/classes", updated_after=since)}
+    assert changed == set(joined["classes"])  # Wonde may date them so; the sandbox does unless told
+    add(sandbox, kind="rosters_undated", endpoint="classes", times=-1)
+    add(sandbox, kind="rosters_undated", endpoint="groups", times=-1)
+    assert [c["id"] for c in sandbox.walk("/classes", updated_after=since)] == []
+    assert [g["id"] for g in sandbox.walk("/groups", updated_after=since)] == []
+    assert len(sandbox.walk("/classes")) == len(sandbox.school.classes)  # a full list is whole
+    student = sandbox.get(f"/students/{joined['student_id']}", include="classes")["data"]
+    assert {c["id"] for c in student["classes"]["data"]} == set(joined["classes"])  # the pupil's record says it
+
+
+@pytest.mark.parametrize("endpoint", ["employees", "counts"])
+def test_the_staff_list_and_the_counts_can_fail_too(sandbox: Sandbox, endpoint: str) -> None:
+    add(sandbox, kind="503", endpoint=endpoint)
+    assert status(sandbox, "/students") == 200  # another endpoint: untouched
+    assert status(sandbox, f"/{endpoint}") == 503
+    assert status(sandbox, f"/{endpoint}") == 200
+
+
+def test_asking_for_access_and_listing_schools_can_fail_too(sandbox: Sandbox) -> None:
+    app = {"Authorization": f"Bearer {sandbox.state.app_token}"}
+    add(sandbox, kind="500", endpoint="request-access")
+    add(sandbox, kind="429", endpoint="schools", retry_after=3)
+    asked = sandbox.api.post(sandbox.path("/request-access"), headers=app)
+    assert asked.status_code == 500
+    listed = sandbox.api.get("/schools", headers=app)
+    assert listed.status_code == 429 and listed.headers["Retry-After"] == "3"
+    assert sandbox.api.get("/schools", headers=app).status_code == 200
