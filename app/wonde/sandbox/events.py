@@ -9,6 +9,7 @@ Whole-school events (rollover, MIS migration) are in ``yearly.py``; ``admin.py``
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from app.wonde.sandbox.people import draw_family, draw_origin, draw_surname, full_names, initials, new_student
@@ -60,18 +61,10 @@ def return_student(state: SandboxState, school_id: str, student_id: str | None =
     and classes of their year."""
     with state.lock:
         school, now = state.school(school_id), state.clock.now()
-        if student_id is None:
-            if not school.left:
-                raise EventError("no pupil has left, so none can return")
-            student_id = school.rng.choice(sorted(school.left))
-        if student_id not in school.left:
-            raise EventError(f"pupil {student_id} has not left this school")
-        student = school.students[student_id] = school.left.pop(student_id)
+        student = _take_back(school, school.left, student_id, "has left")
         student.restored_at = student.updated_at = now
-        school.record_restore("student", student_id, now)
-        year = student_year(school, student)
-        placement = place(school, student_id, year_places(school, year), now) if year is not None else None
-        return {"kind": "return", "student_id": student_id, **(vars(placement) if placement else {})}
+        school.record_restore("student", student.id, now)
+        return {"kind": "return", "student_id": student.id, **_placed_again(school, student, now)}
 
 
 def exclude(state: SandboxState, school_id: str, student_id: str | None = None) -> Json:
@@ -89,17 +82,28 @@ def include(state: SandboxState, school_id: str, student_id: str | None = None) 
     """A pupil taken off the exclude list is seen again, as they were, in a form and classes of their year."""
     with state.lock:
         school, now = state.school(school_id), state.clock.now()
-        if student_id is None:
-            if not school.excluded:
-                raise EventError("no pupil is excluded, so none can be included again")
-            student_id = school.rng.choice(sorted(school.excluded))
-        if student_id not in school.excluded:
-            raise EventError(f"pupil {student_id} is not excluded")
-        student = school.students[student_id] = school.excluded.pop(student_id)
+        student = _take_back(school, school.excluded, student_id, "is excluded")
         student.updated_at = now
-        year = student_year(school, student)
-        placement = place(school, student_id, year_places(school, year), now) if year is not None else None
-        return {"kind": "include", "student_id": student_id, **(vars(placement) if placement else {})}
+        return {"kind": "include", "student_id": student.id, **_placed_again(school, student, now)}
+
+
+def _take_back(school: SandboxSchool, away: dict[str, Student], student_id: str | None, being: str) -> Student:
+    """A pupil out of ``away`` (those who left, or the excluded) and on the school's list again; one
+    picked with the school's generator when ``student_id`` is omitted. ``being`` says what ``away`` holds."""
+    if student_id is None:
+        if not away:
+            raise EventError(f"no pupil {being}")
+        student_id = school.rng.choice(sorted(away))
+    if student_id not in away:
+        raise EventError(f"pupil {student_id} is not one who {being}")
+    student = school.students[student_id] = away.pop(student_id)
+    return student
+
+
+def _placed_again(school: SandboxSchool, student: Student, now: datetime) -> Json:
+    """Back in a form and classes of their year (nowhere when their year is unknown): what they joined."""
+    year = student_year(school, student)
+    return vars(place(school, student.id, year_places(school, year), now)) if year is not None else {}
 
 
 def rename(
@@ -236,12 +240,7 @@ def close_class(state: SandboxState, school_id: str, class_id: str | None = None
     lose it (and they are bumped, as their includes changed)."""
     with state.lock:
         school, now = state.school(school_id), state.clock.now()
-        if class_id is None:
-            if not school.classes:
-                raise EventError("the school has no classes")
-            class_id = school.rng.choice(sorted(school.classes))
-        if class_id not in school.classes:
-            raise EventError(f"unknown class {class_id!r}")
+        class_id = pick_class(school, class_id)
         record = school.classes.pop(class_id)
         school.record_deletion("class", class_id, record.mis_id, now)
         drop_class(school, class_id)
@@ -249,6 +248,17 @@ def close_class(state: SandboxState, school_id: str, class_id: str | None = None
         for student_id in members:
             school.students[student_id].updated_at = now
         return {"kind": "close_class", "class_id": class_id, "students": sorted(members)}
+
+
+def pick_class(school: SandboxSchool, class_id: str | None) -> str:
+    """``class_id`` if the school has that class; one picked with the school's generator when omitted."""
+    if class_id is None:
+        if not school.classes:
+            raise EventError("the school has no classes")
+        class_id = school.rng.choice(sorted(school.classes))
+    if class_id not in school.classes:
+        raise EventError(f"unknown class {class_id!r}")
+    return class_id
 
 
 def _year(value: str | int) -> int:

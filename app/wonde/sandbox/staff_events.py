@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.wonde.sandbox.events import EventError
+from app.wonde.sandbox.events import EventError, pick_class
 from app.wonde.sandbox.records import Employee, SandboxSchool
 from app.wonde.sandbox.staff import add_teacher, new_employee, remove_teacher
 from app.wonde.sandbox.state import SandboxState
@@ -65,12 +65,7 @@ def takeover(state: SandboxState, school_id: str, class_id: str | None = None, e
     anyone teaching) becomes its main teacher, and the teacher they replace leaves the class."""
     with state.lock:
         school, now = state.school(school_id), state.clock.now()
-        if class_id is None:
-            if not school.classes:
-                raise EventError("the school has no classes")
-            class_id = school.rng.choice(sorted(school.classes))
-        if class_id not in school.classes:
-            raise EventError(f"unknown class {class_id!r}")
+        class_id = pick_class(school, class_id)
         previous = school.main_teachers.get(class_id)
         if employee_id is None:
             employee_id = _successor(school, class_id)
