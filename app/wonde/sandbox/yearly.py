@@ -188,9 +188,9 @@ def _intake(
         twins = twin_pairs > 0 and size - len(joiners) >= 2
         family = draw_family(school.rng, twins, taken_names)
         twin_pairs -= twins
-        first = None
+        first: str | None = None
         for pupil in family:
-            born = school.students[first].date_of_birth if first else None
+            born = school.students[first].date_of_birth if first else None  # twins share a birthday
             student = new_student(school, pupil, year, now, now.date(), born=born)
             school.students[student.id] = student
             if first is None:

@@ -176,7 +176,7 @@ async def _no_gender_or_birth_date_stored(
                 {"school": school_id},
             )
             stored += "\n".join(rows)
-    assert all(p.upn in stored for p in pupils)  # every pupil's row was searched
+    assert all(str(p.upn) in stored for p in pupils)  # every pupil's row was searched
     assert "FEMALE" not in stored and '"MALE"' not in stored
     assert not {day for day in births if day in stored}
 
