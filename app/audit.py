@@ -37,7 +37,9 @@ class AuditAction(StrEnum):
     CREATE_PUPIL_BY_HAND = "create_pupil_by_hand"
     IMPORT_ROSTER = "import_roster"  # the import itself (the school), and each pupil it created or changed
     CHANGE_SETTINGS = "change_settings"  # the school's settings, or (by the platform) its identity
-    DOWNLOAD_LOGIN_DETAILS = "download_login_details"  # the school: run, format, rows; each pupil: run, format
+    DOWNLOAD_LOGIN_DETAILS = "download_login_details"  # the school: run, format, band, rows; each pupil: run, format
+    CONFIRM_LOGIN_DETAILS = "confirm_login_details"  # the school: run, rows; each pupil whose password it cleared
+    REISSUE_BAND_PASSWORDS = "reissue_band_passwords"
 
 
 Values = dict[str, Any] | None

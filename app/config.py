@@ -23,6 +23,8 @@ DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-change-me"
 # A valid Fernet key (32 url-safe base64 bytes) that everyone can read: development only.
 DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktY2hhbmdlLW0="
 DEV_JWT_ISSUER = "bandsync-dev"
+# Where a local copy of the app's login page would be: printed on the login cards in development only.
+DEV_LOGIN_URL = "http://localhost:3000/login"
 MIN_SECRET_LENGTH = 32
 # A secret (or a key's bytes) with fewer different characters than this is trivially repeated.
 MIN_DISTINCT_CHARACTERS = 8
@@ -115,6 +117,9 @@ class Settings(BaseSettings):
     jwt: JWTSettings = JWTSettings()
     wonde: WondeSettings = WondeSettings()
     retention: RetentionSettings = RetentionSettings()
+    # The app's login page, printed on every login card as written, for a child to type (so: short, no
+    # spaces, ASCII). Its development default is refused outside development.
+    login_url: str = Field(default=DEV_LOGIN_URL, min_length=4, max_length=100, pattern=r"^[!-~]+$")
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     log_level: str = "INFO"
@@ -184,10 +189,12 @@ class Settings(BaseSettings):
                 problems.append(f"BANDSYNC_ENCRYPTION_KEY key {position} is trivially repeated")
         if self.jwt.issuer == DEV_JWT_ISSUER:
             problems.append(f"BANDSYNC_JWT__ISSUER is the development issuer {DEV_JWT_ISSUER!r}")
+        if self.login_url == DEV_LOGIN_URL:
+            problems.append(f"BANDSYNC_LOGIN_URL is the development address {DEV_LOGIN_URL!r}, printed on login cards")
         if problems:
             raise ValueError(
                 f"placeholder, short (< {MIN_SECRET_LENGTH} characters) or trivially repeated secrets and the "
-                f"development key and issuer are refused in {self.environment}: {'; '.join(problems)}"
+                f"development key, issuer and login address are refused in {self.environment}: {'; '.join(problems)}"
             )
         return self
 

@@ -169,7 +169,7 @@ async def walk_through(settings: Settings, say: Say) -> None:
                 .content.decode("utf-8-sig")  # the CSV starts with a byte order mark, for spreadsheets
                 .splitlines()
             )
-            say(f"   Login details for the {len(login) - 1} new accounts (CSV, shown once):")
+            say(f"   Login details for the {len(login) - 1} new accounts (CSV; downloadable again until confirmed):")
             for line in login[:4]:
                 say(f"     {line}")
 

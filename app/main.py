@@ -26,6 +26,7 @@ from app.schools.endpoints import router as schools_router
 from app.sync.connection.endpoints import router as connection_router
 from app.sync.erasure.endpoints import router as erasure_router
 from app.sync.journal.endpoints import router as journal_router
+from app.sync.login_details.endpoints import router as login_details_router
 from app.sync.mirror.quality.endpoints import router as data_quality_router
 from app.sync.onboarding.endpoints import router as onboarding_router
 from app.sync.reconcile.endpoints import router as reconcile_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs_router,
         connection_router,
         onboarding_router,
+        login_details_router,
         reconcile_router,
         journal_router,
         data_quality_router,

@@ -22,7 +22,7 @@ from tests.fixtures.database import savepoint_sessionmaker
 def test_the_stored_audit_vocabulary_is_unchanged() -> None:
     assert {a.value for a in AuditAction} == {
         "reset_password", "rename_pupil_by_hand", "change_pupil_by_hand", "create_pupil_by_hand", "import_roster",
-        "change_settings", "download_login_details",
+        "change_settings", "download_login_details", "confirm_login_details", "reissue_band_passwords",
     }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from pydantic import SecretStr, ValidationError
 from app.config import (
     DEV_ENCRYPTION_KEY,
     DEV_JWT_SECRET,
+    DEV_LOGIN_URL,
     DEV_WEBHOOK_SECRET,
     JWTSettings,
     RetentionSettings,
@@ -24,6 +25,7 @@ from app.config import (
 
 GOOD_KEY, OLD_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 GOOD_JWT_SECRET, GOOD_WEBHOOK_SECRET = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+LOGIN_URL = "app.example.org/login"
 
 
 def _b64(raw: bytes) -> str:
@@ -43,6 +45,7 @@ def production(
         encryption_key=SecretStr(encryption_key),
         jwt=JWTSettings(secret=SecretStr(jwt_secret), issuer=issuer),
         wonde=WondeSettings(webhook_secret=SecretStr(webhook_secret)),
+        login_url=override.pop("login_url", LOGIN_URL),
         **override,
     )
 
@@ -157,6 +160,7 @@ def test_a_refusal_never_shows_a_secret(monkeypatch: pytest.MonkeyPatch, environ
         "BANDSYNC_JWT__SECRET": GOOD_JWT_SECRET,
         "BANDSYNC_JWT__ISSUER": "https://login.example.org",
         "BANDSYNC_WONDE__WEBHOOK_SECRET": GOOD_WEBHOOK_SECRET,
+        "BANDSYNC_LOGIN_URL": LOGIN_URL,
     } | environment
     for name, value in configured.items():
         monkeypatch.setenv(name, value)
@@ -166,7 +170,7 @@ def test_a_refusal_never_shows_a_secret(monkeypatch: pytest.MonkeyPatch, environ
     message = f"{refused.value} {refused.value!r}"
     for value in configured.values():
         for secret in value.split(","):
-            assert secret not in message or secret in ("production", "https://login.example.org")
+            assert secret not in message or secret in ("production", "https://login.example.org", LOGIN_URL)
 
 
 def test_docs_are_served_in_development_only_unless_a_setting_says_otherwise() -> None:
@@ -175,6 +179,19 @@ def test_docs_are_served_in_development_only_unless_a_setting_says_otherwise() -
     assert not production().docs_served
     assert not production(environment="staging").docs_served
     assert production(api_docs=True).docs_served
+
+
+def test_the_login_address_printed_on_cards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``BANDSYNC_LOGIN_URL``: a development default, refused elsewhere (cards would send children to it);
+    something a child can type (ASCII, no spaces, short)."""
+    assert Settings().login_url == DEV_LOGIN_URL
+    monkeypatch.setenv("BANDSYNC_LOGIN_URL", "learn.example.org/login")
+    assert Settings().login_url == "learn.example.org/login"
+    with pytest.raises(ValidationError, match="BANDSYNC_LOGIN_URL is the development address"):
+        production(login_url=DEV_LOGIN_URL)
+    for unprintable in ("app.example.org/log in", "app.exämple.org", "x" * 101, ""):
+        with pytest.raises(ValidationError, match="login_url"):
+            production(login_url=unprintable)
 
 
 def test_rs256_needs_a_public_key() -> None:

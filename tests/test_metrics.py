@@ -184,6 +184,7 @@ def test_a_short_scrape_token_is_refused_outside_development_and_a_blank_one_is_
             secret=SecretStr("J8c2-Lm4Qz9Rv1Tx6Wb3Yn5Pk7Hd0Fs2Ga8Ue4Io"), issuer="https://login.example"
         ),
         "wonde": WondeSettings(webhook_secret=SecretStr("W5n7-Bq2Xe9Kr4Mt1Vy6Zc3Ah8Dj0Gl5Fp7Su2Ow")),
+        "login_url": "app.example.org/login",
     }
     assert Settings(**production, metrics_token=SecretStr(SCRAPE_TOKEN)).metrics_token is not None
     with pytest.raises(ValidationError, match="BANDSYNC_METRICS_TOKEN must be at least 32 characters"):

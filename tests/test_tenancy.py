@@ -25,6 +25,7 @@ from app.kit.time import utc_now
 from app.main import create_app
 from app.models import (
     Band,
+    BandMembership,
     ChangeRow,
     MisClass,
     MisMembership,
@@ -59,9 +60,12 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/schools/{school_id}/uploader/classes/{wonde_class_id}"): {"json": {"action": "no_action"}},
     ("GET", "/v1/schools/{school_id}/uploader/issues"): {},
     ("PUT", "/v1/schools/{school_id}/uploader/pupils/{wonde_student_id}"): {"json": {"resolution": "skip"}},
+    ("DELETE", "/v1/schools/{school_id}/uploader/pupils/{wonde_student_id}"): {},
     ("GET", "/v1/schools/{school_id}/uploader/preview"): {},
     ("POST", "/v1/schools/{school_id}/uploader/merge"): {},
     ("GET", "/v1/schools/{school_id}/runs/{run_id}/credentials"): {},
+    ("POST", "/v1/schools/{school_id}/runs/{run_id}/credentials/confirm"): {},
+    ("POST", "/v1/schools/{school_id}/bands/{band_id}/passwords"): {},
     ("POST", "/v1/schools/{school_id}/pupils/{pupil_id}/password"): {},
     ("POST", "/v1/schools/{school_id}/pupils/{pupil_id}/erase"): {},
     ("POST", "/v1/schools/{school_id}/sync"): {},
@@ -71,6 +75,9 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/schools/{school_id}/held-changes/{change_id}/reject"): {},
     ("POST", "/v1/schools/{school_id}/held-changes/approve-all"): {},
     ("POST", "/v1/schools/{school_id}/held-changes/reject-all"): {},
+    ("GET", "/v1/schools/{school_id}/held-changes/grouped"): {},
+    # Strings in a sample's JSON are formatted with the target's ids, like its path.
+    ("POST", "/v1/schools/{school_id}/held-changes/decide"): {"json": {"reject": ["band:{band_id}"]}},
     ("GET", "/v1/schools/{school_id}/changes"): {"params": {"action": "held"}},
     ("GET", "/v1/schools/{school_id}/pupils/{pupil_id}/timeline"): {},
     ("POST", "/v1/schools/{school_id}/runs/{run_id}/undo"): {},
@@ -131,6 +138,7 @@ async def target(session: AsyncSession, school: School) -> Target:
         [
             MisMembership(school_id=school.id, mis_student_id=student.id, mis_class_id=mis_class.id),
             UploaderDecision(school_id=school.id, mis_class_id=mis_class.id, action="import"),
+            BandMembership(school_id=school.id, band_id=band.id, pupil_id=pupil.id),
         ]
     )
     held = ChangeRow(
@@ -175,7 +183,20 @@ async def _call(
     sample = SAMPLES[(method, path)]
     all_headers = {**sample.get("headers", {}), **headers}
     kwargs = {key: value for key, value in sample.items() if key != "headers"}
+    if "json" in kwargs:
+        kwargs["json"] = _with_ids(kwargs["json"], target)
     return await client.request(method, target.url(path), headers=all_headers, **kwargs)
+
+
+def _with_ids(value: Any, target: Target) -> Any:
+    """A sample's JSON with the target's ids put into its strings."""
+    if isinstance(value, str):
+        return target.url(value)
+    if isinstance(value, list):
+        return [_with_ids(item, target) for item in value]
+    if isinstance(value, dict):
+        return {key: _with_ids(item, target) for key, item in value.items()}
+    return value
 
 
 SCHOOLS_OWN_ROUTES = [route for route in SCHOOL_ROUTES if route not in PLATFORM_ROUTES]

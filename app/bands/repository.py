@@ -28,6 +28,15 @@ class BandRepository(SchoolScoped[Band]):
         )
         return int(count or 0)
 
+    async def names(self, band_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Band -> name, for the bands among ``band_ids`` (archived or not)."""
+        if not band_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Band.id, Band.name).where(Band.school_id == self.school_id, Band.id.in_(list(band_ids)))
+        )
+        return {band: name for band, name in rows.all()}  # noqa: C416 (rows, not pairs)
+
     async def by_names(self, names: Collection[str]) -> dict[str, list[Band]]:
         if not names:
             return {}

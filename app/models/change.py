@@ -56,6 +56,12 @@ class ChangeRow(TimestampMixin, Base):
         Index(None, "run_id"),
         Index(None, "school_id", "pupil_id", "id"),
         Index("ix_changes_held", "school_id", postgresql_where=text("status = 'held'")),
+        # The rows that may carry an admin's word for the next sync (``app.sync.core.undone``).
+        Index(
+            "ix_changes_remembered",
+            "school_id",
+            postgresql_where=text("lapsed_at IS NULL AND status IN ('undone', 'rejected')"),
+        ),
         # What the retention job still has to redact, oldest first.
         Index("ix_changes_unredacted", "created_at", postgresql_where=text("redacted_at IS NULL")),
     )
@@ -76,3 +82,7 @@ class ChangeRow(TimestampMixin, Base):
     # When the retention job replaced the values in ``before`` and ``after`` that can hold a child's data
     # (``app.sync.journal.redaction``); such a row is still listed, but its run can no longer be undone.
     redacted_at: Mapped[datetime | None]
+    # When a sync stopped taking this row as the admin's word (``app.sync.core.undone``): a change an undo
+    # reverted, once the next sync looked at it; a change rejected after an undo, once a sync no longer
+    # planned it (the MIS changed again). Null on every other row.
+    lapsed_at: Mapped[datetime | None]

@@ -11,8 +11,9 @@ from app.models._types import UUIDPrimaryKey
 
 
 class Credential(TimestampMixin, Base):
-    """A newly generated password, kept encrypted only until the admin downloads the login details
-    or ``expires_at`` passes; then ``password_encrypted`` is cleared and only the record remains."""
+    """A newly generated password, kept encrypted only until the admin confirms the login details as
+    handed out (``confirmed_at``) or ``expires_at`` passes; then ``password_encrypted`` is cleared and only
+    the record remains. Downloading the login details never clears it."""
 
     __tablename__ = "credentials"
     __table_args__ = (
@@ -33,4 +34,4 @@ class Credential(TimestampMixin, Base):
     pupil_id: Mapped[uuid.UUID]
     password_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime]
-    downloaded_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]

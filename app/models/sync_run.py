@@ -21,6 +21,7 @@ class RunKind(StrEnum):
     UNDO = "undo"
     PING = "ping"
     ANONYMISE = "anonymise"  # leavers past the grace period, or a child erased on request
+    NEW_PASSWORDS = "new_passwords"  # an admin reissued a band's passwords: the run holds their login details
 
 
 class RunTrigger(StrEnum):

@@ -5,7 +5,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.repository import SchoolScoped
@@ -25,6 +25,17 @@ class PupilRepository(SchoolScoped[Pupil]):
         if not include_archived:
             statement = statement.where(Pupil.archived_at.is_(None))
         return statement
+
+    async def full_names(self, pupil_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Pupil -> "first last", for the pupils among ``pupil_ids`` (archived or not)."""
+        if not pupil_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Pupil.id, Pupil.first_name, Pupil.last_name).where(
+                Pupil.school_id == self.school_id, Pupil.id.in_(list(pupil_ids))
+            )
+        )
+        return {pupil: f"{first} {last}" for pupil, first, last in rows}
 
     async def usernames_like(self, names: Collection[tuple[str, str]]) -> set[str]:
         """Every username in the school that shares a base with one of ``names``: all that the
@@ -97,43 +108,89 @@ class PupilRepository(SchoolScoped[Pupil]):
 
 
 class CredentialRepository(SchoolScoped[Credential]):
-    """New accounts' passwords, readable until the admin downloads them or they expire."""
+    """New accounts' passwords, readable until the admin confirms them as handed out or they expire.
+
+    The rows a download reads are locked ``FOR SHARE`` and the rows a confirm or a clear changes ``FOR
+    UPDATE``, always in the order of their ids: downloads never wait for each other, a confirm waits for
+    the downloads under way (and they for it), and two of them can never each hold a row the other needs."""
 
     model = Credential
 
-    async def waiting(self, run_id: uuid.UUID) -> list[tuple[Credential, Pupil]]:
-        """The run's passwords still readable, with their pupils, by name."""
+    def _readable(self, run_id: uuid.UUID, now: datetime) -> Select[uuid.UUID]:
+        return select(Credential.id).where(
+            Credential.school_id == self.school_id,
+            Credential.run_id == run_id,
+            Credential.password_encrypted.is_not(None),
+            Credential.expires_at > now,
+        )
+
+    async def waiting(
+        self, run_id: uuid.UUID, now: datetime, *, band_id: uuid.UUID | None = None
+    ) -> list[tuple[Credential, Pupil]]:
+        """The run's passwords still readable at ``now`` (of the members of ``band_id`` alone, when given),
+        with their pupils, by name; each row locked ``FOR SHARE`` until the transaction ends."""
+        readable = self._readable(run_id, now)
+        if band_id is not None:
+            readable = readable.where(
+                Credential.pupil_id.in_(
+                    select(BandMembership.pupil_id).where(
+                        BandMembership.school_id == self.school_id, BandMembership.band_id == band_id
+                    )
+                )
+            )
+        ids = list(await self.session.scalars(readable.order_by(Credential.id).with_for_update(read=True)))
+        if not ids:
+            return []
         rows = await self.session.execute(
             select(Credential, Pupil)
             .join(Pupil, (Pupil.id == Credential.pupil_id) & (Pupil.school_id == Credential.school_id))
-            .where(
-                Credential.school_id == self.school_id,
-                Credential.run_id == run_id,
-                Credential.password_encrypted.is_not(None),
-            )
+            .where(Credential.school_id == self.school_id, Credential.id.in_(ids))
             .order_by(Pupil.last_name, Pupil.first_name, Pupil.username)
         )
         return [(credential, pupil) for credential, pupil in rows]
 
-    async def clear(
-        self,
-        *,
-        run_id: uuid.UUID | None = None,
-        pupil_id: uuid.UUID | None = None,
-        downloaded_at: datetime | None = None,
-    ) -> None:
-        """Forget the readable passwords of a run or of one pupil (noting when they were downloaded)."""
-        statement = update(Credential).where(
+    async def count_waiting(self, run_id: uuid.UUID, now: datetime) -> int:
+        return int(
+            await self.session.scalar(select(func.count()).select_from(self._readable(run_id, now).subquery())) or 0
+        )
+
+    async def confirmed_at(self, run_id: uuid.UUID) -> datetime | None:
+        """When the admin confirmed the run's login details (None: never)."""
+        return await self.session.scalar(
+            select(func.max(Credential.confirmed_at)).where(
+                Credential.school_id == self.school_id, Credential.run_id == run_id
+            )
+        )
+
+    async def confirm(self, run_id: uuid.UUID, now: datetime) -> list[uuid.UUID]:
+        """Clear the run's passwords still readable at ``now``, noting they were confirmed then (the rows
+        taken ``FOR UPDATE`` first, so a download under way finishes before); the pupils whose they were."""
+        locked = self._readable(run_id, now).add_columns(Credential.pupil_id).order_by(Credential.id).with_for_update()
+        rows = (await self.session.execute(locked)).all()
+        if rows:
+            await self.session.execute(
+                update(Credential)
+                .where(Credential.school_id == self.school_id, Credential.id.in_([id_ for id_, _ in rows]))
+                .values(password_encrypted=None, confirmed_at=now)
+            )
+        return [pupil_id for _, pupil_id in rows]
+
+    async def clear(self, *, run_id: uuid.UUID | None = None, pupil_ids: Collection[uuid.UUID] | None = None) -> None:
+        """Forget the readable passwords of a run, or of these pupils (their accounts got new ones)."""
+        locked = select(Credential.id).where(
             Credential.school_id == self.school_id, Credential.password_encrypted.is_not(None)
         )
         if run_id is not None:
-            statement = statement.where(Credential.run_id == run_id)
-        if pupil_id is not None:
-            statement = statement.where(Credential.pupil_id == pupil_id)
-        values: dict[str, Any] = {"password_encrypted": None}
-        if downloaded_at is not None:
-            values["downloaded_at"] = downloaded_at
-        await self.session.execute(statement.values(**values))
+            locked = locked.where(Credential.run_id == run_id)
+        if pupil_ids is not None:
+            locked = locked.where(Credential.pupil_id.in_(list(pupil_ids)))
+        ids = list(await self.session.scalars(locked.order_by(Credential.id).with_for_update()))
+        if ids:
+            await self.session.execute(
+                update(Credential)
+                .where(Credential.school_id == self.school_id, Credential.id.in_(ids))
+                .values(password_encrypted=None)
+            )
 
 
 async def expire_credentials(session: AsyncSession, now: datetime) -> int:

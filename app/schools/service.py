@@ -20,14 +20,37 @@ class WondeBindingInUse(Conflict):
     """The school holds a Wonde approval: disconnect it, or reject the approval, before binding it anew."""
 
 
-class AwaitingConfirmation(Conflict):
+class ConnectionRequired(Conflict):
+    """The school must be connected to Wonde for this."""
+
+
+class AwaitingConfirmation(ConnectionRequired):
     """The school's Wonde approval waits for the platform's confirmation: nothing is read or merged until then."""
+
+
+class SchoolNotConnected(ConnectionRequired):
+    """The school is not connected to Wonde yet: it must approve the app in Wonde first."""
+
+
+class SchoolDisconnected(ConnectionRequired):
+    """The school is disconnected from Wonde; connect it again first (it approves the app in Wonde again)."""
 
 
 def require_trusted_approval(school: School) -> None:
     """Refuse to read or merge a school whose Wonde approval the platform has not confirmed."""
     if school.state == SchoolState.NEEDS_CONFIRMATION:
         raise AwaitingConfirmation()
+
+
+def require_connected(school: School) -> None:
+    """Refuse to start what needs the school's Wonde connection (a merge, a sync) unless it has one
+    that is trusted: a merge would make a school with no connection ``syncing``, and every sync of it
+    would then fail."""
+    require_trusted_approval(school)
+    if school.state == SchoolState.DISCONNECTED:
+        raise SchoolDisconnected()
+    if school.state == SchoolState.PENDING:
+        raise SchoolNotConnected()
 
 
 async def create_school(session: AsyncSession, data: SchoolCreate) -> School:

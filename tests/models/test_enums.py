@@ -23,7 +23,17 @@ from app.models.webhook_event import WEBHOOK_STATUSES, WebhookStatus
 
 
 def test_the_stored_strings_are_todays() -> None:
-    assert RUN_KINDS == ("full_read", "delta_read", "merge", "reconcile", "disconnect", "undo", "ping", "anonymise")
+    assert RUN_KINDS == (
+        "full_read",
+        "delta_read",
+        "merge",
+        "reconcile",
+        "disconnect",
+        "undo",
+        "ping",
+        "anonymise",
+        "new_passwords",
+    )
     assert RUN_TRIGGERS == ("schedule", "webhook", "manual")
     assert RUN_STATUSES == ("queued", "running", "succeeded", "failed")
     assert ACTIVE_RUN_STATUSES == ("queued", "running")

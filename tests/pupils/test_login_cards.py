@@ -1,19 +1,22 @@
 """Printable login cards, read back: each sheet says whose it is, and each card a pupil's name as the
-core fonts can print it, their username and their password; ten cards a sheet, one band per sheet."""
+core fonts can print it, their class, their username and their password, where to log in and how; ten
+cards a sheet, one band per sheet. (How the sheets print, in pixels: ``test_login_cards_printed.py``.)"""
 
 from __future__ import annotations
 
 import uuid
 
 from app.pupils.credentials import WORDS, LoginDetails
-from app.pupils.login_cards import render_cards, render_csv
+from app.pupils.login_cards import INSTRUCTION, NOTHING_WAITING, render_cards, render_csv
 from app.pupils.usernames import MAX_LENGTH, MAX_PART
 from tests.fixtures.pdf import Area, Rectangle, Shown, page_layouts, page_texts
 
+LOGIN_URL = "https://app.example.org/login"
 
-def _card(name: str, username: str, password: str) -> list[str]:
+
+def _card(name: str, band: str, username: str, password: str) -> list[str]:
     """What one card shows, in the order it is drawn."""
-    return [name, "Username", username, "Password", password]
+    return [name, band, "Username", username, "Password", password, "Log in at", LOGIN_URL, INSTRUCTION]
 
 
 def test_cards_print_any_name_and_one_sheet_per_ten_pupils() -> None:
@@ -21,26 +24,23 @@ def test_cards_print_any_name_and_one_sheet_per_ten_pupils() -> None:
     details = [
         LoginDetails(uuid.uuid4(), first, last, f"pupil{i}", f"tiger{400 + i}") for i, (first, last) in enumerate(names)
     ]
-    pages = page_texts(render_cards("Oak Primary", {"Class 4C": details[:2], "Class 4B": details}))
+    pages = page_texts(render_cards("Oak Primary", {"Class 4C": details[:2], "Class 4B": details}, login_url=LOGIN_URL))
     # Latin-1 names as they are; the rest spelt out (Ł → L, ś → s, 陈伟 → Chen Wei); brackets survive.
     printed = ["Zoë Nowak", "Lukasz Wisniewski", "Siobhán O'Neill (Jr)", "Chen Wei"] * 3
-    cards = [_card(printed[i], f"pupil{i}", f"tiger{400 + i}") for i in range(12)]
 
-    def drawn(some: list[list[str]]) -> list[str]:
-        return [text for card in some for text in card]
+    def drawn(band: str, indexes: range) -> list[str]:
+        return [text for i in indexes for text in _card(printed[i], band, f"pupil{i}", f"tiger{400 + i}")]
 
     # 12 pupils in 4B: a sheet of ten, then one of two; 2 in 4C: one sheet. Bands in name order.
     assert pages == [
-        ["Oak Primary - Class 4B", *drawn(cards[:10])],
-        ["Oak Primary - Class 4B", *drawn(cards[10:])],
-        ["Oak Primary - Class 4C", *drawn(cards[:2])],
+        ["Oak Primary - Class 4B", *drawn("Class 4B", range(10))],
+        ["Oak Primary - Class 4B", *drawn("Class 4B", range(10, 12))],
+        ["Oak Primary - Class 4C", *drawn("Class 4C", range(2))],
     ]
 
 
 def test_no_cards_waiting_is_said_plainly() -> None:
-    assert page_texts(render_cards("Oak Primary", {})) == [
-        ["No login details are waiting: they were downloaded already, or have expired."]
-    ]
+    assert page_texts(render_cards("Oak Primary", {}, login_url=LOGIN_URL)) == [[NOTHING_WAITING]]
 
 
 # The longest a username can be, made of the widest letters; every password is a word and three digits.
@@ -82,7 +82,10 @@ def test_every_text_stays_inside_its_card_however_long_the_names() -> None:
     ] * 3
     details = [LoginDetails(uuid.uuid4(), first, last, LONGEST_USERNAME, LONGEST_PASSWORD) for first, last in names]
     long_band = "Class 4W - Mrs Worthington-Wilberforce-Montgomery's Wednesday Maths Group " * 2
-    pdf = render_cards("The Warwickshire Mumbles Community Primary School and Nursery " * 2, {long_band: details})
+    long_url = "https://" + "w" * 60 + ".example.org/login"
+    pdf = render_cards(
+        "The Warwickshire Mumbles Community Primary School and Nursery " * 2, {long_band: details}, login_url=long_url
+    )
 
     layouts = page_layouts(pdf)
 
@@ -96,7 +99,7 @@ def test_usernames_and_passwords_are_printed_whole() -> None:
         LoginDetails(uuid.uuid4(), "Amy", "Jones", "amy.jones", "tiger482"),
     ]
 
-    [layout] = page_layouts(render_cards("Oak Primary", {"Class 4C": details}))
+    [layout] = page_layouts(render_cards("Oak Primary", {"Class 4C": details}, login_url=LOGIN_URL))
 
     # Each on one line, verbatim: never cut, never wrapped, for the longest the service can issue,
     # and no smaller than the smallest size anything on a card shrinks to.
@@ -109,7 +112,7 @@ def test_a_username_longer_than_any_issued_wraps_whole_inside_its_card() -> None
     username = "w" * 3 * MAX_LENGTH
     details = [LoginDetails(uuid.uuid4(), "Amy", "Jones", username, LONGEST_PASSWORD)]
 
-    [layout] = page_layouts(render_cards("Oak Primary", {"Class 4C": details}))
+    [layout] = page_layouts(render_cards("Oak Primary", {"Class 4C": details}, login_url=LOGIN_URL))
 
     texts = [drawn.text for drawn in layout if isinstance(drawn, Shown)]
     assert "".join(texts[texts.index("Username") + 1 : texts.index("Password")]) == username
@@ -119,9 +122,9 @@ def test_a_username_longer_than_any_issued_wraps_whole_inside_its_card() -> None
 def test_a_name_too_long_for_its_card_ends_with_an_ellipsis() -> None:
     details = [LoginDetails(uuid.uuid4(), "W" * 100, "M" * 100, "w.m", "tiger482")]
 
-    [texts] = page_texts(render_cards("Oak Primary", {"Class 4C": details}))
+    [texts] = page_texts(render_cards("Oak Primary", {"Class 4C": details}, login_url=LOGIN_URL))
 
-    name_lines = texts[1 : texts.index("Username")]
+    name_lines = texts[1 : texts.index("Class 4C")]
     assert name_lines[0].startswith("WWW")
     assert name_lines[-1].endswith("...")
 
@@ -129,27 +132,33 @@ def test_a_name_too_long_for_its_card_ends_with_an_ellipsis() -> None:
 def test_ordinary_names_keep_the_normal_sizes() -> None:
     details = [LoginDetails(uuid.uuid4(), "Amy", "Jones", "amy.jones", "tiger482")]
 
-    [layout] = page_layouts(render_cards("Oak Primary", {"Class 4C": details}))
+    [layout] = page_layouts(render_cards("Oak Primary", {"Class 4C": details}, login_url=LOGIN_URL))
 
     assert [(d.text, d.font, d.size) for d in layout if isinstance(d, Shown)] == [
         ("Oak Primary - Class 4C", "Helvetica-Bold", 11),
         ("Amy Jones", "Helvetica-Bold", 14),
-        ("Username", "Helvetica", 10),
+        ("Class 4C", "Helvetica", 9),
+        ("Username", "Helvetica", 9),
         ("amy.jones", "Courier-Bold", 14),
-        ("Password", "Helvetica", 10),
+        ("Password", "Helvetica", 9),
         ("tiger482", "Courier-Bold", 14),
+        ("Log in at", "Helvetica", 9),
+        (LOGIN_URL, "Courier-Bold", 10),
+        (INSTRUCTION, "Helvetica", 7),  # one line, shrunk to fit the card
     ]
 
 
 def test_the_csv_escapes_names_that_would_start_a_formula_and_starts_with_a_bom() -> None:
     details = [
-        LoginDetails(uuid.uuid4(), "=cmd|'/c calc'!A1", "Zoë", "cmdcalca1.zoe", "tiger482"),
-        LoginDetails(uuid.uuid4(), "Amy", "-Jones", "amy.jones", "otter042"),
+        LoginDetails(uuid.uuid4(), "=cmd|'/c calc'!A1", "Zoë", "cmdcalca1.zoe", "tiger482", "+4C"),
+        LoginDetails(uuid.uuid4(), "Amy", "-Jones", "amy.jones", "otter042", "Class 4B"),
+        LoginDetails(uuid.uuid4(), "Ben", "Brown", "ben.brown", "koala007", None),
     ]
     written = render_csv(details)
     assert written.startswith(b"\xef\xbb\xbf")
     assert written.decode("utf-8-sig").splitlines() == [
-        "first_name,last_name,username,password",
-        "'=cmd|'/c calc'!A1,Zoë,cmdcalca1.zoe,tiger482",
-        "Amy,'-Jones,amy.jones,otter042",
+        "first_name,last_name,class,username,password",
+        "'=cmd|'/c calc'!A1,Zoë,'+4C,cmdcalca1.zoe,tiger482",
+        "Amy,'-Jones,Class 4B,amy.jones,otter042",
+        "Ben,Brown,,ben.brown,koala007",
     ]

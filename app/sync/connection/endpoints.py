@@ -13,6 +13,7 @@ from app.errors import Forbidden, NotAuthenticated, SchoolNotFound, error_respon
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.models.sync_run import RunTrigger
 from app.schools.schemas import School
+from app.schools.service import SchoolDisconnected
 from app.sync.connection.service import NoApprovalWaiting, confirm_approval, disconnect_school, reject_approval
 from app.sync.runs.schemas import Run
 from app.sync.runs.service import SyncAlreadyRunning
@@ -24,11 +25,12 @@ Session = Annotated[AsyncSession, Depends(get_session)]
 @router.post(
     "/disconnect",
     response_model=Run,
-    responses=error_responses(NotAuthenticated, Forbidden, SchoolNotFound, SyncAlreadyRunning),
+    responses=error_responses(NotAuthenticated, Forbidden, SchoolNotFound, SchoolDisconnected, SyncAlreadyRunning),
 )
 async def disconnect(school_id: str, principal: SchoolAdmin, session: Session) -> object:
     """Stop syncing: unlink every band and pupil (each link kept in the journal), keep every account and
-    membership, and revoke access in Wonde (in the background; retried if Wonde does not answer)."""
+    membership, and revoke access in Wonde (in the background; retried if Wonde does not answer). A school
+    already disconnected is a 409 (``SchoolDisconnected``), not a new run."""
     return await disconnect_school(session, school_id, trigger=RunTrigger.MANUAL, actor=principal.subject, revoke=True)
 
 

@@ -21,7 +21,7 @@ from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import RunKind, RunTrigger
 from app.pupils.repository import PupilRepository
-from app.schools.service import get_school
+from app.schools.service import SchoolDisconnected, get_school
 from app.sync.journal.entries import unlinked_band, unlinked_pupil
 from app.sync.journal.writer import record
 from app.sync.mirror.service import start_read
@@ -112,10 +112,15 @@ async def reject_approval(session: AsyncSession, school_id: str, actor: str) -> 
 async def disconnect_school(
     session: AsyncSession, school_id: str, *, trigger: RunTrigger, actor: str | None, revoke: bool
 ) -> SyncRun:
-    """Unlink the school's bands and pupils and mark it disconnected, in the caller's transaction."""
+    """Unlink the school's bands and pupils and mark it disconnected, in the caller's transaction. A
+    school already disconnected is refused (409): there is nothing left to unlink or revoke, and a
+    second run would only say so."""
     await lock_school(session, school_id)
-    school = await session.get(School, school_id, with_for_update=True)
+    # Read again under the lock: a disconnect that committed meanwhile is seen, not the row as loaded.
+    school = await session.get(School, school_id, with_for_update=True, populate_existing=True)
     assert school is not None
+    if school.state == SchoolState.DISCONNECTED:
+        raise SchoolDisconnected("The school is already disconnected from Wonde.")
     # Created "running" so the one-active-run index refuses it while a merge or reconcile is under way.
     run = runs.new_run(school_id, RunKind.DISCONNECT, trigger, actor)
     runs.start(run)
@@ -127,8 +132,9 @@ async def disconnect_school(
     await record(session, school_id, run.id, actor, entries)
     await band_repository.unlink_all()
     await pupil_repository.unlink_all()
-    # The uploader's answers about students were for that connection; a reconnection starts from the
-    # accounts' remembered links instead (a stale "create" would give a child a second account).
+    # The uploader's links and new accounts were answers for that connection; a reconnection starts from
+    # the accounts' remembered links instead (a stale "create" would give a child a second account). A
+    # skip is kept: it is the admin's word about the child, until they take it back.
     await DecisionRepository(session, school_id).forget_students()
     school.state = SchoolState.DISCONNECTED
     school.migrating_since = school.wonde_urn = None

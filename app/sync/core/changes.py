@@ -6,11 +6,14 @@ journalled and undone is its entry in ``app.sync.journal.entries``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import get_args
+from typing import Any, get_args
 
 NEW = "new:"  # prefix of references to rows the plan creates
+# Whom a change is about, as held changes are decided (``subject_of``): the prefixes of the three kinds.
+PUPIL_SUBJECT, STUDENT_SUBJECT, BAND_SUBJECT = "pupil:", "student:", "band:"
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,39 @@ Change = (
 # Every kind of change by its class name: how a held change, kept as JSON, names its kind.
 CHANGE_TYPES: dict[str, type[Change]] = {kind.__name__: kind for kind in get_args(Change)}
 
+
+def as_json(change: Change) -> dict[str, Any]:
+    """A change as a held change keeps it: its kind's name under "type", and its fields."""
+    return {"type": type(change).__name__, **dataclasses.asdict(change)}
+
+
+def from_json(data: dict[str, Any]) -> Change:
+    """The change ``as_json`` kept (JSON lists come back as the tuples they were)."""
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "type"}
+    return CHANGE_TYPES[data["type"]](**fields)
+
+
 # The changes a merge plans (a merge's counts name each of them, zero included).
 MERGE_CHANGES: tuple[type[Change], ...] = (LinkBand, CreateBand, LinkPupil, CreatePupil, AddToBand, RemoveFromBand)
+
+
+# The changes that make, link, restore or archive an account: every other change of that pupil depends on them.
+LIFECYCLE: tuple[type[Change], ...] = (CreatePupil, LinkPupil, RestorePupil, ArchivePupil)
+
+
+def subject_of(change: Change) -> str:
+    """Whom a change is about: the pupil ("pupil:<id>"), the child whose account the change would make
+    ("student:<Wonde id>"), or the band, for a band's own changes ("band:<id>"). A pupil's changes are
+    held and decided together, so no decision leaves a pupil half changed (archived, yet in a band)."""
+    if isinstance(change, CreatePupil):
+        return STUDENT_SUBJECT + change.student
+    pupil: str | None = getattr(change, "pupil", None)
+    if pupil is not None:
+        return STUDENT_SUBJECT + pupil.removeprefix(NEW) if pupil.startswith(NEW) else PUPIL_SUBJECT + pupil
+    if isinstance(change, CreateBand):
+        return BAND_SUBJECT + change.ref
+    assert isinstance(change, LinkBand | RenameBand | UnlinkBand)  # the rest name a pupil
+    return BAND_SUBJECT + change.band
 
 
 @dataclass

@@ -42,10 +42,13 @@ class MergeState:
     students: Mapping[str, StudentFacts]
     linked: Mapping[str, str]  # student -> pupil, links that exist already
     to_link: Mapping[str, str]  # student -> pupil, links to make (automatic or the admin's)
-    skipped: frozenset[str]  # students the admin chose to leave out
+    skipped: frozenset[str]  # students the admin chose to leave out: no account, no link, no place
     band_links: Mapping[str, str]  # band -> container, as linked now
     band_members: Mapping[str, frozenset[str]]  # band -> pupils, now
     archived: frozenset[str] = frozenset()  # archived accounts among to_link: restored as they are linked
+    # The accounts of skipped students (linked, or theirs before a disconnect): left in the bands they
+    # are in, neither added nor taken out; skipped means not synced.
+    left_alone: frozenset[str] = frozenset()
 
 
 def plan_merge(state: MergeState) -> Plan:
@@ -82,5 +85,5 @@ def plan_merge(state: MergeState) -> Plan:
             wanted.add(pupil)
         current = state.band_members.get(band, frozenset())
         plan.changes += [AddToBand(band, pupil) for pupil in sorted(wanted - current)]
-        plan.changes += [RemoveFromBand(band, pupil) for pupil in sorted(current - wanted)]
+        plan.changes += [RemoveFromBand(band, pupil) for pupil in sorted(current - wanted - state.left_alone)]
     return plan

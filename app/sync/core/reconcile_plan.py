@@ -4,7 +4,9 @@ Pure: from the mirror, the app's state and the links, the typed changes that mak
 hold exactly the linked pupils of its MIS class, every MIS student of a synced class linked to exactly
 one account, linked pupils carry the MIS preferred names and year, and leavers archived (never
 deleted). Memberships of pupils who are not linked to the MIS (app-only accounts) are never touched;
-app-only bands are not in ``synced`` and so never appear. A school in step gives an empty plan.
+app-only bands are not in ``synced`` and so never appear. Students the admin skipped are not synced at
+all while they are on roll: no account, no link, and an account they already have is left exactly as it
+is. A school in step gives an empty plan.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class ReconcileState:
     leaver_grace_days: int = 183
     # Student -> the account a disconnect or an undo took from them (see ``plan_remembered``).
     remembered: Mapping[str, str] = field(default_factory=dict)
+    # Students the admin skipped in the uploader: nothing is planned for them until the skip is taken
+    # back, or they leave the school (``skipped_on_roll``).
+    skipped: frozenset[str] = frozenset()
 
 
 def plan_relinks(state: ReconcileState) -> list[Change]:
@@ -94,7 +99,13 @@ def plan_remembered(state: ReconcileState) -> list[Change]:
     relinks: list[Change] = []
     for student, pupil_id in sorted(state.remembered.items()):
         pupil = state.pupils.get(pupil_id)
-        if student in claimed or student not in state.students or pupil is None or pupil.student is not None:
+        if (
+            student in state.skipped
+            or student in claimed
+            or student not in state.students
+            or pupil is None
+            or pupil.student is not None
+        ):
             continue
         if pupil.archived:
             relinks.append(RestorePupil(pupil_id, student))
@@ -130,15 +141,24 @@ def _on_roll(student: MisPupil | None, today: date) -> bool:
     return student is not None and (student.leaving_date is None or student.leaving_date > today)
 
 
+def skipped_on_roll(state: ReconcileState) -> frozenset[str]:
+    """The skips in force: a skipped child who leaves the school is a leaver like any other (an account
+    they had is archived and leaves its synced bands), so that no account outlives its child because it
+    was skipped; while on roll, nothing is planned for them."""
+    return frozenset(s for s in state.skipped if _on_roll(state.students.get(s), state.today))
+
+
 def plan_reconcile(state: ReconcileState) -> Plan:
     plan = Plan()
     changes: list[Change] = []
     pupil_of: dict[str, str] = {p.student: pid for pid, p in sorted(state.pupils.items()) if p.student is not None}
-    linked = {pid for pid, p in state.pupils.items() if p.student is not None}
+    skipped = skipped_on_roll(state)
+    # A skipped student's account (linked before the skip) follows the MIS no more: it is not synced.
+    linked = {pid for pid, p in state.pupils.items() if p.student is not None and p.student not in skipped}
 
     # Leavers and returners first: they decide who may be in a band.
     for pupil_id, pupil in sorted(state.pupils.items()):
-        if pupil.student is None:
+        if pupil.student is None or pupil.student in skipped:
             continue
         record = state.students.get(pupil.student)
         on_roll = _on_roll(record, state.today)
@@ -166,7 +186,7 @@ def plan_reconcile(state: ReconcileState) -> Plan:
             changes.append(RenameBand(band, state.band_names.get(band, ""), state.container_names[container]))
         wanted: set[str] = set()
         for student in sorted(state.members.get(container, frozenset())):
-            if not _on_roll(state.students.get(student), state.today):
+            if student in skipped or not _on_roll(state.students.get(student), state.today):
                 continue
             member = pupil_of.get(student)
             if member is None:

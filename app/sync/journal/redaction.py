@@ -29,9 +29,11 @@ KEPT_KEYS = frozenset(
         "student",
         "container",
         "suggestion",
-        # a held change's kind, the safeguard's or the planner's reason, and when an account was archived
+        # a held change's kind, the safeguard's or the planner's reason (and whether an undo reverted it), and
+        # when an account was archived
         "type",
         "reason",
+        "after_undo",
         "after_grace",
         "archived_at",
         "migrating_since",

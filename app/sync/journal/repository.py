@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, update
 
 from app.kit.pagination import PageParams
 from app.kit.repository import SchoolScoped, paginate
@@ -75,6 +75,16 @@ class ChangeRepository(SchoolScoped[ChangeRow]):
         statement = self.for_school().where(ChangeRow.action == Action.HELD).order_by(ChangeRow.pupil_id, ChangeRow.id)
         if change_id is not None:
             statement = statement.where(ChangeRow.id == change_id)
+        return list(await self.session.scalars(statement.with_for_update()))
+
+    async def waiting_held(self) -> list[ChangeRow]:
+        """The held changes still waiting, locked for a decision, by pupil and then oldest first (the order
+        ``held_to_decide`` gives, which a decision's answer follows)."""
+        statement = (
+            self.for_school()
+            .where(ChangeRow.status == ChangeStatus.HELD, ChangeRow.action == Action.HELD)
+            .order_by(ChangeRow.pupil_id, ChangeRow.id)
+        )
         return list(await self.session.scalars(statement.with_for_update()))
 
     async def applied(self, run_id: uuid.UUID) -> list[ChangeRow]:
@@ -153,6 +163,33 @@ class ChangeRepository(SchoolScoped[ChangeRow]):
                 Pupil.school_id == self.school_id, Pupil.mis_student_id == student, Pupil.id != other_than
             )
         )
+
+    async def carrying_a_word(self) -> list[ChangeRow]:
+        """The rows that may carry an admin's word for the next sync (``app.sync.core.undone``), oldest
+        first: changes an undo reverted, and changes held after an undo, waiting or rejected; none lapsed."""
+        held_after_undo = and_(
+            ChangeRow.action == Action.HELD,
+            ChangeRow.status.in_((ChangeStatus.HELD, ChangeStatus.REJECTED)),
+            ChangeRow.after["after_undo"].as_boolean(),
+        )
+        rows = await self.session.scalars(
+            self.for_school()
+            .where(
+                ChangeRow.lapsed_at.is_(None),
+                or_(ChangeRow.status == ChangeStatus.UNDONE, held_after_undo),
+            )
+            .order_by(ChangeRow.id)
+        )
+        return list(rows)
+
+    async def lapse(self, ids: Sequence[int], now: datetime) -> None:
+        """These rows no longer carry the admin's word for the syncs."""
+        if ids:
+            await self.session.execute(
+                update(ChangeRow)
+                .where(ChangeRow.school_id == self.school_id, ChangeRow.id.in_(list(ids)))
+                .values(lapsed_at=now)
+            )
 
     async def taken_from_student(self) -> list[tuple[uuid.UUID | None, dict[str, Any] | None]]:
         """(pupil, before) of every applied change that took an account from its student, oldest first."""

@@ -8,6 +8,10 @@ action's entry in ``entries.py`` says; accounts
 are never deleted: an account the run created is archived and unlinked instead, and a band it created
 is archived, and the passwords still waiting to be handed out for its accounts are cleared.
 
+The syncs that follow do not silently redo what an undo reverted: the next sync holds each change it
+would make again for the admin to decide (``app.sync.core.undone``); the undo's counts say how many
+changes that may be (``held_at_next_sync``), and its run's ``notice`` says it in words.
+
 Only a run's own rows are reverted: audit entries (``app/audit.py``: what a person did by hand) belong
 to no run, so no undo ever reads them, and they do not block one either.
 """
@@ -25,10 +29,12 @@ from app.models.sync_run import RunKind, RunTrigger
 from app.pupils.credentials import forget_waiting
 from app.sync.journal.entries import REVERTS, undoing
 from app.sync.journal.errors import NothingToUndo, UndoBlocked, UndoTooLate
+from app.sync.journal.redo import redone_by
 from app.sync.journal.repository import ChangeRepository
 from app.sync.journal.reverts import Undoing
 from app.sync.journal.writer import record
 from app.sync.runs import service as runs
+from app.sync.runs.schemas import HELD_AT_NEXT_SYNC
 from app.sync.runs.service import claim_school, get_run
 
 __all__ = ["NothingToUndo", "UndoBlocked", "UndoTooLate", "undo_run"]
@@ -69,6 +75,8 @@ async def undo_run(session: AsyncSession, school_id: str, run_id: uuid.UUID, act
         change.status, change.decided_at = ChangeStatus.UNDONE, now
     await forget_waiting(session, school_id, run_id)
     await record(session, school_id, undo.id, actor, [undoing(c) for c in applied])
-    runs.succeed(undo, counts={"undone": len(applied), "of_run": str(run_id)})
+    held_next = sum(1 for change in applied if redone_by(change))
+    counts = {"undone": len(applied), "of_run": str(run_id)} | ({HELD_AT_NEXT_SYNC: held_next} if held_next else {})
+    runs.succeed(undo, counts=counts)
     await session.flush()
     return undo

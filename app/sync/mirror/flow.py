@@ -119,6 +119,10 @@ async def _begin(session: AsyncSession, run_id: uuid.UUID, wonde: WondeClient, b
     assert school is not None  # runs are deleted with their school
     runs.start(run)
     run.progress = {"phase": "reading", "pages": 0, "students": 0}
+    # A disconnected school keeps its token until Wonde has revoked it (a job of its own): its consent
+    # has ended all the same, so a read queued before the disconnect reads nothing.
+    if school.state == SchoolState.DISCONNECTED:
+        raise ReadNotPossible(FailureCode.DISCONNECTED, "the school is disconnected from Wonde")
     if school.wonde_school_id is None or school.wonde_token_encrypted is None:
         raise ReadNotPossible(FailureCode.NOT_CONNECTED, "the school is not connected to Wonde")
     if school.state == SchoolState.NEEDS_CONFIRMATION:

@@ -1,31 +1,27 @@
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, status
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SchoolAdmin
 from app.errors import Forbidden, InvalidInput, NotAuthenticated, PupilNotFound, SchoolNotFound, error_responses
-from app.kit.crypto import SecretBox
-from app.kit.no_store import NO_STORE, no_store
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
-from app.pupils.login_cards import render_csv
+from app.schools.service import AwaitingConfirmation, SchoolDisconnected, SchoolNotConnected
 from app.sync.onboarding import service as uploader
 from app.sync.onboarding.schemas import (
     ClassDecisionIn,
     DecisionOut,
     Issues,
-    LoginDetail,
     Preview,
     StudentResolutionIn,
     UploaderClass,
 )
 from app.sync.onboarding.service import NothingToMerge, UnresolvedIssues, start_merge
 from app.sync.runs.schemas import Run
-from app.sync.runs.service import RunNotFound, SyncAlreadyRunning
+from app.sync.runs.service import SyncAlreadyRunning
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["uploader"], route_class=UnitOfWorkRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -67,10 +63,26 @@ async def uploader_issues(school_id: str, _: SchoolAdmin, session: Session) -> I
 async def resolve_pupil(
     school_id: str, wonde_student_id: str, data: StudentResolutionIn, principal: SchoolAdmin, session: Session
 ) -> object:
-    """Link the MIS student to an existing account, create a new one, or leave the student out."""
+    """Link the MIS student to an existing account, create a new one, or leave the student out ("skip":
+    no account, not synced by any sync or merge, until the skip is taken back with DELETE or replaced
+    by another resolution). Links and new accounts are made by the next merge."""
     return await uploader.resolve_student(
         session, school_id, wonde_student_id, data.resolution, data.pupil_id, principal.subject
     )
+
+
+@router.delete(
+    "/uploader/pupils/{wonde_student_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(NotAuthenticated, Forbidden, uploader.StudentNotFound),
+)
+async def take_back_resolution(school_id: str, wonde_student_id: str, _: SchoolAdmin, session: Session) -> Response:
+    """Take back the decision about the MIS student, a skip above all: the student is undecided again,
+    and the next sync or merge treats them as any other (a student of a synced class gets an account at
+    the next sync). 204 also when there was no decision to take back."""
+    await uploader.take_back_resolution(session, school_id, wonde_student_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/uploader/preview", response_model=Preview, responses=ADMIN_ERRORS)
@@ -83,51 +95,19 @@ async def uploader_preview(school_id: str, _: SchoolAdmin, session: Session) -> 
     "/uploader/merge",
     response_model=Run,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(NotAuthenticated, Forbidden, NothingToMerge, UnresolvedIssues, SyncAlreadyRunning),
+    responses=error_responses(
+        NotAuthenticated,
+        Forbidden,
+        NothingToMerge,
+        UnresolvedIssues,
+        SchoolNotConnected,
+        SchoolDisconnected,
+        AwaitingConfirmation,
+        SyncAlreadyRunning,
+    ),
 )
 async def merge(school_id: str, principal: SchoolAdmin, session: Session) -> object:
-    """Queue the merge; follow it at GET /runs/{run_id}."""
+    """Queue the merge; follow it at GET /runs/{run_id}. Refused (409) unless the school is connected to
+    Wonde: never connected (``SchoolNotConnected``), disconnected (``SchoolDisconnected``), or its
+    approval waiting for the platform (``AwaitingConfirmation``)."""
     return await start_merge(session, school_id, principal.subject)
-
-
-@router.get(
-    "/runs/{run_id}/credentials",
-    response_model=list[LoginDetail],
-    responses=error_responses(NotAuthenticated, Forbidden, RunNotFound)
-    | {
-        200: {
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-            },
-            "description": "Login details: CSV (default), JSON, or printable PDF cards per band",
-        }
-    },
-)
-async def download_credentials(
-    school_id: str,
-    run_id: uuid.UUID,
-    request: Request,
-    response: Response,
-    principal: SchoolAdmin,
-    session: Session,
-    format: Annotated[Literal["csv", "json", "pdf"], Query()] = "csv",
-) -> Any:
-    """The login details of the accounts the run created. Downloading them clears the stored passwords:
-    keep the file safe, or issue new passwords. Every download is journalled (who, the run, the format,
-    how many rows), and no format is ever cached. In the CSV (UTF-8, with a byte order mark) a cell
-    that a spreadsheet would read as a formula starts with an apostrophe."""
-    box = SecretBox(request.app.state.settings.encryption_key)
-    details = await uploader.login_details(session, school_id, run_id, box, actor=principal.subject, format=format)
-    if format == "json":
-        no_store(response)
-        return details
-    if format == "pdf":
-        content, media_type, name = await uploader.login_cards(session, school_id, details), "application/pdf", "cards"
-    else:
-        content, media_type, name = render_csv(details), "text/csv", "details"
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="login-{name}-{run_id}.{format}"', **NO_STORE},
-    )

@@ -13,7 +13,7 @@ from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.models.sync_run import FINISHED_RUN_STATUSES
-from app.schools.service import AwaitingConfirmation, require_trusted_approval
+from app.schools.service import ConnectionRequired, require_connected
 from app.sync.apply import apply_plan
 from app.sync.onboarding.service import UnresolvedIssues, compute_plan, unresolved
 from app.sync.runs import service as runs
@@ -25,9 +25,10 @@ logger = logging.getLogger(__name__)
 
 async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox, run_id: uuid.UUID) -> str:
     """Apply the merge plan, all or nothing. A worker killed half-way leaves everything as it was and
-    the run queued; the retried job then completes it. A merge that cannot run yet (pupils to decide,
-    an approval to confirm) fails and returns "failed"; any other failure is recorded on the run by its
-    code, then raises ``JobFailed`` (the code and the run's id: never the exception's text)."""
+    the run queued; the retried job then completes it. A merge that cannot run (pupils to decide, an
+    approval to confirm, a school no longer connected to Wonde) fails and returns "failed"; any other
+    failure is recorded on the run by its code, then raises ``JobFailed`` (the code and the run's id:
+    never the exception's text)."""
     try:
         async with unit_of_work(sessionmaker, None) as session:
             run = await session.get(SyncRun, run_id, with_for_update=True)
@@ -37,7 +38,8 @@ async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretB
             runs.start(run)
             school = await session.get(School, run.school_id, with_for_update=True)
             assert school is not None
-            require_trusted_approval(school)  # an approval questioned since the merge was queued
+            # Disconnected, or its approval questioned, since the merge was queued: it must not become syncing.
+            require_connected(school)
             state, result, plan = await compute_plan(session, run.school_id)
             if waiting := unresolved(state, result):
                 raise UnresolvedIssues.waiting(len(waiting))
@@ -46,7 +48,7 @@ async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretB
             runs.succeed(run, counts=applied.counts)
             run.progress = {**run.progress, "done": len(plan.changes), "total": len(plan.changes)}
     except Exception as exc:
-        failure, expected = failure_of(exc), isinstance(exc, UnresolvedIssues | AwaitingConfirmation)
+        failure, expected = failure_of(exc), isinstance(exc, UnresolvedIssues | ConnectionRequired)
     else:
         return "succeeded"
     # Recorded outside the except block: an error recording it does not carry the first one along.

@@ -39,10 +39,22 @@ class DecisionRepository(SchoolScoped[UploaderDecision]):
             )
         )
 
+    async def forget(self, ids: Collection[uuid.UUID]) -> None:
+        """Drop these decisions (the admin took them back)."""
+        if ids:
+            await self.session.execute(
+                delete(UploaderDecision).where(
+                    UploaderDecision.school_id == self.school_id, UploaderDecision.id.in_(list(ids))
+                )
+            )
+
     async def forget_students(self) -> None:
-        """Drop every decision about a student (a disconnect: they were answers for that connection)."""
+        """Drop every decision about a student but the skips (a disconnect: links and new accounts were
+        answers for that connection; a skip is the admin's word about the child, kept until taken back)."""
         await self.session.execute(
             delete(UploaderDecision).where(
-                UploaderDecision.school_id == self.school_id, UploaderDecision.mis_student_id.is_not(None)
+                UploaderDecision.school_id == self.school_id,
+                UploaderDecision.mis_student_id.is_not(None),
+                UploaderDecision.resolution != "skip",
             )
         )

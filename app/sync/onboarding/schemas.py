@@ -100,11 +100,3 @@ class Preview(BaseModel):
     erased_on_request: list[str] = Field(
         description="Wonde student ids of children erased on request: left out of the merge, given no account."
     )
-
-
-class LoginDetail(BaseModel):
-    pupil_id: uuid.UUID
-    first_name: str
-    last_name: str
-    username: str
-    password: str

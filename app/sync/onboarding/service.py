@@ -5,20 +5,16 @@ current state; decisions are stored and become the matcher's and the planner's i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
-from app.kit.crypto import SecretBox
 from app.kit.jobs import MERGE, enqueue
 from app.kit.locking import lock_school
 from app.models import SyncRun, UploaderDecision
 from app.models.sync_run import RunKind, RunTrigger
-from app.pupils import credentials
-from app.pupils.login_cards import render_cards
-from app.schools.service import get_school, require_trusted_approval
+from app.schools.service import get_school, require_connected
 from app.sync.core.changes import MERGE_CHANGES
 from app.sync.core.matching import MatchResult, match
 from app.sync.core.merge_plan import (
@@ -34,9 +30,9 @@ from app.sync.core.merge_plan import (
 from app.sync.erasure.repository import ErasureRepository
 from app.sync.journal.entries import counts
 from app.sync.onboarding.repository import DecisionRepository
-from app.sync.onboarding.schemas import Decision, Issues, LoginDetail, Preview, Suggestion, UploaderClass
+from app.sync.onboarding.schemas import Decision, Issues, Preview, Suggestion, UploaderClass
 from app.sync.runs.failures import FailureCode
-from app.sync.runs.service import claim_school, get_run, new_run
+from app.sync.runs.service import claim_school, new_run
 from app.sync.state.matcher import match_input
 from app.sync.state.merge import merge_state
 from app.sync.state.repository import load_snapshot
@@ -183,6 +179,20 @@ async def resolve_student(
     return decision
 
 
+async def take_back_resolution(session: AsyncSession, school_id: str, wonde_student_id: str) -> None:
+    """Forget the admin's decision about the student, a skip above all: the student is undecided again,
+    and the next sync or merge treats them as any other (a sync gives a student of a synced class an
+    account; a merge links them where the matcher is sure, else asks again). A skip made about the
+    record the MIS has since renumbered, which covers this student, goes too. Nothing to forget is no
+    error: taking back twice is taking back once."""
+    await lock_school(session, school_id)
+    state = await load_snapshot(session, school_id)
+    if wonde_student_id not in state.students:
+        raise StudentNotFound()
+    decisions = (state.student_decisions.get(wonde_student_id), state.skipped.get(wonde_student_id))
+    await DecisionRepository(session, school_id).forget({d.id for d in decisions if d is not None})
+
+
 async def issues(session: AsyncSession, school_id: str) -> Issues:
     """What needs the admin before merge: students of the chosen classes not linked automatically, and
     pupils of matched bands with no MIS partner (whom the merge would take out of the band)."""
@@ -208,7 +218,7 @@ async def issues(session: AsyncSession, school_id: str) -> Issues:
     students = []
     for wonde_id in sorted(in_scope - auto - linked):
         student = state.students[wonde_id]
-        resolution = state.student_decisions.get(wonde_id)
+        resolution = state.student_decisions.get(wonde_id) or state.skipped.get(wonde_id)
         students.append(
             {
                 "wonde_student_id": wonde_id,
@@ -232,9 +242,11 @@ async def issues(session: AsyncSession, school_id: str) -> Issues:
 def _student_outcome(decision: UploaderDecision | None, has_candidates: bool) -> str:
     if decision is None:
         return "wait for your decision" if has_candidates else "create a new account"
-    return {"link": "link to the chosen account", "create": "create a new account", "skip": "leave the student out"}[
-        decision.resolution or ""
-    ]
+    return {
+        "link": "link to the chosen account",
+        "create": "create a new account",
+        "skip": "leave the student out: no account, not synced, until the skip is taken back",
+    }[decision.resolution or ""]
 
 
 async def preview(session: AsyncSession, school_id: str) -> Preview:
@@ -299,7 +311,7 @@ def unresolved(state: SchoolSnapshot, result: MatchResult) -> list[str]:
     """Students of the chosen classes the matcher left in review and the admin has not yet resolved."""
     in_scope = {s for container in state.scope for s in state.members.get(container, frozenset())}
     waiting = set(result.in_review_students) & in_scope
-    return sorted(waiting - set(state.student_decisions))
+    return sorted(waiting - set(state.student_decisions) - set(state.skipped))
 
 
 async def compute_plan(session: AsyncSession, school_id: str) -> tuple[SchoolSnapshot, MatchResult, Plan]:
@@ -309,8 +321,9 @@ async def compute_plan(session: AsyncSession, school_id: str) -> tuple[SchoolSna
 
 
 async def start_merge(session: AsyncSession, school_id: str, actor: str) -> SyncRun:
-    """Check the merge can run, then queue it (a second one while it is queued or running is a 409)."""
-    require_trusted_approval(await get_school(session, school_id))
+    """Check the merge can run, then queue it (a second one while it is queued or running is a 409). A
+    school not connected to Wonde (never, or no longer) is refused: the merge would make it syncing."""
+    require_connected(await get_school(session, school_id))
     state, result, _ = await compute_plan(session, school_id)
     if not state.scope:
         raise NothingToMerge()
@@ -320,23 +333,3 @@ async def start_merge(session: AsyncSession, school_id: str, actor: str) -> Sync
     await claim_school(session, run)
     enqueue(session, MERGE, run.id)
     return run
-
-
-async def login_details(
-    session: AsyncSession, school_id: str, run_id: uuid.UUID, box: SecretBox, *, actor: str, format: credentials.Format
-) -> list[LoginDetail]:
-    """The login details of the accounts the run created. Reading them clears the stored passwords, and
-    is journalled as ``actor``'s download in ``format``."""
-    await get_run(session, school_id, run_id)
-    handed_out = await credentials.download(session, school_id, run_id, box, actor=actor, format=format)
-    return [LoginDetail(**d.__dict__) for d in handed_out]
-
-
-async def login_cards(session: AsyncSession, school_id: str, details: Sequence[LoginDetail]) -> bytes:
-    """Printable cards of ``details``, grouped by each pupil's band."""
-    school = await get_school(session, school_id)
-    bands = await credentials.bands_of(session, school_id, [d.pupil_id for d in details])
-    grouped: dict[str, list[LoginDetail]] = {}
-    for detail in details:
-        grouped.setdefault(bands.get(detail.pupil_id, "No band"), []).append(detail)
-    return render_cards(school.name, grouped)

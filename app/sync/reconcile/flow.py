@@ -2,7 +2,9 @@
 hold, apply the rest in one transaction under the school's lock, and journal both.
 
 Held changes are journal rows with status "held" carrying the change itself, so an admin's approval
-applies exactly what was shown and a rejection leaves the pupils as they were.
+applies exactly what was shown and a rejection leaves the pupils as they were. What undos reverted is
+held too, and what an admin rejected after an undo is left out (``app.sync.core.undone``): the sync marks
+the journal rows whose word has lapsed.
 """
 
 from __future__ import annotations
@@ -17,21 +19,22 @@ from app.kit.locking import lock_school
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
-from app.models.school import SchoolState
 from app.models.sync_run import ACTIVE_RUN_STATUSES, RunKind, RunStatus, RunTrigger
+from app.schools.service import ConnectionRequired
 from app.sync.apply import apply_plan
 from app.sync.core import changes as kinds
+from app.sync.core import undone
 from app.sync.core.changes import Plan
-from app.sync.core.reconcile_plan import plan_remembered
 from app.sync.journal import entries
+from app.sync.journal.repository import ChangeRepository
 from app.sync.mirror.flow import run_read
 from app.sync.mirror.service import FULL_READ_EVERY
 from app.sync.reconcile.held import hold
-from app.sync.reconcile.migration import relink_after_migration
-from app.sync.reconcile.service import NotSyncing, decide
+from app.sync.reconcile.migration import Relinked, relink_after_migration
+from app.sync.reconcile.service import NotSyncing, decide, plan_sync, require_syncing
 from app.sync.runs import service as runs
 from app.sync.runs.failures import Failure, FailureCode, ReadFailed, failure_of
-from app.sync.state.reconcile import after, reconcile_input
+from app.sync.state.reconcile import reconcile_input
 from app.wonde.client import WondeClient
 
 
@@ -40,23 +43,26 @@ async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict
     await lock_school(session, run.school_id)
     school = await session.get(School, run.school_id, with_for_update=True)
     assert school is not None
-    if school.state != SchoolState.SYNCING:
-        raise NotSyncing()
+    require_syncing(school)
     # The school is read once; the links made before planning are carried into what the plan sees.
     loaded = await reconcile_input(session, school.id)
-    relinked = 0
+    relinked = Relinked(0, loaded)
     if school.migrating_since is not None:
-        relinked, loaded = await relink_after_migration(session, school, run, box, loaded)
-    if remembered := plan_remembered(loaded.state):
-        await apply_plan(session, school.id, run.id, run.actor, Plan(remembered), loaded.lookup, box)
-        relinked += sum(1 for c in remembered if isinstance(c, kinds.LinkPupil))
-        loaded = after(loaded, remembered)
-    decision = decide(school, loaded)
-    applied = await apply_plan(session, school.id, run.id, run.actor, Plan(list(decision.apply)), loaded.lookup, box)
-    await hold(session, school.id, run, [(h.change, h.reason) for h in decision.held])
+        relinked = await relink_after_migration(session, school, run, box, loaded)
+    planned = plan_sync(relinked.loaded, relinked.pending)
+    decision = decide(school, planned)
+    applied = await apply_plan(
+        session, school.id, run.id, run.actor, Plan(list(decision.apply)), relinked.loaded.lookup, box
+    )
+    await hold(session, school.id, run, decision.held)
+    # What undos reverted has been looked at; a rejection of what this sync did not plan has lapsed.
+    planned_now = [*relinked.planned, *planned.changes]
+    await ChangeRepository(session, school.id).lapse(undone.lapsed(loaded.memos, planned_now), utc_now())
+    remembered = [c for c in decision.apply if c in planned.remembered]
+    relinked_count = relinked.count + sum(1 for c in remembered if isinstance(c, kinds.LinkPupil))
     return (
-        entries.nonzero_counts(decision.apply)
-        | ({"pupils_relinked": relinked} if relinked else {})
+        entries.nonzero_counts(c for c in decision.apply if c not in remembered)
+        | ({"pupils_relinked": relinked_count} if relinked_count else {})
         | {"held": len(decision.held), "pupils_created": len(applied.created_pupils)}
     )
 
@@ -139,7 +145,7 @@ async def run_sync(
         try:
             async with session.begin_nested():
                 run.counts = await reconcile(session, run, box)
-        except NotSyncing as exc:
+        except (NotSyncing, ConnectionRequired) as exc:
             runs.fail(run, failure_of(exc))
             return "failed"
         runs.succeed(run)

@@ -1,13 +1,14 @@
-"""Held changes: journal rows with status "held" carrying the change itself, so an admin's approval applies exactly
-what was shown and a rejection leaves the pupils as they were."""
+"""Held changes: journal rows with status "held" carrying the change itself (``held_rows.py``), so an
+admin's approval applies exactly what was shown and a rejection leaves the pupils as they were.
+
+Changes are held and decided per pupil (``subject_of``): one decision covers every held change waiting
+for that pupil, whichever run held it, and a decision on many pupils (approve-all, reject-all, a list)
+is one run. Rejecting a change held after an undo keeps the undo's state until the MIS changes again
+(``app.sync.core.undone``)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,18 +16,20 @@ from app.errors import Conflict, NotFound
 from app.kit.crypto import SecretBox
 from app.kit.locking import lock_school
 from app.kit.time import utc_now
-from app.models import ChangeRow, ChangeStatus, Entity, SyncRun
+from app.models import ChangeRow, ChangeStatus, SyncRun
 from app.models.sync_run import RunKind, RunTrigger
 from app.sync.apply import apply_plan
 from app.sync.core import changes as kinds
-from app.sync.core.changes import CHANGE_TYPES, Plan
+from app.sync.core.changes import Plan
 from app.sync.core.reconcile_plan import ReconcileState
-from app.sync.journal.entries import Action, Entry, Subject, nonzero_counts
+from app.sync.core.safeguards import Held
+from app.sync.journal.entries import nonzero_counts
 from app.sync.journal.repository import ChangeRepository
 from app.sync.journal.writer import record
+from app.sync.reconcile.held_rows import canonical, change_of, held_entry, serialise, subject_of_row, view
 from app.sync.reconcile.schemas import HeldChange
 from app.sync.runs import service as runs
-from app.sync.state.reconcile import reconcile_input
+from app.sync.state.reconcile import after, reconcile_input
 
 
 class ChangeAlreadyDecided(Conflict):
@@ -37,45 +40,8 @@ class HeldChangeNotFound(NotFound):
     """No held change with this id in the school."""
 
 
-def _held_entry(school_id: str, change: kinds.Change, reason: str) -> Entry:
-    """A held change in the journal, carrying the change itself (and its pupil or band, for the timeline)."""
-    pupil = getattr(change, "pupil", None)
-    band = getattr(change, "band", None)
-    about = Subject(
-        Entity.PUPIL if pupil else Entity.BAND,
-        pupil or band or school_id,
-        pupil_id=uuid.UUID(pupil) if pupil and not pupil.startswith(kinds.NEW) else None,
-        band_id=uuid.UUID(band) if band and not band.startswith(kinds.NEW) else None,
-    )
-    after = {"change": _serialise(change), "reason": reason}
-    return about.entry(Action.HELD, None, after, status=ChangeStatus.HELD)
-
-
-def view(row: ChangeRow) -> HeldChange:
-    """A held change as the admin sees it."""
-    after = row.after or {}
-    return HeldChange(
-        id=row.id,
-        entity_type=row.entity_type,
-        entity_id=row.entity_id,
-        change=after.get("change", {}),
-        reason=after.get("reason", ""),
-        status=row.status,
-        created_at=row.created_at,
-    )
-
-
-def _canonical(change: Any) -> str:
-    return json.dumps(change, sort_keys=True)
-
-
-def _serialise(change: kinds.Change) -> dict[str, Any]:
-    return {"type": type(change).__name__, **dataclasses.asdict(change)}
-
-
-def deserialise(data: dict[str, Any]) -> kinds.Change:
-    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "type"}
-    return CHANGE_TYPES[data["type"]](**fields)
+class HeldGroupNotFound(NotFound):
+    """No held change waits for a decision for this pupil, child or band."""
 
 
 async def _decision_run(session: AsyncSession, school_id: str, actor: str) -> SyncRun:
@@ -90,7 +56,8 @@ async def _decision_run(session: AsyncSession, school_id: str, actor: str) -> Sy
 
 
 def still_applies(change: kinds.Change, state: ReconcileState) -> bool:
-    """Whether a held change still makes sense now: a later run (or the MIS) may have done it already."""
+    """Whether a held change still makes sense now: a later run (or the MIS, or the admin by hand) may
+    have done it already, or changed what it would change."""
     if isinstance(change, kinds.CreatePupil | kinds.LinkPupil):
         return all(p.student != change.student for p in state.pupils.values())
     if isinstance(change, kinds.AddToBand):
@@ -102,7 +69,17 @@ def still_applies(change: kinds.Change, state: ReconcileState) -> bool:
     if isinstance(change, kinds.UnlinkBand):
         return state.synced.get(change.band) == change.container
     if isinstance(change, kinds.ArchivePupil):
-        return change.pupil in state.pupils and not state.pupils[change.pupil].archived
+        # Planned because the student this pupil followed left; a pupil since linked to another student
+        # (a re-link after an MIS migration, approved with it) is not that leaver.
+        pupil = state.pupils.get(change.pupil)
+        return pupil is not None and not pupil.archived and pupil.student == change.student
+    if isinstance(change, kinds.RenamePupil):
+        pupil = state.pupils.get(change.pupil)
+        return pupil is not None and (pupil.first_name, pupil.last_name) == tuple(change.before)
+    if isinstance(change, kinds.ChangeYear):
+        return change.pupil in state.pupils and state.pupils[change.pupil].year_group == change.before
+    if isinstance(change, kinds.RenameBand):
+        return state.band_names.get(change.band) == change.before
     return True
 
 
@@ -111,39 +88,88 @@ async def listing(session: AsyncSession, school_id: str) -> list[HeldChange]:
     return [view(row) for row in await ChangeRepository(session, school_id).held()]
 
 
+async def _decide(
+    session: AsyncSession,
+    school_id: str,
+    approved: Sequence[ChangeRow],
+    rejected: Sequence[ChangeRow],
+    *,
+    actor: str,
+    box: SecretBox,
+) -> SyncRun | None:
+    """Apply the approved changes (those that still make sense) and mark both sets decided, as one run."""
+    if not approved and not rejected:
+        return None
+    run = await _decision_run(session, school_id, actor)
+    plan = Plan()
+    if approved:
+        loaded = await reconcile_input(session, school_id)
+        held = [change_of(row) for row in approved]
+        links = [c for c in held if isinstance(c, kinds.LinkPupil) and still_applies(c, loaded.state)]
+        # The rest is judged with the approved links made: a pupil re-linked is no longer a leaver.
+        linked = after(loaded, links).state
+        kept = [*links, *(c for c in held if not isinstance(c, kinds.LinkPupil) and still_applies(c, linked))]
+        created = {c.ref for c in kept if isinstance(c, kinds.CreatePupil)}
+        plan.changes = [
+            c
+            for c in kept
+            if not (isinstance(c, kinds.AddToBand) and c.pupil.startswith(kinds.NEW) and c.pupil not in created)
+        ]
+        await apply_plan(session, school_id, run.id, actor, plan, loaded.lookup, box)
+    now = utc_now()
+    for rows, status in ((approved, ChangeStatus.APPLIED), (rejected, ChangeStatus.REJECTED)):
+        for row in rows:
+            row.status, row.decided_at, row.actor = status, now, actor
+    decided = {"approved": len(approved), "rejected": len(rejected)}
+    run.counts = nonzero_counts(plan.changes) | {k: n for k, n in decided.items() if n}
+    await session.flush()
+    return run
+
+
 async def decide_held(
     session: AsyncSession, school_id: str, change_id: int | None, *, approve: bool, actor: str, box: SecretBox
 ) -> list[ChangeRow]:
-    """Approve (apply exactly what was held) or reject (leave it) one held change, or all of them."""
+    """Approve (apply exactly what was held, where it still makes sense) or reject (leave it) one held
+    change together with every other change waiting for the same pupil, or every held change: one run."""
     await lock_school(session, school_id)
-    rows = await ChangeRepository(session, school_id).held_to_decide(change_id)
-    if change_id is not None and not rows:
-        raise HeldChangeNotFound()
-    if change_id is not None and rows[0].status != ChangeStatus.HELD:
-        raise ChangeAlreadyDecided()
-    waiting = [r for r in rows if r.status == ChangeStatus.HELD]
-    now = utc_now()
-    if approve and waiting:
-        loaded = await reconcile_input(session, school_id)
-        state, lookup = loaded.state, loaded.lookup
-        approval = await _decision_run(session, school_id, actor)
-        held = [deserialise((r.after or {})["change"]) for r in waiting]
-        kept = [c for c in held if still_applies(c, state)]
-        created = {c.ref for c in kept if isinstance(c, kinds.CreatePupil)}
-        plan = Plan(
-            [
-                c
-                for c in kept
-                if not (isinstance(c, kinds.AddToBand) and c.pupil.startswith(kinds.NEW) and c.pupil not in created)
-            ]
-        )
-        await apply_plan(session, school_id, approval.id, actor, plan, lookup, box)
-        approval.counts = nonzero_counts(plan.changes)
-    for row in waiting:
-        row.status = ChangeStatus.APPLIED if approve else ChangeStatus.REJECTED
-        row.decided_at, row.actor = now, actor
-    await session.flush()
+    changes = ChangeRepository(session, school_id)
+    if change_id is None:
+        waiting = await changes.waiting_held()
+    else:
+        rows = await changes.held_to_decide(change_id)
+        if not rows:
+            raise HeldChangeNotFound()
+        if rows[0].status != ChangeStatus.HELD:
+            raise ChangeAlreadyDecided()
+        subject = subject_of_row(rows[0])
+        waiting = [row for row in await changes.waiting_held() if subject_of_row(row) == subject]
+    await _decide(session, school_id, waiting if approve else [], [] if approve else waiting, actor=actor, box=box)
     return waiting
+
+
+async def decide_groups(
+    session: AsyncSession,
+    school_id: str,
+    *,
+    approve: Collection[str],
+    reject: Collection[str],
+    actor: str,
+    box: SecretBox,
+) -> tuple[SyncRun, list[ChangeRow]]:
+    """Approve some pupils' held changes and reject others' (groups named as ``HeldGroup.id``), as one run."""
+    await lock_school(session, school_id)
+    waiting = await ChangeRepository(session, school_id).waiting_held()
+    by_group: dict[str, list[ChangeRow]] = {}
+    for row in waiting:
+        by_group.setdefault(subject_of_row(row), []).append(row)
+    missing = [group for group in [*approve, *reject] if group not in by_group]
+    if missing:
+        raise HeldGroupNotFound(f"No held change waits for {', '.join(sorted(set(missing))[:5])}.")
+    approved = [row for group in dict.fromkeys(approve) for row in by_group[group]]
+    rejected = [row for group in dict.fromkeys(reject) for row in by_group[group]]
+    run = await _decide(session, school_id, approved, rejected, actor=actor, box=box)
+    assert run is not None  # a request names at least one group
+    return run, [*approved, *rejected]
 
 
 class NoSuggestion(Conflict):
@@ -161,7 +187,7 @@ async def accept_suggestion(
     row = rows[0]
     if row.status != ChangeStatus.HELD:
         raise ChangeAlreadyDecided()
-    change = deserialise((row.after or {})["change"])
+    change = change_of(row)
     if not isinstance(change, kinds.UnlinkBand) or change.suggestion is None:
         raise NoSuggestion()
     now = utc_now()
@@ -178,9 +204,9 @@ async def accept_suggestion(
     return row
 
 
-async def hold(session: AsyncSession, school_id: str, run: SyncRun, held: Sequence[tuple[kinds.Change, str]]) -> None:
+async def hold(session: AsyncSession, school_id: str, run: SyncRun, held: Sequence[Held]) -> None:
     """Journal changes for the admin to decide, each with its reason; a change still waiting from an
     earlier night is not held a second time."""
-    waiting = {_canonical((row.after or {}).get("change")) for row in await ChangeRepository(session, school_id).held()}
-    fresh = [(c, reason) for c, reason in held if _canonical(_serialise(c)) not in waiting]
-    await record(session, school_id, run.id, run.actor, [_held_entry(school_id, c, reason) for c, reason in fresh])
+    waiting = {canonical((row.after or {}).get("change")) for row in await ChangeRepository(session, school_id).held()}
+    fresh = [h for h in held if canonical(serialise(h.change)) not in waiting]
+    await record(session, school_id, run.id, run.actor, [held_entry(school_id, h) for h in fresh])

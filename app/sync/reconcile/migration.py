@@ -3,6 +3,8 @@ the matcher where it is certain; hold the rest for the admin, and end the migrat
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.crypto import SecretBox
@@ -14,38 +16,57 @@ from app.sync.core.matching import AppPupil as MatchPupil
 from app.sync.core.matching import MatchInput, match
 from app.sync.core.matching import MisStudent as MatchStudent
 from app.sync.core.reconcile_plan import ReconcileState, plan_relinks
+from app.sync.core.safeguards import Held
+from app.sync.core.undone import key_of
 from app.sync.journal.entries import ended_migration
 from app.sync.journal.writer import record
 from app.sync.reconcile.held import hold
 from app.sync.state.reconcile import ReconcileInput, after
 
 
+@dataclass(frozen=True)
+class Relinked:
+    """What the migration's re-linking did before the sync plans."""
+
+    count: int  # pupils re-linked
+    loaded: ReconcileInput  # the school with those links made
+    # Re-links an undo had reverted, not made: the sync's safeguards hold them (or, rejected since, leave
+    # them out), and the plan sees them made, so that it plans no second account for these children and
+    # holds (or leaves out) each of their pupils whole.
+    pending: list[kinds.Change] = field(default_factory=list)
+    planned: list[kinds.Change] = field(default_factory=list)  # every re-link it found, made or not
+
+
 async def relink_after_migration(
     session: AsyncSession, school: School, run: SyncRun, box: SecretBox, loaded: ReconcileInput
-) -> tuple[int, ReconcileInput]:
+) -> Relinked:
     """Re-link pupils whose students came back under new ids: by UPN where the MIS gives one, else by
     the matcher on names and year (automatic only where it is certain). What stays uncertain is held
-    for the admin (the likeliest student, or archiving when there is none); once no linked pupil points
-    at a vanished student, the migration is over and the normal reconcile resumes."""
+    for the admin (the likeliest student, or archiving when there is none), and so is a re-link an undo
+    reverted; once no linked pupil points at a vanished student, the migration is over and the normal
+    reconcile resumes."""
     relinks = plan_relinks(loaded.state)
     matched, doubtful = _match_stranded(after(loaded, relinks).state)
     relinks += matched
-    if relinks:
-        await apply_plan(session, school.id, run.id, run.actor, Plan(relinks), loaded.lookup, box)
-    loaded = after(loaded, relinks)
+    # A re-link an undo reverted is not made again here: the sync's safeguards hold it (or leave it out).
+    words = loaded.undone
+    made = [c for c in relinks if key_of(c) not in words.hold | words.keep_undone]
+    if made:
+        await apply_plan(session, school.id, run.id, run.actor, Plan(made), loaded.lookup, box)
+    loaded = after(loaded, made)
     state = loaded.state
     stranded = [
         p for p in state.pupils.values() if p.student is not None and not p.archived and p.student not in state.students
     ]
     if stranded:
-        await hold(session, school.id, run, doubtful)
+        await hold(session, school.id, run, [Held(change, reason) for change, reason in doubtful])
     elif school.migrating_since is not None:
         # Journalled, so that undoing this run also puts the school back to migrating: the links it
         # restores point at the old records, which only the migration's re-linking follows.
         await record(session, school.id, run.id, run.actor, [ended_migration(school.id, school.migrating_since)])
         school.migrating_since = None
         await session.flush()
-    return len(relinks), loaded
+    return Relinked(len(made), loaded, [c for c in relinks if c not in made], relinks)
 
 
 def _match_stranded(state: ReconcileState) -> tuple[list[kinds.Change], list[tuple[kinds.Change, str]]]:

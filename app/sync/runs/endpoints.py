@@ -12,7 +12,7 @@ from app.kit.pagination import Page, Pagination, page_of
 from app.kit.unit_of_work import UnitOfWorkRoute, get_session
 from app.sync.journal.undo import NothingToUndo, UndoBlocked, UndoTooLate, undo_run
 from app.sync.runs import service as runs
-from app.sync.runs.schemas import Run
+from app.sync.runs.schemas import Run, RunDetail
 from app.sync.runs.service import SyncAlreadyRunning
 
 router = APIRouter(prefix="/schools/{school_id}", tags=["runs"], route_class=UnitOfWorkRoute)
@@ -26,9 +26,10 @@ async def list_runs(school_id: str, _: SchoolReader, session: Session, page: Pag
     return page_of(Run, items, total, page)
 
 
-@router.get("/runs/{run_id}", response_model=Run, responses=error_responses(NotAuthenticated, runs.RunNotFound))
-async def get_run(school_id: str, run_id: uuid.UUID, _: SchoolReader, session: Session) -> object:
-    return await runs.get_run(session, school_id, run_id)
+@router.get("/runs/{run_id}", response_model=RunDetail, responses=error_responses(NotAuthenticated, runs.RunNotFound))
+async def get_run(school_id: str, run_id: uuid.UUID, _: SchoolReader, session: Session) -> RunDetail:
+    """The run, and how many of its login details wait to be handed out."""
+    return await runs.run_detail(session, school_id, run_id)
 
 
 @router.post(

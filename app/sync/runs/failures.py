@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from app.schools.service import AwaitingConfirmation
+from app.schools.service import AwaitingConfirmation, SchoolDisconnected, SchoolNotConnected
 from app.wonde.errors import (
     NoStudentsReturned,
     WondeAuthError,
@@ -42,6 +42,7 @@ class FailureCode(StrEnum):
     READ_INTERRUPTED = "read_interrupted"
     DATABASE_ERROR = "database_error"
     NOT_CONNECTED = "not_connected"
+    DISCONNECTED = "disconnected"
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     NOT_SYNCING = "not_syncing"
     UNRESOLVED_ISSUES = "unresolved_issues"
@@ -78,6 +79,10 @@ SENTENCES: dict[FailureCode, str] = {
         "contact support."
     ),
     FailureCode.NOT_CONNECTED: "Your school is not connected to Wonde, so there is nothing to read yet.",
+    FailureCode.DISCONNECTED: (
+        "Your school was disconnected from Wonde, so nothing was read or changed; approve the app in Wonde again "
+        "to connect it."
+    ),
     FailureCode.AWAITING_CONFIRMATION: (
         "Your school's Wonde approval is waiting for the platform to confirm it is the right school, so nothing "
         "was read or changed."
@@ -172,4 +177,8 @@ def failure_of(exc: BaseException) -> Failure:
         return Failure(FailureCode.DATABASE_ERROR, _database_detail(exc))
     if isinstance(exc, AwaitingConfirmation):
         return Failure(FailureCode.AWAITING_CONFIRMATION)
+    if isinstance(exc, SchoolDisconnected):
+        return Failure(FailureCode.DISCONNECTED)
+    if isinstance(exc, SchoolNotConnected):
+        return Failure(FailureCode.NOT_CONNECTED)
     return Failure(FailureCode.INTERNAL_ERROR, type(exc).__name__)

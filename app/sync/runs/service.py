@@ -20,8 +20,10 @@ from app.kit.repository import paginate
 from app.kit.time import utc_now
 from app.models import SyncRun
 from app.models.sync_run import FINISHED_RUN_STATUSES, RunKind, RunStatus, RunTrigger
+from app.pupils import credentials
 from app.sync.runs.failures import Failure
 from app.sync.runs.repository import RunRepository
+from app.sync.runs.schemas import RunDetail
 
 # The longest failure reason kept on a run.
 MAX_ERROR = 2000
@@ -105,6 +107,12 @@ async def get_run(session: AsyncSession, school_id: str, run_id: uuid.UUID) -> S
     if run is None:
         raise RunNotFound()
     return run
+
+
+async def run_detail(session: AsyncSession, school_id: str, run_id: uuid.UUID) -> RunDetail:
+    """The run, with how many of its login details wait to be handed out."""
+    run = await get_run(session, school_id, run_id)
+    return RunDetail.of(run, await credentials.count_waiting(session, school_id, run_id))
 
 
 async def list_runs(session: AsyncSession, school_id: str, page: PageParams) -> tuple[list[SyncRun], int]:

@@ -32,7 +32,8 @@ def match_input(state: SchoolSnapshot) -> MatchInput:
     chosen = {w: d.pupil_id for w, d in state.student_decisions.items() if d.resolution == "link" and d.pupil_id}
     # Links to live accounts anchor the matcher; a student linked to an archived account is settled.
     pupil_links |= {str(p): w for w, p in (remembered | chosen).items() if p not in state.archived}
-    settled = frozenset(w for w, d in state.student_decisions.items() if d.resolution in ("create", "skip"))
+    settled = frozenset(w for w, d in state.student_decisions.items() if d.resolution == "create")
+    settled |= frozenset(state.skipped)
     settled |= {w for w, p in (remembered | chosen).items() if p in state.archived}
     pupil_bands: dict[uuid.UUID, list[str]] = defaultdict(list)
     for band_id, pupil_ids in state.band_members.items():

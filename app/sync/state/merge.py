@@ -33,8 +33,12 @@ def merge_state(state: SchoolSnapshot, result: MatchResult) -> MergeState:
         students={w: StudentFacts(s.forename, s.surname, s.year_group) for w, s in state.students.items()},
         linked=linked,
         to_link={s: p for s, p in to_link.items() if s not in linked},
-        skipped=frozenset(w for w, d in state.student_decisions.items() if d.resolution == "skip"),
+        skipped=frozenset(state.skipped),
         band_links=band_links,
         band_members={str(b): frozenset(str(p) for p in ps) for b, ps in state.band_members.items()},
         archived=frozenset(p for p in to_link.values() if uuid.UUID(p) in state.archived),
+        left_alone=frozenset(
+            [linked[w] for w in state.skipped if w in linked]
+            + [str(p) for w, p in state.remembered.items() if w in state.skipped]
+        ),
     )

@@ -14,6 +14,7 @@ from app.models import School
 from app.sync.core.changes import Change, LinkPupil, RestorePupil
 from app.sync.core.merge_plan import StudentFacts
 from app.sync.core.reconcile_plan import AppPupil, MisPupil, ReconcileState
+from app.sync.core.undone import Memo, Undone
 from app.sync.state.lookup import Lookup
 from app.sync.state.repository import load_snapshot
 from app.sync.state.snapshot import SchoolSnapshot
@@ -50,27 +51,33 @@ def reconcile_state(snapshot: SchoolSnapshot, *, today: date, leaver_grace_days:
         gone_upns=snapshot.gone_upns,
         leaver_grace_days=leaver_grace_days,
         remembered={w: str(p) for w, p in snapshot.remembered.items()},
+        skipped=frozenset(snapshot.skipped),
     )
 
 
 @dataclass(frozen=True)
 class ReconcileInput:
-    """What the daily sync plans from and applies with, and the school's size for its safeguards."""
+    """What the daily sync plans from and applies with, the school's size for its safeguards, and the
+    admin's word on what undos reverted (``memos``, and what the safeguards make of them)."""
 
     state: ReconcileState
     lookup: Lookup
     linked: int
+    memos: tuple[Memo, ...] = ()
+
+    @property
+    def undone(self) -> Undone:
+        return Undone.of(self.memos)
 
 
 async def reconcile_input(session: AsyncSession, school_id: str) -> ReconcileInput:
-    """The school's snapshot (without the uploader's decisions, which the daily sync does not read), as the
-    reconcile planner sees it."""
+    """The school's snapshot as the reconcile planner sees it."""
     school = await session.get(School, school_id)
-    snapshot = await load_snapshot(session, school_id, decisions=False)
+    snapshot = await load_snapshot(session, school_id)
     state = reconcile_state(
         snapshot, today=utc_now().date(), leaver_grace_days=school.leaver_grace_days if school else 183
     )
-    return ReconcileInput(state, Lookup.of(snapshot), snapshot.linked_pupils)
+    return ReconcileInput(state, Lookup.of(snapshot), snapshot.linked_pupils, tuple(snapshot.memos))
 
 
 def after(loaded: ReconcileInput, changes: Iterable[Change]) -> ReconcileInput:
@@ -89,4 +96,4 @@ def after(loaded: ReconcileInput, changes: Iterable[Change]) -> ReconcileInput:
     remembered = {w: p for w, p in loaded.state.remembered.items() if pupils[p].student is None}
     state = dataclasses.replace(loaded.state, pupils=pupils, remembered=remembered)
     linked = sum(1 for p in pupils.values() if p.student is not None and not p.archived)
-    return ReconcileInput(state, loaded.lookup, linked)
+    return ReconcileInput(state, loaded.lookup, linked, loaded.memos)

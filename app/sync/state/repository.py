@@ -9,13 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Band, BandMembership, MisClass, MisGroup, MisMembership, MisStudent, Pupil, UploaderDecision
+from app.sync.journal.redo import memo_of
 from app.sync.journal.repository import ChangeRepository
-from app.sync.state.snapshot import Container, SchoolSnapshot, live_members, remembered_links
+from app.sync.state.snapshot import Container, SchoolSnapshot, live_members, remembered_links, skipped_students
 
 
-async def load_snapshot(session: AsyncSession, school_id: str, *, decisions: bool = True) -> SchoolSnapshot:
-    """Read the school once. ``decisions=False`` skips the uploader's decisions (the daily sync has none
-    to honour), which saves a query on every nightly run."""
+async def load_snapshot(session: AsyncSession, school_id: str) -> SchoolSnapshot:
+    """Read the school once, the uploader's decisions with it: the daily sync honours the admin's skips."""
     every_container = {
         c.id: Container(c.id, c.wonde_id, c.name, "class", c.year_group, c.deleted_at is None)
         for c in await session.scalars(select(MisClass).where(MisClass.school_id == school_id))
@@ -49,7 +49,8 @@ async def load_snapshot(session: AsyncSession, school_id: str, *, decisions: boo
         select(BandMembership.band_id, BandMembership.pupil_id).where(BandMembership.school_id == school_id)
     ):
         band_members[band_id].add(pupil_id)
-    taken = await ChangeRepository(session, school_id).taken_from_student()
+    journal = ChangeRepository(session, school_id)
+    taken = await journal.taken_from_student()
     gone = [s for s in every_student if s.deleted_at is not None]
     snapshot = SchoolSnapshot(
         every_container=every_container,
@@ -65,13 +66,21 @@ async def load_snapshot(session: AsyncSession, school_id: str, *, decisions: boo
         every_pupil={p.id: p for p in everyone},
         band_members=band_members,
         remembered=remembered_links(taken, live, {s.id: s.upn for s in gone if s.upn}, {p.id: p for p in everyone}),
+        memos=[memo_of(row) for row in await journal.carrying_a_word()],
     )
-    if decisions:
-        by_id = {c.id: c.wonde_id for c in snapshot.containers.values()}
-        for d in await session.scalars(select(UploaderDecision).where(UploaderDecision.school_id == school_id)):
-            subject = d.mis_class_id or d.mis_group_id
-            if subject is not None and subject in by_id:
-                snapshot.class_decisions[by_id[subject]] = d
-            if d.mis_student_id in student_wonde_ids:
-                snapshot.student_decisions[student_wonde_ids[d.mis_student_id]] = d
+    by_id = {c.id: c.wonde_id for c in snapshot.containers.values()}
+    decisions = list(await session.scalars(select(UploaderDecision).where(UploaderDecision.school_id == school_id)))
+    for d in decisions:
+        subject = d.mis_class_id or d.mis_group_id
+        if subject is not None and subject in by_id:
+            snapshot.class_decisions[by_id[subject]] = d
+        if d.mis_student_id in student_wonde_ids:
+            snapshot.student_decisions[student_wonde_ids[d.mis_student_id]] = d
+    snapshot.skipped = skipped_students(
+        [d for d in decisions if d.resolution == "skip"],
+        decided={d.mis_student_id for d in decisions if d.mis_student_id in student_wonde_ids},
+        live_wonde_ids=student_wonde_ids,
+        upns={s.id: s.upn for s in every_student if s.upn},
+        gone={s.id for s in gone},
+    )
     return snapshot

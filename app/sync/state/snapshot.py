@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.models import Band, MisStudent, Pupil, UploaderDecision
+from app.sync.core.undone import Memo
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,14 @@ class SchoolSnapshot:
     # Student Wonde id -> the account it was linked to before a disconnect or an undo (from the journal),
     # where that account is still there and unlinked: a returning child gets their account back.
     remembered: dict[str, uuid.UUID]
+    # Journal rows carrying an admin's word for the next sync: what undos reverted, and what was held
+    # after one, waiting or rejected (``app.sync.core.undone``).
+    memos: list[Memo] = field(default_factory=list)
     class_decisions: dict[str, UploaderDecision] = field(default_factory=dict)  # container Wonde id -> decision
     student_decisions: dict[str, UploaderDecision] = field(default_factory=dict)  # student Wonde id -> decision
+    # Live student Wonde id -> the admin's "skip" that covers them (``skipped_students``): no account,
+    # not synced, until the admin takes it back. Loaded for the daily sync too, which honours it.
+    skipped: dict[str, UploaderDecision] = field(default_factory=dict)
 
     def band_link(self, band: Band) -> str | None:
         """The Wonde id of the container a band is linked to now (a deleted one included)."""
@@ -63,8 +70,9 @@ class SchoolSnapshot:
 
     @property
     def returning(self) -> dict[str, uuid.UUID]:
-        """The remembered links the admin has not overridden with a decision about the student."""
-        return {w: p for w, p in self.remembered.items() if w not in self.student_decisions}
+        """The remembered links the admin has not overridden with a decision about the student (a skip
+        carried over from the record the MIS renumbered included)."""
+        return {w: p for w, p in self.remembered.items() if w not in self.student_decisions and w not in self.skipped}
 
     @property
     def scope(self) -> dict[str, str | None]:
@@ -131,3 +139,35 @@ def remembered_links(
         elif (upn := gone_upn_of.get(student_id)) and len(by_upn.get(upn, [])) == 1:
             remembered.setdefault(by_upn[upn][0], pupil_id)
     return remembered
+
+
+def skipped_students(
+    skips: Iterable[UploaderDecision],
+    decided: Collection[uuid.UUID],
+    live_wonde_ids: Mapping[uuid.UUID, str],
+    upns: Mapping[uuid.UUID, str],
+    gone: Collection[uuid.UUID],
+) -> dict[str, UploaderDecision]:
+    """Live student Wonde id -> the "skip" that covers them: their own, or, for a student with no
+    decision of their own, one made about a record the MIS has since renumbered (an MIS migration gives
+    every child a new id) and that carries the same UPN as exactly this one live student. A skip does
+    not lapse because the MIS renumbered its records. ``decided``: our ids of the students with a
+    decision of their own (any resolution); ``upns``: our id -> UPN, of every student."""
+    by_upn: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for student_id in live_wonde_ids:
+        if upn := upns.get(student_id):
+            by_upn[upn].append(student_id)
+    covered: dict[str, UploaderDecision] = {}
+    carried: list[tuple[uuid.UUID, UploaderDecision]] = []
+    for skip in skips:
+        student = skip.mis_student_id
+        if student is None:
+            continue
+        if student in live_wonde_ids:
+            covered[live_wonde_ids[student]] = skip
+        elif student in gone and (upn := upns.get(student)) and len(by_upn[upn]) == 1:
+            carried.append((by_upn[upn][0], skip))
+    for student_id, skip in carried:
+        if student_id not in decided:
+            covered.setdefault(live_wonde_ids[student_id], skip)
+    return covered

@@ -176,3 +176,38 @@ def test_a_child_back_after_a_disconnect_gets_their_own_account_back() -> None:
     )
     assert plan_remembered(state) == [RestorePupil("p4", "s4"), LinkPupil("p4", "s4")]
     assert plan_remembered(in_step()) == []
+
+
+def test_a_skipped_student_gets_no_account_and_no_account_back() -> None:
+    """Skipped in the uploader (issue 17): the first sync used to make the child an account."""
+    state = in_step()
+    state = replace(
+        state,
+        members={**state.members, "C4": state.members["C4"] | {"s4"}},
+        students={**state.students, "s4": MisPupil(StudentFacts("Dev", "Patel", 4))},
+        pupils={**state.pupils, "p4": AppPupil("Dev", "Patel", 4, None, archived=False)},
+        remembered={"s4": "p4"},
+        skipped=frozenset({"s4"}),
+    )
+    assert plan_reconcile(state).changes == []
+    assert plan_remembered(state) == []
+
+
+def test_a_skipped_linked_pupil_is_left_as_they_are_while_on_roll() -> None:
+    """p1 had an account before the skip: it is neither renamed, moved nor changed a year, taken out of
+    or put in a band; once the child leaves the school it is archived as any leaver's."""
+    state = in_step()
+    moved = replace(
+        state,
+        students={**state.students, "s1": MisPupil(StudentFacts("Amelia", "Jones", 5))},
+        members={"C4": frozenset({"s2"}), "C5": frozenset({"s3", "s1"})},
+        skipped=frozenset({"s1"}),
+    )
+    assert plan_reconcile(moved).changes == []
+    left = replace(
+        moved, students={**moved.students, "s1": MisPupil(StudentFacts("Amy", "Jones", 4), leaving_date=TODAY)}
+    )
+    assert plan_reconcile(left).changes == [
+        ArchivePupil("p1", "s1", "left the school (off roll)"),
+        RemoveFromBand("b4", "p1"),
+    ]

@@ -44,7 +44,7 @@ from app.sync.journal.entries import (
     nonzero_counts,
     sentence,
 )
-from app.sync.reconcile.held import deserialise
+from app.sync.reconcile.held_rows import deserialise
 
 NOW = datetime(2026, 11, 28, 2, 30, tzinfo=UTC)
 BAND, PUPIL, OTHER_BAND = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()

@@ -18,6 +18,7 @@ from app.kit.crypto import SecretBox
 from app.kit.time import utc_now
 from app.models import ChangeRow, Credential, Pupil, SyncRun
 from app.pupils import credentials
+from app.pupils.login_cards import INSTRUCTION
 from app.sync.core.changes import AddToBand, CreateBand, CreatePupil, LinkBand, LinkPupil, RemoveFromBand, RestorePupil
 from app.sync.onboarding.flow import run_merge
 from app.sync.onboarding.service import compute_plan, preview
@@ -159,7 +160,7 @@ async def test_passwords_are_hashed_and_their_plaintext_goes_when_due(committed:
         assert remaining == 0
 
 
-async def test_login_details_as_printable_cards_then_gone(
+async def test_login_details_as_printable_cards(
     client: httpx.AsyncClient,
     auth: TokenFactory,
     session: AsyncSession,
@@ -173,7 +174,8 @@ async def test_login_details_as_printable_cards_then_gone(
     await session.commit()
     box = SecretBox(settings.encryption_key)
     assert await run_merge(savepoint_sessionmaker(connection), box, run.id) == "succeeded"
-    # What each new account's card must show: its name, username and (decrypted here) password.
+    # What each new account's card must show: its name, class, username, (decrypted here) password, and
+    # where and how to log in.
     waiting = (
         await session.execute(
             select(Pupil.first_name, Pupil.last_name, Pupil.username, Credential.password_encrypted)
@@ -182,7 +184,16 @@ async def test_login_details_as_printable_cards_then_gone(
         )
     ).all()
     expected = {
-        (f"{first} {last}", "Username", username, "Password", box.decrypt(secret))
+        (
+            f"{first} {last}",
+            "4C",
+            "Username",
+            username,
+            "Password",
+            box.decrypt(secret),
+            "Log in at",
+            settings.login_url,
+        )
         for first, last, username, secret in waiting
         if secret is not None
     }
@@ -194,7 +205,10 @@ async def test_login_details_as_printable_cards_then_gone(
     # One sheet: the five new accounts of 4C (the band the import made), a card each.
     [sheet] = page_texts(pdf.content)
     assert sheet[0] == "Small Primary - 4C"
-    cards = [tuple(sheet[i : i + 5]) for i in range(1, len(sheet), 5)]
+    cards = [tuple(sheet[i : i + 8]) for i in range(1, len(sheet), 9)]
     assert len(cards) == len(set(cards)) == 5
     assert set(cards) == expected
-    assert (await client.get(url, params={"format": "json"}, headers=auth(school.school_id))).json() == []
+    assert {sheet[i] for i in range(9, len(sheet), 9)} == {INSTRUCTION}
+    # Downloading them cleared nothing: the same five are there for the next download.
+    again = (await client.get(url, params={"format": "json"}, headers=auth(school.school_id))).json()
+    assert {(d["username"], d["password"]) for d in again} == {(card[3], card[5]) for card in cards}

@@ -195,25 +195,16 @@ async def test_onboarding_end_to_end(
         )
         pupils = await session.scalar(select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id))
 
-    # Login details: once as CSV, then gone.
-    login = await client.get(f"/v1/schools/{school_id}/runs/{queued.json()['id']}/credentials", headers=headers)
+    # Login details: as CSV, again as often as needed, until confirmed; then a 409.
+    credentials = f"/v1/schools/{school_id}/runs/{queued.json()['id']}/credentials"
+    login = await client.get(credentials, headers=headers)
     details = list(csv.DictReader(io.StringIO(login.text)))
     assert len(details) == run["counts"]["pupils_created"]
     assert all(len(d["password"]) >= 6 for d in details)
-    assert (
-        list(
-            csv.DictReader(
-                io.StringIO(
-                    (
-                        await client.get(
-                            f"/v1/schools/{school_id}/runs/{queued.json()['id']}/credentials", headers=headers
-                        )
-                    ).text
-                )
-            )
-        )
-        == []
-    )
+    assert list(csv.DictReader(io.StringIO((await client.get(credentials, headers=headers)).text))) == details
+    confirmed = await client.post(f"{credentials}/confirm", headers=headers)
+    assert confirmed.json()["confirmed"] == len(details)
+    assert (await client.get(credentials, headers=headers)).status_code == 409
 
     # A second merge finds nothing left to do.
     second = await client.post(f"/v1/schools/{school_id}/uploader/merge", headers=headers)

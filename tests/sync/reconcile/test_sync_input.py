@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ChangeRow, School, SyncRun
+from app.models.school import SchoolState
 from tests.fixtures.app import TokenFactory
 
 DECIDED = {"error": "ChangeAlreadyDecided", "detail": "This change was already applied or rejected."}
@@ -16,6 +17,15 @@ DECIDED = {"error": "ChangeAlreadyDecided", "detail": "This change was already a
 async def test_sync_now_needs_a_syncing_school(
     client: httpx.AsyncClient, auth: TokenFactory, school: School, session: AsyncSession
 ) -> None:
+    """Refused, naming why: first the Wonde connection (here: never connected), then the merge."""
+    response = await client.post(f"/v1/schools/{school.id}/sync", headers=auth(school.id))
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "SchoolNotConnected",
+        "detail": "The school is not connected to Wonde yet: it must approve the app in Wonde first.",
+    }
+    school.state = SchoolState.APPROVED
+    await session.commit()
     response = await client.post(f"/v1/schools/{school.id}/sync", headers=auth(school.id))
     assert response.status_code == 409
     assert response.json() == {
@@ -54,6 +64,9 @@ async def test_a_held_change_is_decided_once(
     base = f"/v1/schools/{school_id}/held-changes/{held_id}"
     first = await client.post(f"{base}/reject", headers=auth(school.id))
     assert (first.status_code, first.json()["status"]) == (200, "rejected")
+    # The rejection is a run of its own (every decision is one run); the refusals below add none.
+    decided_runs = list(await session.scalars(select(SyncRun.id).where(SyncRun.school_id == school_id)))
+    assert len(decided_runs) == 2
     again = await client.post(f"{base}/approve", headers=auth(school.id))
     assert (again.status_code, again.json()) == (409, DECIDED)
     decided = await client.post(f"{base}/accept-suggestion", headers=auth(school.id))
@@ -77,4 +90,4 @@ async def test_a_held_change_is_decided_once(
     )
     assert statuses == {held_id: "rejected", waiting_id: "held"}
     runs = list(await session.scalars(select(SyncRun.id).where(SyncRun.school_id == school_id)))
-    assert runs == [run_id]
+    assert sorted(runs) == sorted(decided_runs)

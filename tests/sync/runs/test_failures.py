@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.exc import DataError, IntegrityError, NoResultFound
 
 from app.models.sync_run import RunKind, RunTrigger
-from app.schools.service import AwaitingConfirmation
+from app.schools.service import AwaitingConfirmation, SchoolDisconnected, SchoolNotConnected
 from app.sync.mirror.flow import ReadNotPossible
 from app.sync.onboarding.service import UnresolvedIssues
 from app.sync.reconcile.service import NotSyncing
@@ -56,6 +56,7 @@ def test_the_list_of_codes_is_closed() -> None:
         "read_interrupted",
         "database_error",
         "not_connected",
+        "disconnected",
         "awaiting_confirmation",
         "not_syncing",
         "unresolved_issues",
@@ -112,6 +113,8 @@ def test_the_readme_lists_every_code_and_its_sentence() -> None:
             None,
         ),
         (AwaitingConfirmation(), FailureCode.AWAITING_CONFIRMATION, None),
+        (SchoolDisconnected(), FailureCode.DISCONNECTED, None),
+        (SchoolNotConnected(), FailureCode.NOT_CONNECTED, None),
         (NotSyncing(), FailureCode.NOT_SYNCING, None),
         (UnresolvedIssues("3 pupil(s) need a decision first."), FailureCode.UNRESOLVED_ISSUES, None),
         (JobFailed(FailureCode.DATABASE_ERROR, uuid.uuid4()), FailureCode.DATABASE_ERROR, None),
