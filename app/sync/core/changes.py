@@ -1,6 +1,8 @@
 """The typed changes a run can make, shared by merge and reconcile, and the plan that holds them.
 
-Rows a plan creates are referred to as "new:<Wonde id>" until they exist. How each kind is counted,
+Rows a plan creates are referred to as "new:<Wonde id>" until they exist. Each change's ``KEY`` names the
+fields that say what it does (the rest say why, or what was there before): an undo recognises a later
+plan to make a change it reverted by them (``core/undone.py``). How each kind is counted,
 journalled and undone is its entry in ``app.sync.journal.entries``.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Any, ClassVar, get_args
 
 NEW = "new:"  # prefix of references to rows the plan creates
 # Whom a change is about, as held changes are decided (``subject_of``): the prefixes of the three kinds.
@@ -18,12 +20,16 @@ PUPIL_SUBJECT, STUDENT_SUBJECT, BAND_SUBJECT = "pupil:", "student:", "band:"
 
 @dataclass(frozen=True)
 class LinkBand:
+    KEY: ClassVar[tuple[str, ...]] = ("band", "container")
+
     band: str
     container: str
 
 
 @dataclass(frozen=True)
 class CreateBand:
+    KEY: ClassVar[tuple[str, ...]] = ("container",)
+
     ref: str
     container: str
     name: str
@@ -32,12 +38,16 @@ class CreateBand:
 
 @dataclass(frozen=True)
 class LinkPupil:
+    KEY: ClassVar[tuple[str, ...]] = ("pupil", "student")
+
     pupil: str
     student: str
 
 
 @dataclass(frozen=True)
 class CreatePupil:
+    KEY: ClassVar[tuple[str, ...]] = ("student",)
+
     ref: str
     student: str
     first_name: str
@@ -47,18 +57,24 @@ class CreatePupil:
 
 @dataclass(frozen=True)
 class AddToBand:
+    KEY: ClassVar[tuple[str, ...]] = ("band", "pupil")
+
     band: str
     pupil: str
 
 
 @dataclass(frozen=True)
 class RemoveFromBand:
+    KEY: ClassVar[tuple[str, ...]] = ("band", "pupil")
+
     band: str
     pupil: str
 
 
 @dataclass(frozen=True)
 class RenamePupil:
+    KEY: ClassVar[tuple[str, ...]] = ("pupil", "after")
+
     pupil: str
     before: tuple[str, str]
     after: tuple[str, str]
@@ -66,6 +82,8 @@ class RenamePupil:
 
 @dataclass(frozen=True)
 class ChangeYear:
+    KEY: ClassVar[tuple[str, ...]] = ("pupil", "after")
+
     pupil: str
     before: int | None
     after: int | None
@@ -73,6 +91,8 @@ class ChangeYear:
 
 @dataclass(frozen=True)
 class RenameBand:
+    KEY: ClassVar[tuple[str, ...]] = ("band", "after")
+
     band: str
     before: str
     after: str
@@ -80,6 +100,8 @@ class RenameBand:
 
 @dataclass(frozen=True)
 class ArchivePupil:
+    KEY: ClassVar[tuple[str, ...]] = ("pupil",)
+
     pupil: str
     student: str
     reason: str
@@ -87,6 +109,8 @@ class ArchivePupil:
 
 @dataclass(frozen=True)
 class RestorePupil:
+    KEY: ClassVar[tuple[str, ...]] = ("pupil",)
+
     pupil: str
     student: str
     after_grace: bool = False  # archived longer than the school's grace period: an admin confirms
@@ -96,6 +120,8 @@ class RestorePupil:
 class UnlinkBand:
     """A synced class vanished from the MIS: the band stops following it (always held for the admin).
     ``suggestion`` is the new class that holds most of the band's pupils (a new school year)."""
+
+    KEY: ClassVar[tuple[str, ...]] = ("band", "container")
 
     band: str
     container: str

@@ -21,48 +21,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from app.sync.core.changes import (
-    LIFECYCLE,
-    AddToBand,
-    ArchivePupil,
-    Change,
-    ChangeYear,
-    CreateBand,
-    CreatePupil,
-    LinkBand,
-    LinkPupil,
-    RemoveFromBand,
-    RenameBand,
-    RenamePupil,
-    RestorePupil,
-    UnlinkBand,
-    subject_of,
-)
+from app.sync.core.changes import LIFECYCLE, Change, subject_of
 
 Key = tuple[Any, ...]
-
-# The fields that say what a change does (the rest say why, or what was there before).
-_KEY_FIELDS: dict[type[Change], tuple[str, ...]] = {
-    LinkBand: ("band", "container"),
-    CreateBand: ("container",),
-    LinkPupil: ("pupil", "student"),
-    CreatePupil: ("student",),
-    AddToBand: ("band", "pupil"),
-    RemoveFromBand: ("band", "pupil"),
-    RenamePupil: ("pupil", "after"),
-    ChangeYear: ("pupil", "after"),
-    RenameBand: ("band", "after"),
-    ArchivePupil: ("pupil",),
-    RestorePupil: ("pupil",),
-    UnlinkBand: ("band", "container"),
-}
 
 UNDONE_REASON = "undone by an admin: approve to make the change again, reject to keep it undone"
 
 
 def key_of(change: Change) -> Key:
     """What a change does, the same for the change an undo reverted and for a later plan to make it again."""
-    values = (getattr(change, name) for name in _KEY_FIELDS[type(change)])
+    values = (getattr(change, name) for name in change.KEY)
     return (type(change).__name__, *(tuple(v) if isinstance(v, list) else v for v in values))
 
 
