@@ -8,31 +8,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from app.config import Settings
-from app.main import create_app
 from app.models import School
 from app.schools.repository import SchoolRepository
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import Committed
 
 REQUESTS = 8
-
-
-@pytest.fixture
-async def live_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its own engine: each request commits for real. A 500 is answered, not raised."""
-    app: FastAPI = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as c:
-            yield c
 
 
 @pytest.fixture
@@ -57,12 +43,12 @@ async def _count(committed: Committed, *where: object) -> int:
 
 @pytest.mark.usefixtures("everyone_checks_first")
 async def test_eight_registrations_of_one_id_at_once_are_one_201_and_409s(
-    live_client: httpx.AsyncClient, auth: TokenFactory, committed: Committed
+    racing_client: httpx.AsyncClient, auth: TokenFactory, committed: Committed
 ) -> None:
     school_id = committed.track(f"race-{uuid.uuid4().hex[:8]}")
     body = {"id": school_id, "name": "Race Primary", "urn": "100200"}
     responses = await asyncio.gather(
-        *(live_client.post("/v1/schools", json=body, headers=auth(role="platform")) for _ in range(REQUESTS))
+        *(racing_client.post("/v1/schools", json=body, headers=auth(role="platform")) for _ in range(REQUESTS))
     )
     assert Counter(r.status_code for r in responses) == {201: 1, 409: REQUESTS - 1}  # today: 500s
     assert {r.json()["error"] for r in responses if r.status_code == 409} == {"SchoolAlreadyExists"}
@@ -71,13 +57,13 @@ async def test_eight_registrations_of_one_id_at_once_are_one_201_and_409s(
 
 @pytest.mark.usefixtures("everyone_checks_first")
 async def test_eight_schools_claiming_one_wonde_id_at_once_are_one_201_and_409s(
-    live_client: httpx.AsyncClient, auth: TokenFactory, committed: Committed
+    racing_client: httpx.AsyncClient, auth: TokenFactory, committed: Committed
 ) -> None:
     wonde_id = f"A{uuid.uuid4().int % 10**10:010d}"
     ids = [committed.track(f"race-{uuid.uuid4().hex[:8]}") for _ in range(REQUESTS)]
     responses = await asyncio.gather(
         *(
-            live_client.post(
+            racing_client.post(
                 "/v1/schools",
                 json={"id": i, "name": "Race Primary", "urn": "100200", "wonde_school_id": wonde_id},
                 headers=auth(role="platform"),

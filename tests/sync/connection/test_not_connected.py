@@ -8,18 +8,13 @@ job that reaches a worker after the disconnect fails with its own code and leave
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
 from app.errors import AppError
 from app.kit.crypto import SecretBox
-from app.main import create_app
 from app.models import School, SyncRun
 from app.models.school import SchoolState
 from app.sync.onboarding.flow import run_merge
@@ -37,15 +32,6 @@ DISCONNECTED = {
 }
 
 
-@pytest.fixture
-async def api(live_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The API committing for real (the school is made by ``committed``), jobs sent to the test's queue."""
-    app: FastAPI = create_app(live_settings)
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
-
-
 async def _state_and_runs(committed: Committed, school_id: str) -> tuple[str, int]:
     async with committed.sessionmaker() as session:
         school = await session.get(School, school_id)
@@ -55,7 +41,7 @@ async def _state_and_runs(committed: Committed, school_id: str) -> tuple[str, in
 
 
 async def test_a_disconnected_school_is_not_merged_synced_or_disconnected_again(
-    api: httpx.AsyncClient,
+    live_client: httpx.AsyncClient,
     auth: TokenFactory,
     committed: Committed,
     sandbox: SandboxServer,
@@ -64,16 +50,16 @@ async def test_a_disconnected_school_is_not_merged_synced_or_disconnected_again(
 ) -> None:
     school_id, _ = await onboarded(committed, sandbox, wonde, box, pupils=40)
     headers = auth(school_id)
-    disconnected = await api.post(f"/v1/schools/{school_id}/disconnect", headers=headers)
+    disconnected = await live_client.post(f"/v1/schools/{school_id}/disconnect", headers=headers)
     assert disconnected.status_code == 200, disconnected.text
     before = await _state_and_runs(committed, school_id)
     assert before[0] == "disconnected"
 
-    merge = await api.post(f"/v1/schools/{school_id}/uploader/merge", headers=headers)
+    merge = await live_client.post(f"/v1/schools/{school_id}/uploader/merge", headers=headers)
     assert (merge.status_code, merge.json()) == (409, DISCONNECTED), merge.text
-    sync = await api.post(f"/v1/schools/{school_id}/sync", headers=headers)
+    sync = await live_client.post(f"/v1/schools/{school_id}/sync", headers=headers)
     assert (sync.status_code, sync.json()) == (409, DISCONNECTED), sync.text
-    again = await api.post(f"/v1/schools/{school_id}/disconnect", headers=headers)
+    again = await live_client.post(f"/v1/schools/{school_id}/disconnect", headers=headers)
     assert (again.status_code, again.json()) == (
         409,
         {"error": "SchoolDisconnected", "detail": "The school is already disconnected from Wonde."},
@@ -83,7 +69,7 @@ async def test_a_disconnected_school_is_not_merged_synced_or_disconnected_again(
 
 
 async def test_a_merge_or_sync_job_after_a_disconnect_fails_and_leaves_the_school_disconnected(
-    api: httpx.AsyncClient,
+    live_client: httpx.AsyncClient,
     auth: TokenFactory,
     committed: Committed,
     sandbox: SandboxServer,
@@ -93,7 +79,7 @@ async def test_a_merge_or_sync_job_after_a_disconnect_fails_and_leaves_the_schoo
     """The runs were accepted before the disconnect (their jobs still on the queue): each fails with
     ``disconnected`` when a worker reaches it, and the school stays disconnected."""
     school_id, _ = await onboarded(committed, sandbox, wonde, box, pupils=40)
-    disconnected = await api.post(f"/v1/schools/{school_id}/disconnect", headers=auth(school_id))
+    disconnected = await live_client.post(f"/v1/schools/{school_id}/disconnect", headers=auth(school_id))
     assert disconnected.status_code == 200, disconnected.text
     # (Wonde's access is revoked by a job of its own, not run here: the token is still stored.)
     merge_run = await new_run(committed.sessionmaker, school_id, "merge")

@@ -32,7 +32,7 @@ from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import Committed
-from tests.fixtures.schools import mis_event, onboarded, sync
+from tests.fixtures.schools import account_of, mis_event, onboarded, sync
 
 pytestmark = pytest.mark.slow
 
@@ -47,12 +47,7 @@ async def api(settings: Settings, committed: Committed) -> AsyncIterator[httpx.A
 
 
 async def _pupil_of(committed: Committed, school_id: str, wonde_id: str) -> Pupil:
-    async with committed.sessionmaker() as session:
-        pupil = await session.scalar(
-            select(Pupil)
-            .join(MisStudent, MisStudent.id == Pupil.mis_student_id)
-            .where(Pupil.school_id == school_id, MisStudent.wonde_id == wonde_id)
-        )
+    pupil = await account_of(committed.sessionmaker, school_id, wonde_id)
     assert pupil is not None
     return pupil
 

@@ -14,24 +14,19 @@ import pytest
 from sqlalchemy import func, select
 
 from app.kit.crypto import SecretBox
-from app.models import Band, BandMembership, ChangeRow, MisStudent, Pupil
+from app.models import ChangeRow, Pupil
 from app.sync.reconcile.flow import run_sync
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer
 from tests.fixtures.database import Committed
-from tests.fixtures.schools import mis_event, new_run, onboarded, sync
+from tests.fixtures.schools import account_of, mis_event, new_run, onboarded, sync, synced_bands_of
 
 pytestmark = pytest.mark.slow
 
 
 async def _pupil(committed: Committed, school_id: str, wonde_id: str) -> Pupil:
-    async with committed.sessionmaker() as session:
-        pupil = await session.scalar(
-            select(Pupil)
-            .join(MisStudent, MisStudent.id == Pupil.mis_student_id)
-            .where(Pupil.school_id == school_id, MisStudent.wonde_id == wonde_id)
-        )
+    pupil = await account_of(committed.sessionmaker, school_id, wonde_id)
     assert pupil is not None, wonde_id
     return pupil
 
@@ -51,17 +46,6 @@ async def _held_count(committed: Committed, school_id: str) -> int:
             .where(ChangeRow.school_id == school_id, ChangeRow.action == "held")
         )
     return int(found or 0)
-
-
-async def _bands_of(committed: Committed, pupil_id: uuid.UUID) -> set[str]:
-    async with committed.sessionmaker() as session:
-        return set(
-            await session.scalars(
-                select(Band.name)
-                .join(BandMembership, BandMembership.band_id == Band.id)
-                .where(BandMembership.pupil_id == pupil_id, Band.mis_class_id.is_not(None))
-            )
-        )
 
 
 async def _synced_then_undone(
@@ -131,7 +115,7 @@ async def test_approving_redoes_and_a_rejection_lasts_until_the_mis_changes_agai
     mis_event(sandbox, wonde_school, {"kind": "rename", "student_id": first, "forename": "Redone"})
     mis_event(sandbox, wonde_school, {"kind": "rename", "student_id": second, "forename": "Refused"})
     moved = mis_event_move(sandbox, wonde_school, second)
-    bands_before = await _bands_of(committed, kept.id)
+    bands_before = await synced_bands_of(committed.sessionmaker, kept.id)
     await _synced_then_undone(committed, wonde, box, committing_client, auth, school_id)
     counts = await sync(committed.sessionmaker, wonde, box, school_id)
     assert (await _names(committed, redone.id))[0] != "Redone", "the next sync redid the undone rename"
@@ -152,7 +136,7 @@ async def test_approving_redoes_and_a_rejection_lasts_until_the_mis_changes_agai
         again = await sync(committed.sessionmaker, wonde, box, school_id)
         assert again == {"held": 0, "pupils_created": 0}, again
         assert await _names(committed, kept.id) == kept_names
-        assert await _bands_of(committed, kept.id) == bands_before
+        assert await synced_bands_of(committed.sessionmaker, kept.id) == bands_before
         assert await _held_count(committed, school_id) == held
 
     # The MIS changes again: the sync follows it.

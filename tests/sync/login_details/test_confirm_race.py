@@ -9,34 +9,22 @@ every time."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import record_audit
 from app.config import Settings
 from app.kit.crypto import SecretBox
-from app.main import create_app
 from app.sync.onboarding.flow import run_merge
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import Committed
 from tests.fixtures.schools import small_school_ready_to_merge
 
 WAIT = 10  # seconds: the longest a step may take before the test calls it stuck
-
-
-@pytest.fixture
-async def live_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its own engine: each request commits for real. A 500 is answered, not raised."""
-    app: FastAPI = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as c:
-            yield c
 
 
 class Hold:
@@ -66,7 +54,7 @@ async def _merged(committed: Committed, settings: Settings) -> tuple[str, str]:
 
 
 async def test_a_download_during_a_confirm_waits_for_it_then_gets_the_409(
-    live_client: httpx.AsyncClient,
+    racing_client: httpx.AsyncClient,
     auth: TokenFactory,
     committed: Committed,
     settings: Settings,
@@ -77,9 +65,9 @@ async def test_a_download_during_a_confirm_waits_for_it_then_gets_the_409(
     hold = Hold("confirm_login_details")
     monkeypatch.setattr("app.pupils.credentials.record_audit", hold.record_audit)
 
-    confirm = asyncio.create_task(live_client.post(f"{base}/confirm", headers=auth(school_id)))
+    confirm = asyncio.create_task(racing_client.post(f"{base}/confirm", headers=auth(school_id)))
     await hold.until_reached()
-    download = asyncio.create_task(live_client.get(base, params={"format": "json"}, headers=auth(school_id)))
+    download = asyncio.create_task(racing_client.get(base, params={"format": "json"}, headers=auth(school_id)))
     await asyncio.sleep(1)
     assert not download.done(), f"the download did not wait for the confirm: {download.result().text}"
     hold.released.set()
@@ -90,7 +78,7 @@ async def test_a_download_during_a_confirm_waits_for_it_then_gets_the_409(
 
 
 async def test_a_confirm_during_a_download_waits_until_the_download_has_them(
-    live_client: httpx.AsyncClient,
+    racing_client: httpx.AsyncClient,
     auth: TokenFactory,
     committed: Committed,
     settings: Settings,
@@ -101,9 +89,9 @@ async def test_a_confirm_during_a_download_waits_until_the_download_has_them(
     hold = Hold("download_login_details")
     monkeypatch.setattr("app.pupils.credentials.record_audit", hold.record_audit)
 
-    download = asyncio.create_task(live_client.get(base, params={"format": "json"}, headers=auth(school_id)))
+    download = asyncio.create_task(racing_client.get(base, params={"format": "json"}, headers=auth(school_id)))
     await hold.until_reached()
-    confirm = asyncio.create_task(live_client.post(f"{base}/confirm", headers=auth(school_id)))
+    confirm = asyncio.create_task(racing_client.post(f"{base}/confirm", headers=auth(school_id)))
     await asyncio.sleep(1)
     assert not confirm.done(), f"the confirm did not wait for the download: {confirm.result().text}"
     hold.released.set()
@@ -111,7 +99,7 @@ async def test_a_confirm_during_a_download_waits_until_the_download_has_them(
     downloaded, confirmed = await asyncio.wait_for(asyncio.gather(download, confirm), WAIT)
     assert (downloaded.status_code, len(downloaded.json())) == (200, 5)
     assert (confirmed.status_code, confirmed.json()["confirmed"]) == (200, 5)
-    journal = (await live_client.get(f"/v1/schools/{school_id}/changes", headers=auth(school_id))).json()["items"]
+    journal = (await racing_client.get(f"/v1/schools/{school_id}/changes", headers=auth(school_id))).json()["items"]
     assert [e["action"] for e in journal if e["entity_type"] == "school"] == [
         "confirm_login_details",
         "download_login_details",
@@ -119,13 +107,13 @@ async def test_a_confirm_during_a_download_waits_until_the_download_has_them(
 
 
 async def test_parallel_downloads_each_get_every_row_and_so_does_the_next(
-    live_client: httpx.AsyncClient, auth: TokenFactory, committed: Committed, settings: Settings
+    racing_client: httpx.AsyncClient, auth: TokenFactory, committed: Committed, settings: Settings
 ) -> None:
     school_id, run_id = await _merged(committed, settings)
     url = f"/v1/schools/{school_id}/runs/{run_id}/credentials"
 
     def download() -> Any:
-        return live_client.get(url, params={"format": "json"}, headers=auth(school_id))
+        return racing_client.get(url, params={"format": "json"}, headers=auth(school_id))
 
     parallel = await asyncio.wait_for(asyncio.gather(*(download() for _ in range(6))), WAIT)
     after = await download()

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -57,19 +58,27 @@ async def _merged(
     return school.school_id, str(run.id)
 
 
+@pytest.fixture
+async def merged(session: AsyncSession, connection: AsyncConnection, settings: Settings) -> tuple[str, str]:
+    """``small_school`` merged with 4C imported: (school id, run id)."""
+    return await _merged(session, connection, settings)
+
+
+async def _school_entries(client: httpx.AsyncClient, school_id: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """The school's own journal entries (the downloads and confirmations), newest first."""
+    journal = (await client.get(f"/v1/schools/{school_id}/changes", headers=headers)).json()["items"]
+    return [entry for entry in journal if entry["entity_type"] == "school"]
+
+
 def _csv_rows(response: httpx.Response) -> list[list[str]]:
     assert response.content.startswith(BOM)
     return list(csv.reader(io.StringIO(response.content[len(BOM) :].decode("utf-8"), newline="")))
 
 
 async def test_the_csv_escapes_formulas_and_starts_with_a_bom(
-    client: httpx.AsyncClient,
-    auth: TokenFactory,
-    session: AsyncSession,
-    connection: AsyncConnection,
-    settings: Settings,
+    client: httpx.AsyncClient, auth: TokenFactory, merged: tuple[str, str]
 ) -> None:
-    school_id, run_id = await _merged(session, connection, settings)
+    school_id, run_id = merged
     response = await client.get(f"/v1/schools/{school_id}/runs/{run_id}/credentials", headers=auth(school_id))
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
@@ -90,13 +99,9 @@ async def test_the_csv_escapes_formulas_and_starts_with_a_bom(
 
 
 async def test_login_details_stay_downloadable_in_every_format_until_confirmed(
-    client: httpx.AsyncClient,
-    auth: TokenFactory,
-    session: AsyncSession,
-    connection: AsyncConnection,
-    settings: Settings,
+    client: httpx.AsyncClient, auth: TokenFactory, session: AsyncSession, merged: tuple[str, str]
 ) -> None:
-    school_id, run_id = await _merged(session, connection, settings)
+    school_id, run_id = merged
     base = f"/v1/schools/{school_id}/runs/{run_id}"
     headers = auth(school_id, subject=ADMIN)
     assert (await client.get(base, headers=headers)).json()["credentials_waiting"] == 5
@@ -133,8 +138,8 @@ async def test_login_details_stay_downloadable_in_every_format_until_confirmed(
         .where(Credential.run_id == uuid.UUID(run_id))
     )  # fmt: skip
     assert waiting == 0
-    journal = (await client.get(f"/v1/schools/{school_id}/changes", headers=headers)).json()["items"]
-    assert [(e["action"], e["actor"], e["after"]) for e in journal if e["entity_type"] == "school"][:2] == [
+    confirmations = await _school_entries(client, school_id, headers)
+    assert [(e["action"], e["actor"], e["after"]) for e in confirmations][:2] == [
         ("confirm_login_details", ADMIN, {"run_id": run_id, "rows": 0}),
         ("confirm_login_details", ADMIN, {"run_id": run_id, "rows": 5}),
     ]
@@ -177,8 +182,7 @@ async def test_a_download_per_band_with_each_pupils_class(
     for band_id in (uuid.uuid4(), stranger.id):
         missing = await client.get(url, params={"band_id": str(band_id)}, headers=headers)
         assert (missing.status_code, missing.json()["error"]) == (404, "BandNotFound")
-    journal = (await client.get(f"/v1/schools/{school_id}/changes", headers=headers)).json()["items"]
-    downloads = [e["after"] for e in journal if e["entity_type"] == "school"][::-1]
+    downloads = [e["after"] for e in await _school_entries(client, school_id, headers)][::-1]
     assert downloads[:2] == [
         {"run_id": run_id, "format": "json", "band_id": str(bands["4x/Ma1"]), "rows": 3},
         {"run_id": run_id, "format": "json", "band_id": str(bands["4C"]), "rows": 5},
@@ -186,13 +190,9 @@ async def test_a_download_per_band_with_each_pupils_class(
 
 
 async def test_every_download_is_journalled_and_no_format_is_cached(
-    client: httpx.AsyncClient,
-    auth: TokenFactory,
-    session: AsyncSession,
-    connection: AsyncConnection,
-    settings: Settings,
+    client: httpx.AsyncClient, auth: TokenFactory, merged: tuple[str, str]
 ) -> None:
-    school_id, run_id = await _merged(session, connection, settings)
+    school_id, run_id = merged
     url = f"/v1/schools/{school_id}/runs/{run_id}/credentials"
     downloads = {}
     for format in ("json", "pdf", "csv"):
@@ -205,8 +205,7 @@ async def test_every_download_is_journalled_and_no_format_is_cached(
     journal = (await client.get(f"/v1/schools/{school_id}/changes", headers=auth(school_id))).json()["items"]
     assert [
         (e["action"], e["actor"], e["run_id"], e["entity_type"], e["entity_id"], e["after"])
-        for e in journal
-        if e["entity_type"] == "school"
+        for e in await _school_entries(client, school_id, auth(school_id))
     ] == [
         ("download_login_details", ADMIN, None, "school", school_id, {"run_id": run_id, "format": f, "rows": 5})
         for f in ("csv", "pdf", "json")

@@ -9,31 +9,18 @@ her out of her band again (the merge still skipped her) and the next sync put he
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
-from app.config import Settings
 from app.kit.crypto import SecretBox
-from app.main import create_app
-from app.models import BandMembership, MisClass, MisMembership, MisStudent, Pupil, UploaderDecision
+from app.models import BandMembership, MisClass, MisMembership, MisStudent, UploaderDecision
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.server import SandboxServer
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.checks import assert_copycat
 from tests.fixtures.database import Committed
-from tests.fixtures.schools import connect, import_every_class, merge, mis_event, read, sync
-
-
-@pytest.fixture
-async def api(live_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(live_settings)
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
+from tests.fixtures.schools import account_of, connect, import_every_class, merge, mis_event, read, sync
 
 
 async def _ready(
@@ -68,12 +55,8 @@ Account = tuple[uuid.UUID, str, str, object]  # id, first and last name, archive
 
 async def _account(committed: Committed, school_id: str, wonde_id: str) -> tuple[Account | None, set[uuid.UUID]]:
     """The account linked to the student (id, names, archived_at), and the bands it is in."""
+    pupil = await account_of(committed.sessionmaker, school_id, wonde_id)
     async with committed.sessionmaker() as session:
-        pupil = await session.scalar(
-            select(Pupil)
-            .join(MisStudent, MisStudent.id == Pupil.mis_student_id)
-            .where(Pupil.school_id == school_id, MisStudent.wonde_id == wonde_id)
-        )
         bands = (
             set(await session.scalars(select(BandMembership.band_id).where(BandMembership.pupil_id == pupil.id)))
             if pupil
@@ -83,7 +66,7 @@ async def _account(committed: Committed, school_id: str, wonde_id: str) -> tuple
 
 
 async def test_a_skipped_student_gets_no_account_until_the_skip_is_taken_back(
-    api: httpx.AsyncClient,
+    live_client: httpx.AsyncClient,
     auth: TokenFactory,
     committed: Committed,
     sandbox: SandboxServer,
@@ -93,7 +76,7 @@ async def test_a_skipped_student_gets_no_account_until_the_skip_is_taken_back(
     school_id, wonde_school = await _ready(committed, sandbox, wonde, box, seed=1701)
     skipped = await _a_student_in_a_class(committed, school_id)
     base, headers = f"/v1/schools/{school_id}", auth(school_id)
-    settled = await api.put(f"{base}/uploader/pupils/{skipped}", json={"resolution": "skip"}, headers=headers)
+    settled = await live_client.put(f"{base}/uploader/pupils/{skipped}", json={"resolution": "skip"}, headers=headers)
     assert settled.status_code == 200, settled.text
 
     await merge(committed.sessionmaker, box, school_id)
@@ -103,7 +86,7 @@ async def test_a_skipped_student_gets_no_account_until_the_skip_is_taken_back(
     await assert_copycat(committed.sessionmaker, sandbox, school_id, wonde_school, skipped={skipped})
 
     # The sync preview lists her; an unrelated merge and a sync after it leave her out still.
-    preview = (await api.get(f"{base}/sync/preview", headers=headers)).json()
+    preview = (await live_client.get(f"{base}/sync/preview", headers=headers)).json()
     assert [s["wonde_student_id"] for s in preview["skipped"]] == [skipped], preview
     assert preview["skipped"][0]["pupil_id"] is None
     await merge(committed.sessionmaker, box, school_id)
@@ -111,7 +94,7 @@ async def test_a_skipped_student_gets_no_account_until_the_skip_is_taken_back(
     assert await _account(committed, school_id, skipped) == (None, set())
 
     # Taken back: the next sync makes her an account, in every band of her classes.
-    taken_back = await api.delete(f"{base}/uploader/pupils/{skipped}", headers=headers)
+    taken_back = await live_client.delete(f"{base}/uploader/pupils/{skipped}", headers=headers)
     assert taken_back.status_code == 204, taken_back.text
     async with committed.sessionmaker() as session:
         decisions = list(await session.scalars(select(UploaderDecision).where(UploaderDecision.school_id == school_id)))
@@ -121,17 +104,17 @@ async def test_a_skipped_student_gets_no_account_until_the_skip_is_taken_back(
     account, bands = await _account(committed, school_id, skipped)
     assert account is not None and bands
     await assert_copycat(committed.sessionmaker, sandbox, school_id, wonde_school)
-    preview = (await api.get(f"{base}/sync/preview", headers=headers)).json()
+    preview = (await live_client.get(f"{base}/sync/preview", headers=headers)).json()
     assert preview["skipped"] == []
     # Taking back a decision that is not there is not an error (DELETE is idempotent); an unknown student is.
-    again = await api.delete(f"{base}/uploader/pupils/{skipped}", headers=headers)
+    again = await live_client.delete(f"{base}/uploader/pupils/{skipped}", headers=headers)
     assert again.status_code == 204, again.text
-    unknown = await api.delete(f"{base}/uploader/pupils/no-such-student", headers=headers)
+    unknown = await live_client.delete(f"{base}/uploader/pupils/no-such-student", headers=headers)
     assert (unknown.status_code, unknown.json()["error"]) == (404, "StudentNotFound")
 
 
 async def test_a_student_skipped_after_getting_an_account_is_left_as_they_are(
-    api: httpx.AsyncClient,
+    live_client: httpx.AsyncClient,
     auth: TokenFactory,
     committed: Committed,
     sandbox: SandboxServer,
@@ -147,7 +130,7 @@ async def test_a_student_skipped_after_getting_an_account_is_left_as_they_are(
     account, bands = await _account(committed, school_id, skipped)
     assert account is not None and account[3] is None and bands
     base, headers = f"/v1/schools/{school_id}", auth(school_id)
-    settled = await api.put(f"{base}/uploader/pupils/{skipped}", json={"resolution": "skip"}, headers=headers)
+    settled = await live_client.put(f"{base}/uploader/pupils/{skipped}", json={"resolution": "skip"}, headers=headers)
     assert settled.status_code == 200, settled.text
 
     await merge(committed.sessionmaker, box, school_id)
@@ -156,7 +139,7 @@ async def test_a_student_skipped_after_getting_an_account_is_left_as_they_are(
     mis_event(sandbox, wonde_school, {"kind": "change_year", "student_id": skipped, "year": 2})
     await sync(committed.sessionmaker, wonde, box, school_id)
     assert await _account(committed, school_id, skipped) == (account, bands), "the sync changed a skipped student"
-    preview = (await api.get(f"{base}/sync/preview", headers=headers)).json()
+    preview = (await live_client.get(f"{base}/sync/preview", headers=headers)).json()
     assert preview["skipped"] == [
         {"wonde_student_id": skipped, "name": preview["skipped"][0]["name"], "pupil_id": str(account[0])}
     ]

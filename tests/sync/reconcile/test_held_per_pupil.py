@@ -13,44 +13,33 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.kit.crypto import SecretBox
-from app.models import Band, BandMembership, MisStudent, Pupil, School, SyncRun
+from app.models import Pupil, School, SyncRun
 from app.wonde.client import WondeClient
 from app.wonde.sandbox.dump import export_dump
 from app.wonde.sandbox.server import SandboxServer
 from tests.fixtures.database import Committed
-from tests.fixtures.schools import mis_event, onboarded, sync
+from tests.fixtures.schools import account_of, mis_event, onboarded, sync, synced_bands_of
 
 pytestmark = pytest.mark.slow
 SOMEONE = "8f3e3c7e-0000-4000-8000-000000000000"
 
 
-async def _strict(committed: Committed, school_id: str) -> None:
-    """Every removal waits for the admin."""
+@pytest.fixture
+async def strict_school(
+    committed: Committed, sandbox: SandboxServer, wonde: WondeClient, box: SecretBox
+) -> tuple[str, str]:
+    """A syncing sandbox school that holds every removal for the admin: (our id, Wonde's id)."""
+    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, pupils=80, name="Held Primary")
     async with committed.sessionmaker() as session:
         await session.execute(update(School).where(School.id == school_id).values(hold_min_pupils=0, hold_fraction=0))
         await session.commit()
+    return school_id, wonde_school
 
 
 async def _pupil(committed: Committed, school_id: str, wonde_id: str) -> Pupil:
-    async with committed.sessionmaker() as session:
-        pupil = await session.scalar(
-            select(Pupil)
-            .join(MisStudent, MisStudent.id == Pupil.mis_student_id)
-            .where(Pupil.school_id == school_id, MisStudent.wonde_id == wonde_id)
-        )
-    assert pupil is not None
+    pupil = await account_of(committed.sessionmaker, school_id, wonde_id)
+    assert pupil is not None, wonde_id
     return pupil
-
-
-async def _synced_bands_of(committed: Committed, pupil_id: uuid.UUID) -> list[str]:
-    async with committed.sessionmaker() as session:
-        return list(
-            await session.scalars(
-                select(Band.name)
-                .join(BandMembership, BandMembership.band_id == Band.id)
-                .where(BandMembership.pupil_id == pupil_id, Band.mis_class_id.is_not(None))
-            )
-        )
 
 
 async def _decision_runs(committed: Committed, school_id: str) -> int:
@@ -82,12 +71,12 @@ async def test_a_leavers_held_changes_are_decided_together(
     box: SecretBox,
     committing_client: httpx.AsyncClient,
     auth: Any,
+    strict_school: tuple[str, str],
 ) -> None:
     """Approving the leaver's archive and rejecting their removal from the band left an archived pupil
     in a band. A decision on one of a pupil's held changes is a decision on all of them: the second
     decision finds them decided (409), and the pupil is archived and in no synced band."""
-    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, pupils=80, name="Held Primary")
-    await _strict(committed, school_id)
+    school_id, wonde_school = strict_school
     [leaver] = _students(sandbox, wonde_school, 1)
     pupil = await _pupil(committed, school_id, leaver)
     mis_event(sandbox, wonde_school, {"kind": "leaver", "student_id": leaver})
@@ -102,7 +91,7 @@ async def test_a_leavers_held_changes_are_decided_together(
     rejected = await committing_client.post(f"{base}/{kinds['RemoveFromBand']}/reject", headers=auth(school_id))
 
     after = await _pupil(committed, school_id, leaver)
-    in_bands = await _synced_bands_of(committed, pupil.id)
+    in_bands = await synced_bands_of(committed.sessionmaker, pupil.id)
     assert after.archived_at is None or not in_bands, f"an archived pupil is still in the synced bands {in_bands}"
     assert after.archived_at is not None, "approving the archive left the leaver live"
     assert (rejected.status_code, rejected.json()["error"]) == (409, "ChangeAlreadyDecided"), rejected.text
@@ -116,10 +105,10 @@ async def test_rejecting_every_held_change_is_one_run(
     box: SecretBox,
     committing_client: httpx.AsyncClient,
     auth: Any,
+    strict_school: tuple[str, str],
 ) -> None:
     """Reject-all journalled no run at all; approve-all one. Every decision is one run, whatever it covers."""
-    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, pupils=80, name="Held Primary")
-    await _strict(committed, school_id)
+    school_id, wonde_school = strict_school
     for leaver in _students(sandbox, wonde_school, 3):
         mis_event(sandbox, wonde_school, {"kind": "leaver", "student_id": leaver})
     await sync(committed.sessionmaker, wonde, box, school_id)
@@ -137,11 +126,11 @@ async def test_some_pupils_approved_and_others_rejected_in_one_run(
     box: SecretBox,
     committing_client: httpx.AsyncClient,
     auth: Any,
+    strict_school: tuple[str, str],
 ) -> None:
     """The held changes are listed per pupil; one request approves some pupils and rejects others, and
     is one run: the approved leavers are archived and out of their bands, the rejected ones untouched."""
-    school_id, wonde_school = await onboarded(committed, sandbox, wonde, box, pupils=80, name="Held Primary")
-    await _strict(committed, school_id)
+    school_id, wonde_school = strict_school
     leavers = _students(sandbox, wonde_school, 4)
     pupils = [await _pupil(committed, school_id, leaver) for leaver in leavers]
     for leaver in leavers:
@@ -172,10 +161,10 @@ async def test_some_pupils_approved_and_others_rejected_in_one_run(
     assert {c["status"] for c in body["changes"]} == {"applied", "rejected"}
     for pupil in pupils[:2]:
         assert (await _pupil(committed, school_id, leavers[pupils.index(pupil)])).archived_at is not None
-        assert await _synced_bands_of(committed, pupil.id) == []
+        assert await synced_bands_of(committed.sessionmaker, pupil.id) == set()
     for pupil in pupils[2:]:
         assert (await _pupil(committed, school_id, leavers[pupils.index(pupil)])).archived_at is None
-        assert await _synced_bands_of(committed, pupil.id) != []
+        assert await synced_bands_of(committed.sessionmaker, pupil.id) != set()
     assert (await committing_client.get(f"{base}/grouped", headers=auth(school_id))).json() == []
     async with committed.sessionmaker() as session:
         runs = await session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.school_id == school_id))
