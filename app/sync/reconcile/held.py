@@ -21,7 +21,7 @@ from app.models.sync_run import RunKind, RunTrigger
 from app.sync.apply import apply_plan
 from app.sync.core import changes as kinds
 from app.sync.core.changes import Plan
-from app.sync.core.reconcile_plan import ReconcileState
+from app.sync.core.reconcile_plan import ReconcileState, skipped_on_roll
 from app.sync.core.safeguards import Held
 from app.sync.journal.entries import nonzero_counts
 from app.sync.journal.repository import ChangeRepository
@@ -53,6 +53,31 @@ async def _decision_run(session: AsyncSession, school_id: str, actor: str) -> Sy
     session.add(run)
     await session.flush()
     return run
+
+
+def _child_of(change: kinds.Change, state: ReconcileState) -> str | None:
+    """The MIS student a change is about, where it is about one: the child an account would be made
+    for or linked to, or the student the pupil it changes follows."""
+    student: str | None = getattr(change, "student", None)
+    pupil: str | None = getattr(change, "pupil", None)
+    if student is None and pupil is not None:
+        if pupil.startswith(kinds.NEW):
+            return pupil.removeprefix(kinds.NEW)
+        found = state.pupils.get(pupil)
+        return found.student if found else None
+    return student
+
+
+def _not_skipped_since(held: Sequence[kinds.Change], state: ReconcileState) -> list[kinds.Change]:
+    """The held changes but those of a pupil or child the admin has skipped since they were held: a
+    skipped child on roll gets no account and no change, so none of what waits for them applies (their
+    whole group, as it is decided: an account an undo unlinked is restored, linked and put back in its
+    band together, or not at all)."""
+    skipped = skipped_on_roll(state)
+    if not skipped:
+        return list(held)
+    about_skipped = {kinds.subject_of(c) for c in held if _child_of(c, state) in skipped}
+    return [c for c in held if kinds.subject_of(c) not in about_skipped]
 
 
 def still_applies(change: kinds.Change, state: ReconcileState) -> bool:
@@ -104,7 +129,7 @@ async def _decide(
     plan = Plan()
     if approved:
         loaded = await reconcile_input(session, school_id)
-        held = [change_of(row) for row in approved]
+        held = _not_skipped_since([change_of(row) for row in approved], loaded.state)
         links = [c for c in held if isinstance(c, kinds.LinkPupil) and still_applies(c, loaded.state)]
         # The rest is judged with the approved links made: a pupil re-linked is no longer a leaver.
         linked = after(loaded, links).state
