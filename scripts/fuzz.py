@@ -151,6 +151,7 @@ async def _hold_and_look_up(database_url: str, band_id: str) -> dict[str, str | 
     from app.models import ChangeRow, MisClass, MisStudent, SyncRun
     from app.models.sync_run import RunKind, RunTrigger
     from app.sync.core.changes import UnlinkBand
+    from app.sync.core.safeguards import Held
     from app.sync.reconcile.held import hold
     from app.sync.runs import service as runs
 
@@ -175,7 +176,7 @@ async def _hold_and_look_up(database_url: str, band_id: str) -> dict[str, str | 
             runs.succeed(reconcile)
             session.add(reconcile)
             await session.flush()
-            await hold(session, SCHOOL_ID, reconcile, [(UnlinkBand(band_id, classes[0], classes[1]), "fuzz seed")])
+            await hold(session, SCHOOL_ID, reconcile, [Held(UnlinkBand(band_id, classes[0], classes[1]), "fuzz seed")])
             change = await session.scalar(select(ChangeRow.id).where(ChangeRow.run_id == reconcile.id))
             assert change is not None
     finally:
