@@ -29,6 +29,7 @@ from app.auth import mint_token
 from app.config import Settings, WondeSettings
 from app.db import create_engine, create_sessionmaker
 from app.kit.crypto import SecretBox
+from app.kit.logging import configure_logging
 from app.kit.unit_of_work import unit_of_work
 from app.main import create_app
 from app.models import School, SyncRun, WebhookEvent
@@ -49,7 +50,8 @@ DEMO_SCHOOL = "demo-walkthrough"
 # The ids the demo gave its schools before it had one of its own: leftovers of those runs are the demo's too.
 _EARLIER_DEMO_SCHOOL = re.compile(r"demo-[0-9a-f]{6}")
 # The sandbox school the demo generates (the same every time, so the same Wonde school id).
-SANDBOX_SCHOOL = {"phase": "primary", "pupils": 90, "seed": 4}
+SANDBOX_PUPILS, SANDBOX_SEED = 90, 4
+SANDBOX_SCHOOL = {"phase": "primary", "pupils": SANDBOX_PUPILS, "seed": SANDBOX_SEED}
 
 
 class DemoFailed(Exception):
@@ -342,6 +344,7 @@ async def _onboard(
 def main(settings: Settings, log_level: str = "WARNING") -> int:
     """Run the demo; 1, with the reason on stderr, when a step got an answer it did not expect."""
     quiet = settings.model_copy(update={"log_level": log_level})
+    configure_logging(log_level)  # from the first request on (the app configures it again, the same way)
     try:
         asyncio.run(walk_through(quiet, lambda line: print(line, flush=True)))
     except DemoFailed as exc:

@@ -41,12 +41,13 @@ children+=($!)
 cat <<MSG
 
   bandsync is starting on http://127.0.0.1:$port  (API docs: http://127.0.0.1:$port/docs)
-  Wonde: ${BANDSYNC_WONDE__BASE_URL}$([[ $BANDSYNC_WONDE__BASE_URL == http://127.0.0.1:$sandbox_port/* ]] && echo "  (the built-in sandbox; drive it with: bandsync sandbox-admin --help)")
+  Wonde: ${BANDSYNC_WONDE__BASE_URL}$([[ $BANDSYNC_WONDE__BASE_URL == http://127.0.0.1:$sandbox_port/* ]] && echo "  (the built-in sandbox; drive it with: bandsync sandbox-admin --url http://127.0.0.1:$sandbox_port --help)")
   a development token (admin of school "demo", 12 hours):
 
     $($bin/bandsync token --school demo --role admin)
 
-  try: curl -H "Authorization: Bearer <token>" http://127.0.0.1:$port/v1/schools/demo
+  try: curl -H "Authorization: Bearer <token>" http://127.0.0.1:$port/v1/schools/demo/uploader
+       (the uploader's suggestions for the demo school; README.md, "Your first ten minutes", walks the rest)
   the platform (registers schools, confirms Wonde approvals): bandsync token --platform
   metrics: curl http://127.0.0.1:$port/metrics$([[ -n ${BANDSYNC_METRICS_TOKEN:-} ]] && echo '  (with -H "Authorization: Bearer $BANDSYNC_METRICS_TOKEN")')
 

@@ -4,6 +4,7 @@ the uploader at once."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -12,10 +13,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import cli
+from app.config import Settings
 from app.demo_roster import CLUB, MATHS_SET, DemoRosterUnavailable, Form, FormPupil, demo_roster, seed_demo_roster
 from app.models import Band, BandMembership, ChangeRow, Pupil, School
 from app.sync.mirror.flow import write_read
 from tests.fixtures.app import TokenFactory
+from tests.fixtures.database import Committed
 from tests.fixtures.sandbox import generated
 from tests.fixtures.schools import mis_read
 
@@ -122,3 +126,25 @@ def test_the_roster_needs_enough_forms() -> None:
 def test_the_same_forms_give_the_same_roster() -> None:
     forms = [Form(f"F{i}", i, tuple(FormPupil(f"S{i}-{j}", "Ann", f"Lee{j}") for j in range(20))) for i in range(6)]
     assert demo_roster(forms) == demo_roster(list(reversed(forms)))
+
+
+def test_seed_demo_from_the_command_line(
+    settings: Settings, committed: Committed, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    school_id = committed.track(f"demo-{uuid.uuid4().hex[:8]}")
+    assert cli.main(["seed-demo", "--school", school_id]) == 2
+    assert cli.main(["create-school", "--id", school_id, "--name", "Demo Primary School", "--urn", "100400"]) == 0
+    assert cli.main(["seed-demo", "--school", school_id]) == 1  # not read yet: no forms
+    assert "needs 4 forms" in capsys.readouterr().err
+
+    async def read() -> None:
+        async with committed.sessionmaker() as session:
+            await write_read(session, school_id, mis_read(generated("primary", 210, 1)), complete=True)
+            await session.commit()
+
+    asyncio.run(read())
+    assert cli.main(["seed-demo", "--school", school_id]) == 0
+    assert "the demo roster imported, 102 pupils in 5 bands" in capsys.readouterr().out
+    assert cli.main(["seed-demo", "--school", school_id]) == 0
+    assert "already has bands or pupils: its roster is left as it is" in capsys.readouterr().out
