@@ -269,10 +269,42 @@ def _match(args: argparse.Namespace, _: Settings) -> int:
     return 0
 
 
-def _demo(_: argparse.Namespace, settings: Settings) -> int:
+async def _seed_demo_school(settings: Settings, school_id: str) -> int:
+    from app.db import create_engine, create_sessionmaker
+    from app.demo_roster import DemoRosterUnavailable, seed_demo_roster
+    from app.kit.unit_of_work import unit_of_work
+    from app.models import School
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine), None) as session:
+            if await session.get(School, school_id) is None:
+                print(f"no school {school_id!r}", file=sys.stderr)
+                return 2
+            summary = await seed_demo_roster(session, school_id, _operator())
+    except DemoRosterUnavailable as exc:
+        print(f"school {school_id!r}: {exc} (read it from the sandbox first)", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    if summary is None:
+        print(f"school {school_id!r} already has bands or pupils: its roster is left as it is")
+    else:
+        print(
+            f"school {school_id!r}: the demo roster imported, {summary.pupils_created} pupils in "
+            f"{summary.bands_created} bands; the uploader has suggestions"
+        )
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_seed_demo_school(settings, args.school))
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from app.demo import main as demo
 
-    return demo(settings)
+    return demo(settings, log_level=args.log_level)
 
 
 def _import_roster(args: argparse.Namespace, settings: Settings) -> int:
@@ -337,8 +369,19 @@ def build_parser() -> argparse.ArgumentParser:
     matcher.add_argument("--out", required=True, metavar="RESULT.json")
     matcher.set_defaults(handler=_match)
 
-    demo = commands.add_parser("demo", help="walk through onboarding against the built-in Wonde sandbox")
+    demo = commands.add_parser(
+        "demo",
+        help="walk through onboarding against the built-in Wonde sandbox (narration on stdout, logs on stderr)",
+    )
+    demo.add_argument("--log-level", default="WARNING", help="of the JSON logs on stderr (default: WARNING)")
     demo.set_defaults(handler=_demo)
+
+    seed = commands.add_parser(
+        "seed-demo",
+        help="give a school read from the sandbox an app roster that partly matches it (once; make run does)",
+    )
+    seed.add_argument("--school", required=True)
+    seed.set_defaults(handler=_seed_demo)
 
     roster = commands.add_parser("import-roster", help="import an app roster CSV into a school, all or nothing")
     roster.add_argument("--school", required=True)

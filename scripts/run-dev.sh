@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: migrate the development database, start the Wonde sandbox (unless a real Wonde is
-# configured), register the demo school with its URN, link it to the sandbox and read it, start a
-# worker, serve the API.
+# configured), register the demo school with its URN, link it to the sandbox and read it, give it an app
+# roster that partly matches (the first time only), start a worker, serve the API.
 set -euo pipefail
 bin=.venv/bin
 port=${PORT:-8000}
@@ -29,6 +29,8 @@ if [[ -z ${BANDSYNC_WONDE__BASE_URL:-} ]]; then
   $bin/bandsync create-school --id demo --name "Demo Primary School" --urn "$urn" --if-missing
   $bin/bandsync connect --school demo --wonde-school "$wonde_school" --token "$token" --domain "127.0.0.1:$sandbox_port"
   $bin/bandsync read --school demo >/dev/null && echo "read the demo school from the sandbox into its MIS mirror"
+  # The app's side: bands and accounts that partly match the sandbox's school (once; never again after).
+  $bin/bandsync seed-demo --school demo
 else
   echo "a real Wonde is configured: register your school with bandsync create-school --id demo --name ... --urn ..."
 fi
@@ -39,12 +41,13 @@ children+=($!)
 cat <<MSG
 
   bandsync is starting on http://127.0.0.1:$port  (API docs: http://127.0.0.1:$port/docs)
-  Wonde: ${BANDSYNC_WONDE__BASE_URL}$([[ $BANDSYNC_WONDE__BASE_URL == http://127.0.0.1:$sandbox_port/* ]] && echo "  (the built-in sandbox; drive it with: bandsync sandbox-admin --help)")
+  Wonde: ${BANDSYNC_WONDE__BASE_URL}$([[ $BANDSYNC_WONDE__BASE_URL == http://127.0.0.1:$sandbox_port/* ]] && echo "  (the built-in sandbox; drive it with: bandsync sandbox-admin --url http://127.0.0.1:$sandbox_port --help)")
   a development token (admin of school "demo", 12 hours):
 
     $($bin/bandsync token --school demo --role admin)
 
-  try: curl -H "Authorization: Bearer <token>" http://127.0.0.1:$port/v1/schools/demo
+  try: curl -H "Authorization: Bearer <token>" http://127.0.0.1:$port/v1/schools/demo/uploader
+       (the uploader's suggestions for the demo school; README.md, "Your first ten minutes", walks the rest)
   the platform (registers schools, confirms Wonde approvals): bandsync token --platform
   metrics: curl http://127.0.0.1:$port/metrics$([[ -n ${BANDSYNC_METRICS_TOKEN:-} ]] && echo '  (with -H "Authorization: Bearer $BANDSYNC_METRICS_TOKEN")')
 
