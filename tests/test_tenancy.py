@@ -58,6 +58,11 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/schools/{school_id}/disconnect"): {},
     ("GET", "/v1/schools/{school_id}/uploader"): {},
     ("PUT", "/v1/schools/{school_id}/uploader/classes/{wonde_class_id}"): {"json": {"action": "no_action"}},
+    ("DELETE", "/v1/schools/{school_id}/uploader/classes/{wonde_class_id}"): {},
+    ("PUT", "/v1/schools/{school_id}/uploader/decisions"): {
+        "json": {"decisions": [{"wonde_class_id": "{wonde_class_id}", "action": "match", "band_id": "{band_id}"}]}
+    },
+    ("GET", "/v1/schools/{school_id}/uploader/classes/{wonde_class_id}/students"): {},
     ("GET", "/v1/schools/{school_id}/uploader/issues"): {},
     ("PUT", "/v1/schools/{school_id}/uploader/pupils/{wonde_student_id}"): {"json": {"resolution": "skip"}},
     ("DELETE", "/v1/schools/{school_id}/uploader/pupils/{wonde_student_id}"): {},
@@ -97,6 +102,7 @@ ADMIN_ONLY_READS = {
     "/v1/schools/{school_id}/uploader",
     "/v1/schools/{school_id}/uploader/issues",
     "/v1/schools/{school_id}/uploader/preview",
+    "/v1/schools/{school_id}/uploader/classes/{wonde_class_id}/students",
     "/v1/schools/{school_id}/runs/{run_id}/credentials",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import BandNotFound, Conflict, InvalidInput, NotFound, PupilNotFound
+from app.errors import Conflict, InvalidInput, NotFound, PupilNotFound
 from app.kit.jobs import MERGE, enqueue
 from app.kit.locking import lock_school
 from app.models import SyncRun, UploaderDecision
@@ -29,8 +29,9 @@ from app.sync.core.merge_plan import (
 )
 from app.sync.erasure.repository import ErasureRepository
 from app.sync.journal.entries import counts
+from app.sync.onboarding.classes import rows
 from app.sync.onboarding.repository import DecisionRepository
-from app.sync.onboarding.schemas import Decision, Issues, Preview, Suggestion, UploaderClass
+from app.sync.onboarding.schemas import Issues, Preview, UploaderClass
 from app.sync.runs.failures import FailureCode
 from app.sync.runs.service import claim_school, new_run
 from app.sync.state.matcher import match_input
@@ -39,105 +40,19 @@ from app.sync.state.repository import load_snapshot
 from app.sync.state.snapshot import SchoolSnapshot
 
 
-class ClassNotFound(NotFound):
-    """No MIS class or registration group with this id in the school."""
-
-
 class StudentNotFound(NotFound):
     """No MIS student with this id in the school."""
-
-
-class BandAlreadyMatched(Conflict):
-    """This band is already matched to another MIS class."""
 
 
 class PupilAlreadyLinked(Conflict):
     """This pupil is already linked to another MIS student."""
 
 
-class BandRequired(InvalidInput):
-    """A "match" needs the band_id of the band to match."""
-
-
-def _suggestions(state: SchoolSnapshot, result: MatchResult) -> dict[str, dict[str, Any]]:
-    """Container -> the band that suggests it most strongly (auto before review)."""
-    best: dict[str, dict[str, Any]] = {}
-    for item in result.classes:
-        if item.container_id is None or item.status == "none":
-            continue
-        band = state.bands.get(uuid.UUID(item.band_id))
-        rank = (item.status == "auto", item.score)
-        current = best.get(item.container_id)
-        if current is None or rank > current["_rank"]:
-            best[item.container_id] = {
-                "_rank": rank,
-                "band_id": item.band_id,
-                "band_name": band.name if band else None,
-                "status": item.status,
-                "score": item.score,
-                "evidence": list(item.evidence),
-            }
-    return {k: {key: v for key, v in s.items() if key != "_rank"} for k, s in best.items()}
-
-
 async def view(session: AsyncSession, school_id: str) -> list[UploaderClass]:
-    """Every MIS class and registration group, its size, the admin's decision and the suggested band."""
+    """One row per MIS class (a primary's registration group folded into the class of its name): its
+    size, the admin's decision, the suggested action and band."""
     state, result, _ = await compute_plan(session, school_id)
-    suggestions = _suggestions(state, result)
-    linked = {link: str(b.id) for b in state.bands.values() if (link := state.band_link(b)) is not None}
-    rows = []
-    for wonde_id, container in sorted(state.containers.items(), key=lambda c: (c[1].name, c[0])):
-        decision = state.class_decisions.get(wonde_id)
-        suggestion = suggestions.get(wonde_id)
-        rows.append(
-            UploaderClass(
-                wonde_class_id=wonde_id,
-                name=container.name,
-                kind=container.kind,
-                year_group=container.year_group,
-                pupil_count=len(state.members.get(wonde_id, frozenset())),
-                decision=Decision(action=decision.action, band_id=str(decision.band_id) if decision.band_id else None)
-                if decision
-                else None,
-                linked_band_id=linked.get(wonde_id),
-                suggestion=Suggestion(**suggestion) if suggestion else None,
-            )
-        )
-    return rows
-
-
-async def decide_class(
-    session: AsyncSession, school_id: str, wonde_class_id: str, action: str, band_id: uuid.UUID | None, actor: str
-) -> UploaderDecision:
-    await lock_school(session, school_id)
-    state = await load_snapshot(session, school_id)
-    container = state.containers.get(wonde_class_id)
-    if container is None:
-        raise ClassNotFound()
-    if action == "match":
-        if band_id is None:
-            raise BandRequired()
-        band = state.bands.get(band_id)
-        if band is None:
-            raise BandNotFound()
-        taken = [
-            w
-            for w, d in state.class_decisions.items()
-            if d.action == "match" and d.band_id == band_id and w != wonde_class_id
-        ]
-        linked = state.band_link(band)
-        if taken or (linked is not None and linked != wonde_class_id):
-            raise BandAlreadyMatched()
-        # A decision about a class that has since gone from the MIS (ended, or renumbered by a rollover
-        # or a migration) means nothing any more; it must not keep holding the band.
-        live = [d.id for d in state.class_decisions.values()]
-        await DecisionRepository(session, school_id).forget_band(band_id, keep=live)
-    decision = state.class_decisions.get(wonde_class_id)
-    if decision is None:
-        decision = DecisionRepository(session, school_id).new_for_container(container.id, container.kind)
-    decision.action, decision.band_id, decision.decided_by = action, band_id if action == "match" else None, actor
-    await session.flush()
-    return decision
+    return rows(state, result)
 
 
 async def resolve_student(
