@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth import mint_token
@@ -32,12 +32,13 @@ from app.kit.crypto import SecretBox
 from app.kit.logging import configure_logging
 from app.kit.unit_of_work import unit_of_work
 from app.main import create_app
-from app.models import School, SyncRun, WebhookEvent
-from app.models.sync_run import READ_RUN_KINDS, RunKind, RunStatus
+from app.models import School, WebhookEvent
+from app.models.sync_run import READ_RUN_KINDS, RunKind
 from app.models.webhook_event import WebhookStatus
 from app.sync.connection.flow import process_event, revoke_access
 from app.sync.mirror.flow import run_read
 from app.sync.onboarding.flow import run_merge
+from app.sync.runs.repository import RunRepository, delete_events_about
 from app.wonde.client import WondeClient, create_http_client
 from app.wonde.sandbox.server import running_sandbox
 from app.wonde.sandbox.state import SandboxState
@@ -125,10 +126,7 @@ async def forget_demo_schools(sessionmaker: Sessionmaker, wonde_school_id: str |
                 "the demo's: bind that school elsewhere (PATCH /v1/schools/{id}) or use another database"
             )
         ids = [sid for sid, _ in found]
-        about: ColumnElement[bool] = WebhookEvent.school_id.in_(ids)
-        if wonde_school_id:
-            about = or_(about, WebhookEvent.wonde_school_id == wonde_school_id)
-        await session.execute(delete(WebhookEvent).where(about))
+        await delete_events_about(session, ids, wonde_school_id)
         if ids:
             await session.execute(delete(School).where(School.id.in_(ids)))
     return ids
@@ -160,13 +158,7 @@ async def _pending_jobs(
     for event_id in events:
         await process_event(sessionmaker, None, wonde, box, event_id)
     async with sessionmaker() as session:
-        runs = list(
-            await session.execute(
-                select(SyncRun.id, SyncRun.kind).where(
-                    SyncRun.status == RunStatus.QUEUED, SyncRun.school_id == school_id
-                )
-            )
-        )
+        runs = await RunRepository(session, school_id).queued()
     for run_id, kind in runs:
         if kind in READ_RUN_KINDS:
             await run_read(sessionmaker, wonde, box, run_id)

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import Select, String, and_, cast, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -24,6 +25,15 @@ class RunRepository(SchoolScoped[SyncRun]):
 
     def newest_first(self) -> Select[SyncRun]:
         return self.for_school().order_by(SyncRun.created_at.desc(), SyncRun.id)
+
+    async def queued(self) -> list[tuple[uuid.UUID, str]]:
+        """The school's queued runs, oldest first: (id, kind)."""
+        rows = await self.session.execute(
+            select(SyncRun.id, SyncRun.kind)
+            .where(SyncRun.school_id == self.school_id, SyncRun.status == RunStatus.QUEUED)
+            .order_by(SyncRun.created_at)
+        )
+        return [(run_id, kind) for run_id, kind in rows]
 
     async def ping_counts(self) -> dict[str, int]:
         """What a ping reports: the school's bands and pupils."""
@@ -84,3 +94,12 @@ async def received_events(
         .with_for_update(skip_locked=True)
     )
     return list(await session.scalars(query))
+
+
+async def delete_events_about(session: AsyncSession, schools: Collection[str], wonde_school_id: str | None) -> None:
+    """Delete the webhook events about these schools, or about that Wonde school (``bandsync demo``
+    forgetting its own school)."""
+    about: ColumnElement[bool] = WebhookEvent.school_id.in_(schools)
+    if wonde_school_id:
+        about = or_(about, WebhookEvent.wonde_school_id == wonde_school_id)
+    await session.execute(delete(WebhookEvent).where(about))
