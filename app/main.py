@@ -14,6 +14,7 @@ from app.bands.endpoints import router as bands_router
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
+from app.kit import cpu
 from app.kit.access_log import AccessLogMiddleware
 from app.kit.body_limit import BodyLimitMiddleware, document_body_limit
 from app.kit.jobs import JobQueue
@@ -31,10 +32,13 @@ from app.sync.mirror.quality.endpoints import router as data_quality_router
 from app.sync.onboarding.endpoints import router as onboarding_router
 from app.sync.reconcile.endpoints import router as reconcile_router
 from app.sync.runs.endpoints import router as runs_router
+from app.sync.state import cached
 from app.webhooks.endpoints import router as webhooks_router
 
 API_VERSION = "0.1.0"
 V1_PREFIX = "/v1"
+# Imported once by the process pool's fork server, so each pool process starts ready.
+CPU_PRELOAD = ("app.sync.core.matching",)
 
 
 @asynccontextmanager
@@ -48,7 +52,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.queue = JobQueue(redis, settings.queue_name)
     app.state.metrics = metrics.MeasurementCache()  # this process's /metrics counts, at most 15 s old
     try:
-        yield
+        # The matcher runs in a process pool (the loop keeps answering); what the uploader computes is
+        # kept under the school's state version (app/sync/state/cached.py).
+        with cpu.running(preload=CPU_PRELOAD), cached.installed(redis, settings):
+            yield
     finally:
         await redis.aclose()
         await engine.dispose()
