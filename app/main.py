@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -54,11 +55,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         # The matcher runs in a process pool (the loop keeps answering); what the uploader computes is
         # kept under the school's state version (app/sync/state/cached.py).
-        with cpu.running(preload=CPU_PRELOAD), cached.installed(redis, settings):
+        with cpu.running(preload=CPU_PRELOAD) as pool, cached.installed(redis, settings):
+            await pool.start()
+            _freeze_startup_objects()
             yield
     finally:
         await redis.aclose()
         await engine.dispose()
+
+
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Leave what the process holds once started (modules, the app, its routes: ~200,000 objects) out of
+    the garbage collector's full passes, which otherwise stall the event loop ~0.1 s each while a large
+    school is read (bench/README.md, "API latency"). Once per process, after collecting what is garbage."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

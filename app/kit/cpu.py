@@ -4,10 +4,13 @@ Processes, not threads: the matcher is pure Python and holds the GIL while it ru
 would still slow every request of the process (``app.kit.parallel``'s threads suit argon2, which lets
 the GIL go). One pool per API process, sized to the cores, opened by the app's lifespan and shut down
 with it (``running``). Its processes start on first use, forked from multiprocessing's fork server,
-which has imported the modules named in ``preload`` once: a new process costs milliseconds and inherits
-nothing of the API (no sockets, no event loop, no threads). They leave if the process that started
-them dies. Where no pool is running (a worker job, the CLI, a test calling a service directly),
-``off_loop`` runs the work in the caller's process, as before.
+which has imported the modules named in ``preload`` once (``start``): a new process costs milliseconds
+and inherits nothing of the API (no sockets, no event loop, no threads). As with any start method but
+fork, each new process imports the program's main module again, so that module must keep its work
+under ``if __name__ == "__main__"`` (uvicorn's and pytest's do). Pool processes run at a lower priority
+than the API's own, and leave if the process that started them dies. Where no pool is running (a
+worker job, the CLI, a test calling a service directly), ``off_loop`` runs the work in the caller's
+process, as before.
 
 Only plain data crosses: arguments and results are pickled (the matcher's input and result for a
 2,000-pupil school, ~0.6 MB each way, take ~25 ms), so functions must be module-level and pure.
@@ -25,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from multiprocessing import forkserver
 from typing import ParamSpec, TypeVar
 
 from app.kit.parallel import cores
@@ -35,9 +39,15 @@ R = TypeVar("R")
 _PARENT_CHECK_SECONDS = 1.0
 
 
-def _leave_with_parent() -> None:
-    """In each pool process: exit once the process that forked it has gone (the fork server, which
-    itself leaves when the API process dies), so a killed API leaves no process behind."""
+# Pool processes yield the CPU to the API's event loop: a request waits for no matcher.
+_NICENESS = 10
+
+
+def _start_process() -> None:
+    """In each pool process: a lower priority than the API's, and exit once the process that forked it
+    has gone (the fork server, which itself leaves when the API process dies), so a killed API leaves
+    no process behind."""
+    os.nice(_NICENESS)
     parent = os.getppid()
 
     def watch() -> None:
@@ -60,7 +70,7 @@ class CpuPool:
         self.in_flight = 0
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self._processes, mp_context=self._context, initializer=_leave_with_parent)
+        return ProcessPoolExecutor(self._processes, mp_context=self._context, initializer=_start_process)
 
     async def run(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """``function(*args, **kwargs)`` in a pool process. A pool whose process died (killed for
@@ -77,6 +87,11 @@ class CpuPool:
                 return await loop.run_in_executor(self._executor, call)
         finally:
             self.in_flight -= 1
+
+    async def start(self) -> None:
+        """Start the fork server now, in a thread (it imports ``preload``, ~0.5 s), rather than at the
+        first call, which would wait for it on the event loop. Once per process; later pools reuse it."""
+        await asyncio.to_thread(forkserver.ensure_running)
 
     def shutdown(self) -> None:
         """Stop taking work; calls not started are dropped, the processes leave once idle."""

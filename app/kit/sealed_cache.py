@@ -10,7 +10,9 @@ ids). Redis unreachable is a miss, never an error: the caller computes, as it wo
 Computed once: the first request for a key that is not in Redis computes it; the requests arriving in
 this process while it does wait for its value instead of computing it again. If the first fails or is
 cancelled, each waiting request computes for itself. (Another API process may compute the same key at
-the same time; the value is the same.)
+the same time; the value is the same.) At most ``computing`` values are computed at once in a process
+(the others wait their turn): what a computation holds in memory and does on the event loop (reading a
+school, building an answer) stays bounded however many admins ask at once, and so do the loop's pauses.
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ def namespace_for(database_url: str) -> str:
 
 
 class SealedCache:
-    def __init__(self, redis: Redis, box: SecretBox, namespace: str, ttl_seconds: int) -> None:
+    def __init__(self, redis: Redis, box: SecretBox, namespace: str, ttl_seconds: int, computing: int) -> None:
         self._redis = redis
         self._box = box
         self._namespace = namespace
         self._ttl = ttl_seconds
         self._flights: dict[str, asyncio.Future[str | None]] = {}
+        self._computing = asyncio.Semaphore(computing)
 
     async def get(self, key: str) -> str | None:
         """The value kept under ``key``; None when there is none, it does not open, or Redis is away."""
@@ -81,7 +84,8 @@ class SealedCache:
         self._flights[key] = flight
         value = None
         try:
-            value = await compute()
+            async with self._computing:
+                value = await compute()
             await self.put(key, value)
             return value
         finally:

@@ -4,6 +4,7 @@ current state; decisions are stored and become the matcher's and the planner's i
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any, ClassVar
 
@@ -321,7 +322,10 @@ def unresolved(state: SchoolSnapshot, result: MatchResult) -> list[str]:
 
 async def compute_plan(session: AsyncSession, school_id: str) -> tuple[SchoolSnapshot, MatchResult, Plan]:
     state = await load_snapshot(session, school_id)
-    result = await off_loop(match, match_input(state))  # in the app's process pool: the loop answers meanwhile
+    await asyncio.sleep(0)  # other requests' turn between the steps that keep the event loop busy
+    data = match_input(state)
+    await asyncio.sleep(0)
+    result = await off_loop(match, data)  # in the app's process pool: the loop answers meanwhile
     return state, result, plan_merge(merge_state(state, result))
 
 
