@@ -197,10 +197,15 @@ def run(scratch: Scratch, requests: int, changes: int, rounds: int, syncing: boo
             + f" ({len(health)} /healthz answers in all)"
         )
         if syncing:
-            asyncio.run(import_all_and_merge(sessionmaker, box, first))
-            rows = asyncio.run(_journal_rows(sessionmaker, first))
-            with httpx.Client(base_url=server.base_url, headers=headers, timeout=120) as client:
-                for label, path in _syncing_routes(first):
+            # A school of its own: the others' decisions were changed above.
+            merged = asyncio.run(school_with_forms_matched(sessionmaker, seed=5 + SCHOOLS_AT_ONCE))
+            asyncio.run(import_all_and_merge(sessionmaker, box, merged))
+            rows = asyncio.run(_journal_rows(sessionmaker, merged))
+            token = mint_token(settings, school_ids=[merged], role="admin", subject="bench-admin")
+            with httpx.Client(
+                base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+            ) as client:
+                for label, path in _syncing_routes(merged):
                     figures.rows.append((label, *_measure(client, path, requests)))
             figures.notes.append(f"journal rows of the syncing school: {rows}")
     asyncio.run(engine.dispose())

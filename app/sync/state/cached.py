@@ -5,7 +5,7 @@ in the process's sealed cache (``app.kit.sealed_cache``: in Redis, encrypted, ``
 kind, ``FORMAT``, the answer's JSON schema, the other arguments, the school and its state version read
 in ``session`` first: any write to the school's state gives a new version, so a kept answer is never
 served after the state changed, and requests that arrive together compute it once. Without a cache
-installed (workers, the CLI, a test calling a service directly), or when the session holds writes not
+installed (workers, the CLI, a service called outside the app), or when the session holds writes not
 yet flushed (which the version cannot know), ``f`` is simply called.
 
 Whole answers are kept, sealed, rather than ids and numbers: the uploader's answers name pupils and
