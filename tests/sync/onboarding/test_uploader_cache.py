@@ -20,6 +20,7 @@ from app.kit.crypto import SecretBox
 from app.sync.mirror.flow import write_read
 from app.sync.mirror.read import MisRead
 from app.sync.onboarding import service
+from app.sync.state.repository import load_snapshot
 from app.wonde.schemas import WondeClass
 from tests.fixtures.app import TokenFactory
 from tests.fixtures.database import Committed
@@ -32,11 +33,10 @@ SCREENS = ("uploader", "uploader/issues", "uploader/preview")
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The schools the uploader loaded from the database, one entry a load: a kept answer loads nothing."""
     seen: list[str] = []
-    load = service.load_snapshot
 
     async def counted(session: AsyncSession, school_id: str) -> Any:
         seen.append(school_id)
-        return await load(session, school_id)
+        return await load_snapshot(session, school_id)
 
     monkeypatch.setattr(service, "load_snapshot", counted)
     return seen
