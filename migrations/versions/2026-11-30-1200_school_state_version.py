@@ -37,7 +37,6 @@ STATE_TABLES = (
     "pupils",
     "uploader_decisions",
     "changes",
-    "credentials",
     "erased_students",
 )
 
@@ -73,6 +72,29 @@ def upgrade() -> None:
         $$
         """
     )
+    # The journal's audit entries (no run: a download of login details, a confirmation, a hand edit whose
+    # own rows are versioned anyway) are not state: they leave the version, and the school's row, alone,
+    # so that a download never waits for (or deadlocks with) a merge or an undo holding that row.
+    op.execute(
+        """
+        CREATE FUNCTION bump_school_state_version_for_runs() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                UPDATE schools SET state_version = nextval('school_state_versions')
+                 WHERE id IN (SELECT school_id FROM new_rows WHERE run_id IS NOT NULL);
+            ELSIF TG_OP = 'UPDATE' THEN
+                UPDATE schools SET state_version = nextval('school_state_versions')
+                 WHERE id IN (SELECT school_id FROM new_rows WHERE run_id IS NOT NULL
+                              UNION SELECT school_id FROM old_rows WHERE run_id IS NOT NULL);
+            ELSE
+                UPDATE schools SET state_version = nextval('school_state_versions')
+                 WHERE id IN (SELECT school_id FROM old_rows WHERE run_id IS NOT NULL);
+            END IF;
+            RETURN NULL;
+        END
+        $$
+        """
+    )
     # On the school's own row: a change of any other column takes a new version in the same row
     # write (no second UPDATE, so no recursion); the triggers above change state_version alone.
     op.execute(
@@ -99,7 +121,8 @@ def upgrade() -> None:
 
 def _triggers(table: str) -> list[str]:
     """One trigger per kind of write: a trigger with transition tables serves one event."""
-    bump = "FOR EACH STATEMENT EXECUTE FUNCTION bump_school_state_version()"
+    function = "bump_school_state_version_for_runs" if table == "changes" else "bump_school_state_version"
+    bump = f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
     return [
         f"CREATE TRIGGER {table}_state_version_insert AFTER INSERT ON {table} REFERENCING NEW TABLE AS new_rows {bump}",
         f"CREATE TRIGGER {table}_state_version_update AFTER UPDATE ON {table} "
@@ -115,4 +138,5 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER schools_state_version ON schools")
     op.execute("DROP FUNCTION new_school_state_version()")
     op.execute("DROP FUNCTION bump_school_state_version()")
+    op.execute("DROP FUNCTION bump_school_state_version_for_runs()")
     op.drop_column("schools", "state_version")  # drops the sequence it owns

@@ -41,8 +41,8 @@ VERSIONED_TABLES: dict[str, str] = {
     "band_memberships": "who is in each band",
     "pupils": "the app's accounts, their links",
     "uploader_decisions": "the admin's decisions in the uploader",
+    # Only the rows of a run: an audit entry (no run) is not state (see the migration).
     "changes": "the journal: remembered links, undone and held changes the next sync honours",
-    "credentials": "login details waiting to be handed out",
     "erased_students": "children erased on request",
 }
 
@@ -54,4 +54,9 @@ UNVERSIONED_TABLES: dict[str, str] = {
         "the school's row"
     ),
     "webhook_events": "the intake of Wonde's webhooks: what they change is written when they are acted on",
+    "credentials": (
+        "login details waiting to be handed out: no screen computed from the state shows them, and a "
+        "download or a confirmation takes their rows first; bumping the school's row after that would "
+        "lock in the opposite order to an undo or a merge, which take the school's row and then the rows"
+    ),
 }

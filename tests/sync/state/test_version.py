@@ -144,6 +144,41 @@ async def test_a_statement_that_writes_no_row_leaves_the_version_alone(session: 
     assert await _version(session, school.school_id) == before
 
 
+async def test_an_audit_entry_and_login_details_leave_the_version_and_the_schools_row_alone(
+    session: AsyncSession,
+) -> None:
+    """A download of login details journals an audit entry (no run) after taking the run's login details:
+    neither may touch the school's row, or a download would wait for a merge or an undo holding it (and
+    lock in the opposite order to an undo clearing those login details)."""
+    school = await small_school(session)
+    before = await _version(session, school.school_id)
+    session.add(
+        ChangeRow(
+            school_id=school.school_id,
+            run_id=None,
+            actor="ms.khan@oak.example",
+            entity_type="school",
+            entity_id=school.school_id,
+            action="download_login_details",
+            status="applied",
+            after={"format": "csv", "rows": 0},
+        )
+    )
+    session.add(
+        Credential(
+            school_id=school.school_id,
+            pupil_id=school.pupils[0].id,
+            password_encrypted=b"sealed",
+            expires_at=utc_now() + timedelta(days=7),
+        )
+    )
+    await session.flush()
+    await session.execute(
+        text("UPDATE credentials SET password_encrypted = NULL WHERE school_id = :s"), {"s": school.school_id}
+    )
+    assert await _version(session, school.school_id) == before
+
+
 async def test_the_schools_own_row_changes_it_but_not_by_its_version_alone(session: AsyncSession) -> None:
     school = await small_school(session)
     before = await _version(session, school.school_id)
