@@ -15,6 +15,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from app.config import Settings, get_settings
+from app.kit.locking import ROW_FOR_CHANGE
 from app.wonde.sandbox.cli import add_sandbox_commands
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
@@ -48,7 +49,7 @@ async def _revoke_school_tokens(settings: Settings, school_id: str) -> int:
     engine = create_engine(settings.database_url)
     try:
         async with unit_of_work(create_sessionmaker(engine), None) as session:
-            school = await session.get(School, school_id, with_for_update=True)
+            school = await session.get(School, school_id, with_for_update=ROW_FOR_CHANGE)
             if school is None:
                 print(f"no school {school_id!r}", file=sys.stderr)
                 return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from app.bands.endpoints import router as bands_router
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
+from app.kit import cpu
 from app.kit.access_log import AccessLogMiddleware
 from app.kit.body_limit import BodyLimitMiddleware, document_body_limit
 from app.kit.jobs import JobQueue
@@ -31,10 +33,13 @@ from app.sync.mirror.quality.endpoints import router as data_quality_router
 from app.sync.onboarding.endpoints import router as onboarding_router
 from app.sync.reconcile.endpoints import router as reconcile_router
 from app.sync.runs.endpoints import router as runs_router
+from app.sync.state import cached
 from app.webhooks.endpoints import router as webhooks_router
 
 API_VERSION = "0.1.0"
 V1_PREFIX = "/v1"
+# Imported once by the process pool's fork server, so each pool process starts ready.
+CPU_PRELOAD = ("app.sync.core.matching",)
 
 
 @asynccontextmanager
@@ -48,10 +53,29 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.queue = JobQueue(redis, settings.queue_name)
     app.state.metrics = metrics.MeasurementCache()  # this process's /metrics counts, at most 15 s old
     try:
-        yield
+        # The matcher runs in a process pool (the loop keeps answering); what the uploader computes is
+        # kept under the school's state version (app/sync/state/cached.py).
+        with cpu.running(preload=CPU_PRELOAD) as pool, cached.installed(redis, settings):
+            await pool.start()
+            _freeze_startup_objects()
+            yield
     finally:
         await redis.aclose()
         await engine.dispose()
+
+
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Leave what the process holds once started (modules, the app, its routes: ~200,000 objects) out of
+    the garbage collector's full passes, which otherwise stall the event loop ~0.1 s each while a large
+    school is read (bench/README.md, "API latency"). Once per process, after collecting what is garbage."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

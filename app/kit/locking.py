@@ -7,6 +7,14 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# How a transaction locks a school's own row to change it (``session.get(School, id,
+# with_for_update=ROW_FOR_CHANGE)``): FOR NO KEY UPDATE, not FOR UPDATE. Nothing changes a school's id,
+# and FOR UPDATE would also wait for every transaction that merely inserted a row referring to the school
+# (a foreign key's KEY SHARE lock). A transaction that has written the school's state already holds the
+# row (the state version's triggers update it), so upgrading to FOR UPDATE there deadlocked with a
+# webhook that had inserted such a row and then wanted the school's row.
+ROW_FOR_CHANGE = {"key_share": True}
+
 # First key of the two-key advisory lock, so our locks cannot collide with another application's.
 _LOCK_NAMESPACE = 0x62616E64  # "band"
 

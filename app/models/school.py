@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, LargeBinary, Numeric, String, text
+from sqlalchemy import BigInteger, CheckConstraint, LargeBinary, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin
@@ -70,3 +70,6 @@ class School(TimestampMixin, Base):
     leaver_grace_days: Mapped[int] = mapped_column(server_default=text("183"))
     hold_min_pupils: Mapped[int] = mapped_column(server_default=text("5"))
     hold_fraction: Mapped[Decimal] = mapped_column(Numeric(4, 3), server_default=text("0.100"))
+    # Changed by PostgreSQL on every write to the school's state (app/sync/state/version.py says which):
+    # read it with ``app.sync.state.repository.state_version``, never from a loaded School (stale at once).
+    state_version: Mapped[int] = mapped_column(BigInteger, server_default=text("nextval('school_state_versions')"))

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
+from app.kit.locking import ROW_FOR_CHANGE
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun, WebhookEvent
@@ -219,6 +220,6 @@ async def _note_revoke(
         if run is None:
             return
         run.counts = {**run.counts, "revoke": outcome}
-        school = await session.get(School, run.school_id, with_for_update=True)
+        school = await session.get(School, run.school_id, with_for_update=ROW_FOR_CHANGE)
         if clear_token and school is not None and school.state == SchoolState.DISCONNECTED:
             school.wonde_token_encrypted = None

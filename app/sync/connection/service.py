@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.bands.repository import BandRepository
 from app.errors import Conflict
 from app.kit.jobs import REVOKE, enqueue
-from app.kit.locking import lock_school
+from app.kit.locking import ROW_FOR_CHANGE, lock_school
 from app.kit.time import utc_now
 from app.models import School, SyncRun
 from app.models.school import SchoolState
@@ -73,7 +73,7 @@ async def begin_reading(
 async def _waiting_school(session: AsyncSession, school_id: str) -> School:
     await get_school(session, school_id)  # 404 before any lock
     await lock_school(session, school_id)
-    school = await session.get(School, school_id, with_for_update=True, populate_existing=True)
+    school = await session.get(School, school_id, with_for_update=ROW_FOR_CHANGE, populate_existing=True)
     assert school is not None
     if school.state != SchoolState.NEEDS_CONFIRMATION:
         raise NoApprovalWaiting(f"{NoApprovalWaiting().detail} It is {school.state}.")
@@ -117,7 +117,7 @@ async def disconnect_school(
     second run would only say so."""
     await lock_school(session, school_id)
     # Read again under the lock: a disconnect that committed meanwhile is seen, not the row as loaded.
-    school = await session.get(School, school_id, with_for_update=True, populate_existing=True)
+    school = await session.get(School, school_id, with_for_update=ROW_FOR_CHANGE, populate_existing=True)
     assert school is not None
     if school.state == SchoolState.DISCONNECTED:
         raise SchoolDisconnected("The school is already disconnected from Wonde.")

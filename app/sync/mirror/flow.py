@@ -30,7 +30,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.crypto import SecretBox
-from app.kit.locking import lock_school
+from app.kit.locking import ROW_FOR_CHANGE, lock_school
 from app.kit.log_context import log_context
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
@@ -309,7 +309,7 @@ async def _finish(
     progress: ReadProgress,
 ) -> SyncRun:
     run = await session.get(SyncRun, run_id, with_for_update=True)
-    school = await session.get(School, plan.school_id, with_for_update=True)
+    school = await session.get(School, plan.school_id, with_for_update=ROW_FOR_CHANGE)
     assert run is not None
     assert school is not None
     assert run.started_at is not None

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.crypto import SecretBox
-from app.kit.locking import lock_school
+from app.kit.locking import ROW_FOR_CHANGE, lock_school
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
 from app.models.school import SchoolState
@@ -36,7 +36,7 @@ async def run_merge(sessionmaker: async_sessionmaker[AsyncSession], box: SecretB
                 return run.status if run else "missing"
             await lock_school(session, run.school_id)
             runs.start(run)
-            school = await session.get(School, run.school_id, with_for_update=True)
+            school = await session.get(School, run.school_id, with_for_update=ROW_FOR_CHANGE)
             assert school is not None
             # Disconnected, or its approval questioned, since the merge was queued: it must not become syncing.
             require_connected(school)

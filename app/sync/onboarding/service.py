@@ -4,12 +4,14 @@ current state; decisions are stored and become the matcher's and the planner's i
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput, NotFound, PupilNotFound
+from app.kit.cpu import off_loop
 from app.kit.jobs import MERGE, enqueue
 from app.kit.locking import lock_school
 from app.models import SyncRun, UploaderDecision
@@ -34,6 +36,7 @@ from app.sync.onboarding.repository import DecisionRepository
 from app.sync.onboarding.schemas import Issues, Preview, UploaderClass
 from app.sync.runs.failures import FailureCode
 from app.sync.runs.service import claim_school, new_run
+from app.sync.state.cached import per_state_version
 from app.sync.state.matcher import match_input
 from app.sync.state.merge import merge_state
 from app.sync.state.repository import load_snapshot
@@ -48,6 +51,7 @@ class PupilAlreadyLinked(Conflict):
     """This pupil is already linked to another MIS student."""
 
 
+@per_state_version("uploader.view")
 async def view(session: AsyncSession, school_id: str) -> list[UploaderClass]:
     """One row per MIS class (a primary's registration group folded into the class of its name): its
     size, the admin's decision, the suggested action and band."""
@@ -108,6 +112,7 @@ async def take_back_resolution(session: AsyncSession, school_id: str, wonde_stud
     await DecisionRepository(session, school_id).forget({d.id for d in decisions if d is not None})
 
 
+@per_state_version("uploader.issues")
 async def issues(session: AsyncSession, school_id: str) -> Issues:
     """What needs the admin before merge: students of the chosen classes not linked automatically, and
     pupils of matched bands with no MIS partner (whom the merge would take out of the band)."""
@@ -164,6 +169,7 @@ def _student_outcome(decision: UploaderDecision | None, has_candidates: bool) ->
     }[decision.resolution or ""]
 
 
+@per_state_version("uploader.preview")
 async def preview(session: AsyncSession, school_id: str) -> Preview:
     """Exactly what merge would do now, with counts, and a warning per band that would lose pupils."""
     state, result, plan = await compute_plan(session, school_id)
@@ -231,7 +237,10 @@ def unresolved(state: SchoolSnapshot, result: MatchResult) -> list[str]:
 
 async def compute_plan(session: AsyncSession, school_id: str) -> tuple[SchoolSnapshot, MatchResult, Plan]:
     state = await load_snapshot(session, school_id)
-    result = match(match_input(state))
+    await asyncio.sleep(0)  # other requests' turn between the steps that keep the event loop busy
+    data = match_input(state)
+    await asyncio.sleep(0)
+    result = await off_loop(match, data)  # in the app's process pool: the loop answers meanwhile
     return state, result, plan_merge(merge_state(state, result))
 
 

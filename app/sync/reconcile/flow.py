@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.crypto import SecretBox
 from app.kit.jobs import JobQueue
-from app.kit.locking import lock_school
+from app.kit.locking import ROW_FOR_CHANGE, lock_school
 from app.kit.time import utc_now
 from app.kit.unit_of_work import unit_of_work
 from app.models import School, SyncRun
@@ -41,7 +41,7 @@ from app.wonde.client import WondeClient
 async def reconcile(session: AsyncSession, run: SyncRun, box: SecretBox) -> dict[str, int]:
     """Plan, hold and apply for one school, in the caller's transaction (under the school's lock)."""
     await lock_school(session, run.school_id)
-    school = await session.get(School, run.school_id, with_for_update=True)
+    school = await session.get(School, run.school_id, with_for_update=ROW_FOR_CHANGE)
     assert school is not None
     require_syncing(school)
     # The school is read once; the links made before planning are carried into what the plan sees.
@@ -137,7 +137,7 @@ async def run_sync(
         # The school's locks before any write to this (active) run: a claim that holds the school's row
         # (a webhook, a disconnect) waits on a written run's row, and would deadlock with the reconcile.
         await lock_school(session, run.school_id)
-        await session.get(School, run.school_id, with_for_update=True)
+        await session.get(School, run.school_id, with_for_update=ROW_FOR_CHANGE)
         run.progress = {**run.progress, "phase": "done"}
         if status != RunStatus.SUCCEEDED:
             runs.fail(run, _read_failure(await session.get(SyncRun, uuid.UUID(expected)), status))

@@ -8,10 +8,27 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Band, BandMembership, MisClass, MisGroup, MisMembership, MisStudent, Pupil, UploaderDecision
+from app.models import (
+    Band,
+    BandMembership,
+    MisClass,
+    MisGroup,
+    MisMembership,
+    MisStudent,
+    Pupil,
+    School,
+    UploaderDecision,
+)
 from app.sync.journal.redo import memo_of
 from app.sync.journal.repository import ChangeRepository
 from app.sync.state.snapshot import Container, SchoolSnapshot, live_members, remembered_links, skipped_students
+
+
+async def state_version(session: AsyncSession, school_id: str) -> int | None:
+    """The school's state version (``app.sync.state.version``), None for no such school. Read it before
+    the state it keys, in the same session."""
+    version: int | None = await session.scalar(select(School.state_version).where(School.id == school_id))
+    return version
 
 
 async def load_snapshot(session: AsyncSession, school_id: str) -> SchoolSnapshot:
